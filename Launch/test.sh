@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test: unit tests (in-process ranks) and the
+# multi-rank tests that run the real binary under mpiexec on 1-5 ranks. Release build (the
+# engine's kernels are slow unoptimised).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Launch/deps.sh
+source Launch/env.sh
+swift build -c release
+swift test -c release "$@"

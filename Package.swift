@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot loops (spike scatter, neuron update) rely on the vector units: build for x86-64-v3
+// (AVX2 + FMA) on x86_64 unless SPIKESCALE_PORTABLE is set when building.
+#if arch(x86_64)
+let cpuFlags: [SwiftSetting] = Context.environment["SPIKESCALE_PORTABLE"] == nil
+    ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+#else
+let cpuFlags: [SwiftSetting] = []
+#endif
+let fast: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "SpikeScale",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "spikescale", targets: ["spikescale"]),
+        .executable(name: "spikescale-bench", targets: ["SpikeBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpich",
+                       providers: [.apt(["libmpich-dev", "mpich"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "SpikeCore", swiftSettings: fast),
+        .target(name: "SpikeEngine", dependencies: ["SpikeCore"], swiftSettings: fast),
+        .target(name: "SpikeMPI", dependencies: ["CMPI", "SpikeEngine"], swiftSettings: fast),
+        .target(name: "SpikeANN", dependencies: ["SpikeCore", "CBLAS"], swiftSettings: fast),
+        .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
+        .target(name: "SpikeData", dependencies: ["SpikeCore", "CZlib"], swiftSettings: fast),
+        .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData",
+                                                .product(name: "Yams", package: "Yams")],
+                swiftSettings: fast),
+        .executableTarget(name: "spikescale", dependencies: [
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeData", "SpikeRun",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .executableTarget(name: "SpikeBench", dependencies: [
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeRun",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/SpikeBench", swiftSettings: fast),
+        .testTarget(name: "SpikeScaleTests", dependencies: [
+            "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun",
+        ], swiftSettings: cpuFlags),
+        .testTarget(name: "MultiRankTests", dependencies: ["SpikeCore", "SpikeRun", "spikescale"],
+                    swiftSettings: cpuFlags),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef SPIKESCALE_CBLAS_SHIM_H
+#define SPIKESCALE_CBLAS_SHIM_H
+#include <cblas.h>
+#endif

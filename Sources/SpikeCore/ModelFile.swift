@@ -1,0 +1,240 @@
+import Foundation
+
+/// The native model format: a JSON graph (`NAME.json`) beside a little-endian float32 weight file
+/// (`NAME.bin`, named in the JSON). `version` is checked on load.
+public enum ModelFile {
+    public static let format = "spikescale-network"
+    public static let version = 1
+
+    struct Document: Codable {
+        var format: String
+        var version: Int
+        var name: String
+        var weightsFile: String
+        var weightsBytes: Int
+        var outputs: [String]
+        var layers: [Record]
+    }
+
+    struct TensorRef: Codable { var offset: Int; var count: Int }
+
+    struct Record: Codable {
+        var name: String
+        var op: String
+        var inputs: [String]
+        var shape: [Int]
+        var kernel: [Int]?
+        var stride: [Int]?
+        var pads: [Int]?
+        var dilation: [Int]?
+        var groups: Int?
+        var outChannels: Int?
+        var countIncludePad: Bool?
+        var start: Int?
+        var count: Int?
+        var factor: Int?
+        var neuron: NeuronModel?
+        var weights: TensorRef?
+        var bias: TensorRef?
+    }
+
+    /// Writes `network` to `jsonPath` and its weights to the `.bin` file beside it.
+    /// Both are written to temporary names and renamed, so a failure never leaves a half-written model.
+    public static func write(_ network: Network, to jsonPath: String) throws {
+        try network.validate()
+        let url = URL(fileURLWithPath: jsonPath)
+        let binName = url.deletingPathExtension().lastPathComponent + ".bin"
+        let binURL = url.deletingLastPathComponent().appendingPathComponent(binName)
+        var blob = [Float]()
+        func ref(_ a: [Float]) -> TensorRef? {
+            guard !a.isEmpty else { return nil }
+            let r = TensorRef(offset: blob.count * 4, count: a.count)
+            blob.append(contentsOf: a)
+            return r
+        }
+        var records = [Record]()
+        for l in network.layers {
+            var r = Record(name: l.name, op: l.op.name, inputs: l.inputs.map { network.layers[$0].name },
+                           shape: [l.shape.height, l.shape.width, l.shape.channels])
+            func window(_ w: Window) {
+                r.kernel = [w.kernelH, w.kernelW]; r.stride = [w.strideH, w.strideW]
+                r.pads = [w.padTop, w.padLeft, w.padBottom, w.padRight]; r.dilation = [w.dilationH, w.dilationW]
+            }
+            switch l.op {
+            case .conv(let w, let oc, let g): window(w); r.outChannels = oc; r.groups = g
+            case .dense(let o): r.outChannels = o
+            case .avgPool(let w, let inc): window(w); r.countIncludePad = inc
+            case .maxPool(let w): window(w)
+            case .channelSlice(let s, let c): r.start = s; r.count = c
+            case .upsample(let f): r.factor = f
+            case .input, .globalAvgPool, .add, .concat, .flatten: break
+            }
+            r.neuron = l.neuron
+            r.weights = ref(l.weights)
+            r.bias = ref(l.bias)
+            records.append(r)
+        }
+        let doc = Document(format: format, version: version, name: network.name, weightsFile: binName,
+                           weightsBytes: blob.count * 4, outputs: network.outputs.map { network.layers[$0].name },
+                           layers: records)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = try enc.encode(doc)
+        let bytes = blob.withUnsafeBytes { Data($0) }  // little-endian on every supported host
+        try atomicWrite(bytes, to: binURL)
+        try atomicWrite(json, to: url)
+    }
+
+    static func atomicWrite(_ data: Data, to url: URL) throws {
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        do {
+            try data.write(to: tmp)
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+            try FileManager.default.moveItem(at: tmp, to: url)
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw SpikeError("\(url.path): cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads and validates a model. Every error names the file and the field or layer at fault.
+    public static func read(_ jsonPath: String) throws -> Network {
+        guard let data = FileManager.default.contents(atPath: jsonPath) else {
+            throw SpikeError("\(jsonPath): cannot read the model file (missing or unreadable)")
+        }
+        let doc: Document
+        do {
+            doc = try JSONDecoder().decode(Document.self, from: data)
+        } catch let e as DecodingError {
+            throw SpikeError("\(jsonPath): \(describe(e))")
+        } catch {
+            throw SpikeError("\(jsonPath): not a valid model file: \(error.localizedDescription)")
+        }
+        guard doc.format == format else {
+            throw SpikeError("\(jsonPath): field 'format' is '\(doc.format)', expected '\(format)'")
+        }
+        guard doc.version == version else {
+            throw SpikeError("\(jsonPath): field 'version' is \(doc.version); this build reads version \(version)")
+        }
+        try checkKeys(data, path: jsonPath)
+        let dir = URL(fileURLWithPath: jsonPath).deletingLastPathComponent()
+        let binPath = doc.weightsFile.hasPrefix("/") ? doc.weightsFile : dir.appendingPathComponent(doc.weightsFile).path
+        guard let bin = FileManager.default.contents(atPath: binPath) else {
+            throw SpikeError("\(jsonPath): weight file '\(binPath)' named by field 'weightsFile' cannot be read")
+        }
+        guard bin.count == doc.weightsBytes else {
+            throw SpikeError("\(binPath): has \(bin.count) bytes but \(jsonPath) field 'weightsBytes' says \(doc.weightsBytes) (truncated or wrong file)")
+        }
+        var layers = [Layer]()
+        var byName = [String: Int]()
+        for (i, r) in doc.layers.enumerated() {
+            let at = "\(jsonPath): layers[\(i)] '\(r.name)'"
+            func tensor(_ t: TensorRef?, _ field: String) throws -> [Float] {
+                guard let t else { return [] }
+                guard t.offset >= 0, t.count >= 0, t.offset % 4 == 0, t.offset + t.count * 4 <= bin.count else {
+                    throw SpikeError("\(at): field '\(field)' points at bytes [\(t.offset), \(t.offset + t.count * 4)) outside the \(bin.count)-byte weight file")
+                }
+                return bin.withUnsafeBytes { raw in
+                    (0..<t.count).map { raw.loadUnaligned(fromByteOffset: t.offset + 4 * $0, as: Float.self) }
+                }
+            }
+            guard r.shape.count == 3, r.shape.allSatisfy({ $0 > 0 && $0 < 1 << 24 }) else {
+                throw SpikeError("\(at): field 'shape' must be [height, width, channels] of positive sizes, got \(r.shape)")
+            }
+            var inputs = [Int]()
+            for n in r.inputs {
+                guard let j = byName[n] else { throw SpikeError("\(at): input '\(n)' is not an earlier layer") }
+                inputs.append(j)
+            }
+            let op = try parseOp(r, at: at)
+            let layer = Layer(name: r.name, op: op, inputs: inputs, shape: Shape(r.shape[0], r.shape[1], r.shape[2]),
+                              neuron: r.neuron, weights: try tensor(r.weights, "weights"), bias: try tensor(r.bias, "bias"))
+            byName[r.name] = i
+            layers.append(layer)
+        }
+        var outs = [Int]()
+        for o in doc.outputs {
+            guard let j = byName[o] else { throw SpikeError("\(jsonPath): field 'outputs' names unknown layer '\(o)'") }
+            outs.append(j)
+        }
+        let net = Network(name: doc.name, layers: layers, outputs: outs)
+        do { try net.validate() } catch let e as SpikeError { throw SpikeError("\(jsonPath): \(e.message)") }
+        return net
+    }
+
+    static func parseOp(_ r: Record, at: String) throws -> LayerOp {
+        func pair(_ v: [Int]?, _ field: String, _ def: Int?) throws -> (Int, Int) {
+            guard let v else {
+                guard let def else { throw SpikeError("\(at): \(r.op) needs field '\(field)'") }
+                return (def, def)
+            }
+            guard v.count == 2 else { throw SpikeError("\(at): field '\(field)' must have 2 entries, got \(v.count)") }
+            return (v[0], v[1])
+        }
+        func window() throws -> Window {
+            let k = try pair(r.kernel, "kernel", nil), s = try pair(r.stride, "stride", 1), d = try pair(r.dilation, "dilation", 1)
+            let p = r.pads ?? [0, 0, 0, 0]
+            guard p.count == 4 else { throw SpikeError("\(at): field 'pads' must be [top, left, bottom, right]") }
+            return Window(kernelH: k.0, kernelW: k.1, strideH: s.0, strideW: s.1, padTop: p[0], padLeft: p[1],
+                          padBottom: p[2], padRight: p[3], dilationH: d.0, dilationW: d.1)
+        }
+        func int(_ v: Int?, _ field: String) throws -> Int {
+            guard let v else { throw SpikeError("\(at): \(r.op) needs field '\(field)'") }
+            return v
+        }
+        switch r.op {
+        case "input": return .input
+        case "conv": return .conv(try window(), outChannels: try int(r.outChannels, "outChannels"), groups: r.groups ?? 1)
+        case "dense": return .dense(outFeatures: try int(r.outChannels, "outChannels"))
+        case "avgpool": return .avgPool(try window(), countIncludePad: r.countIncludePad ?? false)
+        case "maxpool": return .maxPool(try window())
+        case "globalavgpool": return .globalAvgPool
+        case "add": return .add
+        case "concat": return .concat
+        case "slice": return .channelSlice(start: try int(r.start, "start"), count: try int(r.count, "count"))
+        case "upsample": return .upsample(factor: try int(r.factor, "factor"))
+        case "flatten": return .flatten
+        default:
+            throw SpikeError("\(at): field 'op' is '\(r.op)'; known ops: input, conv, dense, avgpool, maxpool, globalavgpool, add, concat, slice, upsample, flatten")
+        }
+    }
+
+    /// Rejects keys this version does not know, so a misspelt field is not silently ignored.
+    static func checkKeys(_ data: Data, path: String) throws {
+        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        let topKeys: Set<String> = ["format", "version", "name", "weightsFile", "weightsBytes", "outputs", "layers"]
+        if let k = top.keys.sorted().first(where: { !topKeys.contains($0) }) {
+            throw SpikeError("\(path): unknown field '\(k)'")
+        }
+        let layerKeys: Set<String> = ["name", "op", "inputs", "shape", "kernel", "stride", "pads", "dilation", "groups",
+                                      "outChannels", "countIncludePad", "start", "count", "factor", "neuron", "weights", "bias"]
+        let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane"]
+        for (i, l) in (top["layers"] as? [[String: Any]] ?? []).enumerated() {
+            if let k = l.keys.sorted().first(where: { !layerKeys.contains($0) }) {
+                throw SpikeError("\(path): layers[\(i)]: unknown field '\(k)'")
+            }
+            if let n = l["neuron"] as? [String: Any], let k = n.keys.sorted().first(where: { !neuronKeys.contains($0) }) {
+                throw SpikeError("\(path): layers[\(i)].neuron: unknown field '\(k)'")
+            }
+        }
+    }
+
+    /// A one-line description of a decoding error with its coding path (`layers[3].kernel`).
+    public static func describe(_ e: DecodingError) -> String {
+        func path(_ p: [CodingKey]) -> String {
+            var s = ""
+            for k in p {
+                if let i = k.intValue { s += "[\(i)]" } else { s += (s.isEmpty ? "" : ".") + k.stringValue }
+            }
+            return s.isEmpty ? "top level" : "field '\(s)'"
+        }
+        switch e {
+        case .typeMismatch(let t, let c): return "\(path(c.codingPath)): expected \(t)"
+        case .valueNotFound(let t, let c): return "\(path(c.codingPath)): missing \(t) value"
+        case .keyNotFound(let k, let c): return "\(path(c.codingPath + [k])): missing required field"
+        case .dataCorrupted(let c):
+            return "\(path(c.codingPath)): \(c.debugDescription)" + ((c.underlyingError).map { " (\($0.localizedDescription))" } ?? "")
+        @unknown default: return "\(e)"
+        }
+    }
+}

@@ -1,0 +1,86 @@
+/// A layered network: layers in topological order (every input index is smaller than the layer's own),
+/// the first layer being the only `.input`. The same type holds ANN graphs and converted SNNs: the
+/// neuron model of a layer says how it spikes and which ANN activation it stands for.
+public struct Network: Sendable {
+    public var name: String
+    public var layers: [Layer]
+    /// Indices of the layers whose decoded values form the network's output, in order.
+    public var outputs: [Int]
+
+    public init(name: String, layers: [Layer], outputs: [Int]) {
+        self.name = name; self.layers = layers; self.outputs = outputs
+    }
+
+    public var inputShape: Shape { layers[0].shape }
+
+    /// Index of the layer called `name`.
+    public func index(of name: String) -> Int? { layers.firstIndex { $0.name == name } }
+
+    /// For every layer, the indices of the layers that read it.
+    public var consumers: [[Int]] {
+        var c = [[Int]](repeating: [], count: layers.count)
+        for (i, l) in layers.enumerated() { for j in l.inputs where !c[j].contains(i) { c[j].append(i) } }
+        return c
+    }
+
+    /// Number of trainable parameters (weights and biases).
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.count + $1.bias.count } }
+
+    /// Number of neurons with a membrane (layers with `hasNeurons`).
+    public var neuronCount: Int { layers.reduce(0) { $0 + ($1.op.hasNeurons ? $1.shape.count : 0) } }
+
+    /// Multiply-accumulates of layer `i` in a dense ANN forward pass of one sample.
+    public func macs(layer i: Int) -> Int {
+        let l = layers[i]
+        switch l.op {
+        case .conv(let w, _, let groups):
+            let inC = layers[l.inputs[0]].shape.channels
+            return l.shape.count * w.kernelH * w.kernelW * (inC / groups)
+        case .dense:
+            return layers[l.inputs[0]].shape.count * l.shape.count
+        case .avgPool(let w, _):
+            return l.shape.count * w.kernelH * w.kernelW
+        case .globalAvgPool:
+            return layers[l.inputs[0]].shape.count
+        case .add:
+            return l.shape.count * l.inputs.count
+        case .input, .maxPool, .concat, .channelSlice, .upsample, .flatten:
+            return 0
+        }
+    }
+
+    /// Multiply-accumulates of the whole dense ANN forward pass of one sample.
+    public var totalMACs: Int { (0..<layers.count).reduce(0) { $0 + macs(layer: $1) } }
+}
+
+/// Builds a network layer by layer, inferring shapes; used by the model zoo, importers and tests.
+public struct NetworkBuilder {
+    public private(set) var layers: [Layer] = []
+    public let name: String
+
+    public init(name: String, input: Shape) {
+        self.name = name
+        layers = [Layer(name: "input", op: .input, inputs: [], shape: input)]
+    }
+
+    public var last: Int { layers.count - 1 }
+    /// Index of the layer called `name`, or the last layer if there is none.
+    public func index(of name: String) -> Int { layers.firstIndex { $0.name == name } ?? last }
+    public func shape(_ i: Int) -> Shape { layers[i].shape }
+
+    /// Appends a layer; the output shape is inferred and the weights checked. Returns its index.
+    @discardableResult
+    public mutating func add(_ name: String, _ op: LayerOp, inputs: [Int]? = nil, neuron: NeuronModel? = nil,
+                             weights: [Float] = [], bias: [Float] = []) throws -> Int {
+        let ins = inputs ?? [last]
+        let shape = try Network.inferShape(op, inputs: ins.map { layers[$0].shape }, layer: name)
+        layers.append(Layer(name: name, op: op, inputs: ins, shape: shape, neuron: neuron, weights: weights, bias: bias))
+        return last
+    }
+
+    public func build(outputs: [Int]? = nil) throws -> Network {
+        let n = Network(name: name, layers: layers, outputs: outputs ?? [layers.count - 1])
+        try n.validate()
+        return n
+    }
+}

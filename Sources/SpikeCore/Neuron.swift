@@ -1,0 +1,78 @@
+/// How a layer's neurons turn input current into spikes (DESIGN.md section 3).
+public enum NeuronKind: String, Codable, Sendable, CaseIterable {
+    /// Integrate-and-fire: `V += I; if V >= θ { s = 1; reset }`.
+    case integrateAndFire = "if"
+    /// Iterative LIF (STBP form): `V = τ·V·(1 − s_prev) + I`, fire when `V >= θ`.
+    case leakyIntegrateAndFire = "lif"
+    /// Signed neuron with imbalanced threshold (Spiking-YOLO): `+1` at `V >= θ`, `−1` at `V <= −θ/α`.
+    case signedIBT = "ibt"
+    /// Integrates and never fires; read out as `V / T`.
+    case accumulator
+}
+
+/// What happens to the membrane after a spike.
+public enum ResetMode: String, Codable, Sendable, CaseIterable {
+    /// `V -= θ` (conversion default; keeps the residual charge).
+    case subtract
+    /// `V = 0`.
+    case zero
+}
+
+/// The neuron model of one layer. All neurons of a layer share it.
+public struct NeuronModel: Hashable, Codable, Sendable {
+    public var kind: NeuronKind
+    /// Firing threshold θ (> 0).
+    public var threshold: Float
+    public var reset: ResetMode
+    /// IBT negative-side slope α in (0, 1]; the negative threshold is `−θ/α`. α = 1 is a signed linear neuron.
+    public var alpha: Float
+    /// LIF decay factor τ in [0, 1].
+    public var tau: Float
+    /// Membrane potential at t = 0, as a fraction of θ (0 default, 0.5 halves first-spike rounding error).
+    public var initialMembrane: Float
+
+    public init(kind: NeuronKind, threshold: Float = 1, reset: ResetMode = .subtract,
+                alpha: Float = 1, tau: Float = 1, initialMembrane: Float = 0) {
+        self.kind = kind; self.threshold = threshold; self.reset = reset
+        self.alpha = alpha; self.tau = tau; self.initialMembrane = initialMembrane
+    }
+
+    public static func integrateAndFire(threshold: Float = 1, reset: ResetMode = .subtract) -> NeuronModel {
+        NeuronModel(kind: .integrateAndFire, threshold: threshold, reset: reset)
+    }
+    public static func ibt(alpha: Float, threshold: Float = 1) -> NeuronModel {
+        NeuronModel(kind: .signedIBT, threshold: threshold, alpha: alpha)
+    }
+    public static func lif(tau: Float, threshold: Float = 1) -> NeuronModel {
+        NeuronModel(kind: .leakyIntegrateAndFire, threshold: threshold, reset: .zero, tau: tau)
+    }
+    public static let accumulator = NeuronModel(kind: .accumulator)
+
+    /// True if the neurons emit negative spikes as well as positive ones.
+    public var isSigned: Bool { kind == .signedIBT }
+
+    /// The ANN activation this neuron approximates by its rate: ReLU, leaky-ReLU(α), or identity.
+    public func annActivation(_ x: Float) -> Float {
+        switch kind {
+        case .integrateAndFire, .leakyIntegrateAndFire: return x > 0 ? x : 0
+        case .signedIBT: return x >= 0 ? x : alpha * x
+        case .accumulator: return x
+        }
+    }
+
+    /// Checks the parameters; `layer` names the layer in the error.
+    public func validate(layer: String) throws {
+        guard threshold.isFinite, threshold > 0 else {
+            throw SpikeError("layer '\(layer)': neuron threshold must be a positive finite number, got \(threshold)")
+        }
+        if kind == .signedIBT, !(alpha > 0 && alpha <= 1) {
+            throw SpikeError("layer '\(layer)': IBT alpha must be in (0, 1], got \(alpha)")
+        }
+        if kind == .leakyIntegrateAndFire, !(tau >= 0 && tau <= 1) {
+            throw SpikeError("layer '\(layer)': LIF tau must be in [0, 1], got \(tau)")
+        }
+        guard initialMembrane.isFinite, abs(initialMembrane) <= 1 else {
+            throw SpikeError("layer '\(layer)': initialMembrane must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import SpikeCore
+
+/// The state one rank keeps for one layer: its owned neurons' membranes and currents, the events of
+/// the current timestep (owned, and the wider view its local consumers read), and counters.
+final class LayerState {
+    let index: Int
+    let layer: Layer
+    let block: RankBlock
+    /// This rank's outgoing and incoming transfers of this layer's events.
+    let sends: [Transfer]
+    let receives: [Transfer]
+    /// True if the events are ±1 spikes that can be negative.
+    let signed: Bool
+    /// True if the events carry analog values (direct-encoded input, and routing of it).
+    let analog: Bool
+    /// For each input, the flat range of that input this layer reads on this rank.
+    var inputRanges: [FlatRange] = []
+    /// True if every input is the constant analog input: the current is computed once per sample.
+    var constantInput = false
+
+    var bias: [Float] = []          // per owned neuron
+    var current: [Float] = []
+    var membrane: [Float] = []
+    var lastSpike: [UInt8] = []     // LIF reset gate
+    var constCurrent: [Float] = []
+    var constOps = 0
+    var avgInverse: [Float] = []
+    var gate: MaxPoolGate?
+
+    var own = EventList()
+    var view = EventList()
+    /// True when the view is exactly the owned events (no halo, nothing received).
+    let viewIsOwn: Bool
+
+    /// Output layers only: per owned neuron, Σ_t I(t) and Σ_t s(t).
+    var isOutput = false
+    var inputSum: [Float] = []
+    var spikeSum: [Float] = []
+
+    var counters = LayerCounters()
+
+    init(index: Int, network: Network, plan: LayerPlan, rank: Int, analog: Bool) {
+        self.index = index
+        layer = network.layers[index]
+        block = plan.blocks[rank]
+        sends = plan.transfers.filter { $0.source == rank }
+        receives = plan.transfers.filter { $0.destination == rank }
+        signed = layer.emitsSigned(in: network)
+        self.analog = analog
+        // The input layer encodes its whole view into `own` locally (nothing is received).
+        viewIsOwn = index == 0 || (receives.isEmpty && block.view == block.own)
+        let n = block.own.count
+        if layer.op.hasNeurons {
+            current = [Float](repeating: 0, count: n)
+            membrane = [Float](repeating: 0, count: n)
+            if layer.neuron?.kind == .leakyIntegrateAndFire { lastSpike = [UInt8](repeating: 0, count: n) }
+            let c = layer.shape.channels
+            bias = (0..<n).map { layer.bias.isEmpty ? 0 : layer.bias[(block.own.lower + $0) % c] }
+        }
+        if case .avgPool(let w, let inc) = layer.op {
+            let s = layer.shape, inS = network.layers[layer.inputs[0]].shape
+            avgInverse = [Float](repeating: 0, count: s.height * s.width)
+            for oy in 0..<s.height {
+                for ox in 0..<s.width {
+                    var cnt = 0
+                    for ky in 0..<w.kernelH {
+                        let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                        for kx in 0..<w.kernelW {
+                            let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                            if inc || (iy >= 0 && iy < inS.height && ix >= 0 && ix < inS.width) { cnt += 1 }
+                        }
+                    }
+                    avgInverse[oy * s.width + ox] = cnt > 0 ? 1 / Float(cnt) : 0
+                }
+            }
+        }
+    }
+
+    /// Clears the per-sample state and sets the initial membrane potential.
+    func reset() {
+        if let nm = layer.neuron {
+            let v0 = nm.initialMembrane * nm.threshold
+            for i in membrane.indices { membrane[i] = v0 }
+            for i in lastSpike.indices { lastSpike[i] = 0 }
+        }
+        for i in inputSum.indices { inputSum[i] = 0; spikeSum[i] = 0 }
+        gate?.reset()
+        constCurrent = []
+        constOps = 0
+        own.removeAll(); view.removeAll()
+    }
+
+    /// The events consumers on this rank read: the view, or the owned events when they coincide.
+    var visible: EventList { viewIsOwn ? own : view }
+
+    /// Updates the owned neurons with `current`, appends their spikes to `own` and returns the count
+    /// of spikes this step. The rules are those of DESIGN.md section 3.
+    func fire() -> Int {
+        guard let nm = layer.neuron else { return 0 }
+        let n = current.count, lo = block.own.lower
+        let th = nm.threshold
+        var pos = 0, neg = 0
+        if isOutput { for i in 0..<n { inputSum[i] += current[i] } }
+        membrane.withUnsafeMutableBufferPointer { V in
+            current.withUnsafeBufferPointer { I in
+                switch nm.kind {
+                case .integrateAndFire:
+                    let toZero = nm.reset == .zero
+                    for i in 0..<n {
+                        let v = V[i] + I[i]
+                        if v >= th {
+                            V[i] = toZero ? 0 : v - th
+                            own.append(lo + i, 1); pos += 1
+                        } else { V[i] = v }
+                    }
+                case .signedIBT:
+                    let negTh = th / nm.alpha
+                    let toZero = nm.reset == .zero
+                    for i in 0..<n {
+                        let v = V[i] + I[i]
+                        if v >= th {
+                            V[i] = toZero ? 0 : v - th
+                            own.append(lo + i, 1); pos += 1
+                        } else if v <= -negTh {
+                            V[i] = toZero ? 0 : v + negTh
+                            own.append(lo + i, -1); neg += 1
+                        } else { V[i] = v }
+                    }
+                case .leakyIntegrateAndFire:
+                    let tau = nm.tau
+                    for i in 0..<n {
+                        let keep: Float = lastSpike[i] != 0 ? 0 : 1
+                        let v = tau * V[i] * keep + I[i]
+                        V[i] = v
+                        if v >= th { lastSpike[i] = 1; own.append(lo + i, 1); pos += 1 } else { lastSpike[i] = 0 }
+                    }
+                case .accumulator:
+                    for i in 0..<n { V[i] += I[i] }
+                }
+            }
+        }
+        if isOutput, pos + neg > 0 {
+            let start = own.count - pos - neg
+            for k in start..<own.count { spikeSum[Int(own.index[k]) - lo] += own.value[k] }
+        }
+        counters.positiveSpikes += Int64(pos)
+        counters.negativeSpikes += Int64(neg)
+        counters.neuronUpdates += Int64(n)
+        return pos + neg
+    }
+
+    /// Decoded values of the owned neurons after `timesteps` steps.
+    func decode(_ d: Decoding, timesteps: Int) -> [Float] {
+        let t = Float(timesteps)
+        guard let nm = layer.neuron else { return spikeSum.map { $0 / t } }
+        switch (d, nm.kind) {
+        case (_, .accumulator), (.membrane, _): return inputSum.map { $0 / t }
+        case (.spikes, _): return spikeSum.map { $0 * nm.threshold / t }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import SpikeCore
+
+/// An in-process group of ranks (threads) with the same semantics as the MPI transport, so the
+/// engine and the coordinator can be tested for rank-count invariance without `mpirun`.
+public final class LocalGroup: @unchecked Sendable {
+    public let size: Int
+    let lock = NSCondition()
+    var mailboxes: [Key: [[UInt8]]] = [:]
+    var aborted: String?
+
+    struct Key: Hashable { var source: Int, destination: Int, tag: Int }
+
+    public init(size: Int) { self.size = size }
+
+    func post(_ bytes: [UInt8], from s: Int, to d: Int, tag: Int) {
+        lock.lock(); mailboxes[Key(source: s, destination: d, tag: tag), default: []].append(bytes); lock.broadcast(); lock.unlock()
+    }
+
+    func take(from s: Int, to d: Int, tag: Int) throws -> [UInt8] {
+        lock.lock(); defer { lock.unlock() }
+        let k = Key(source: s, destination: d, tag: tag)
+        while true {
+            if let m = aborted { throw SpikeError("aborted by another rank: \(m)") }
+            if var q = mailboxes[k], !q.isEmpty {
+                let b = q.removeFirst()
+                mailboxes[k] = q
+                return b
+            }
+            lock.wait()
+        }
+    }
+
+    func fail(_ message: String) {
+        lock.lock(); if aborted == nil { aborted = message }; lock.broadcast(); lock.unlock()
+    }
+
+    /// Runs `body` on `size` threads, one per rank, and returns their results in rank order.
+    /// If a rank throws, the others are woken and the first error is rethrown.
+    public func run<R: Sendable>(_ body: @escaping @Sendable (LocalTransport) throws -> R) throws -> [R] {
+        let box = ResultBox<R>(size)
+        let lock = NSLock()
+        let group = DispatchGroup()
+        for r in 0..<size {
+            group.enter()
+            let th = Thread { [self] in
+                let t = LocalTransport(group: self, rank: r)
+                let res: Result<R, Error>
+                do { res = .success(try body(t)) } catch {
+                    self.fail("\(error)")
+                    res = .failure(error)
+                }
+                lock.lock(); box.results[r] = res; lock.unlock()
+                group.leave()
+            }
+            th.stackSize = 8 << 20
+            th.start()
+        }
+        group.wait()
+        var out = [R]()
+        for r in box.results {
+            switch r! {
+            case .success(let v): out.append(v)
+            case .failure(let e): throw e
+            }
+        }
+        return out
+    }
+}
+
+/// One rank's end of a `LocalGroup`.
+public final class LocalTransport: Transport, @unchecked Sendable {
+    let group: LocalGroup
+    public let rank: Int
+    public var size: Int { group.size }
+    // Collectives use negative tags so they never meet spike packets.
+    static let broadcastTag = -1, gatherTag = -2, reduceTag = -3
+
+    init(group: LocalGroup, rank: Int) { self.group = group; self.rank = rank }
+
+    public func exchange(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> ExchangeResult {
+        let t0 = monotonicSeconds()
+        for m in sends { group.post(m.bytes, from: rank, to: m.destination, tag: tag) }
+        let t1 = monotonicSeconds()
+        var got = [[UInt8]]()
+        for s in sources {
+            let b = try group.take(from: s.rank, to: rank, tag: tag)
+            guard b.count <= s.maxBytes else { throw SpikeError("message of \(b.count) bytes exceeds the \(s.maxBytes)-byte bound") }
+            got.append(b)
+        }
+        return ExchangeResult(received: got, postSeconds: t1 - t0, waitSeconds: monotonicSeconds() - t1)
+    }
+
+    public func broadcast(_ bytes: inout [UInt8], root: Int) throws {
+        if rank == root {
+            for d in 0..<size where d != root { group.post(bytes, from: root, to: d, tag: Self.broadcastTag) }
+        } else {
+            bytes = try group.take(from: root, to: rank, tag: Self.broadcastTag)
+        }
+    }
+
+    public func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] {
+        if rank != root { group.post(bytes, from: rank, to: root, tag: Self.gatherTag); return [] }
+        return try (0..<size).map { $0 == root ? bytes : try group.take(from: $0, to: root, tag: Self.gatherTag) }
+    }
+
+    func allreduce(_ v: [Int64], _ op: (Int64, Int64) -> Int64) throws -> [Int64] {
+        let bytes = v.withUnsafeBytes { Array($0) }
+        for d in 0..<size where d != rank { group.post(bytes, from: rank, to: d, tag: Self.reduceTag) }
+        var acc = [Int64]()
+        for s in 0..<size {
+            let b = s == rank ? bytes : try group.take(from: s, to: rank, tag: Self.reduceTag)
+            let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+            guard vals.count == v.count else { throw SpikeError("allreduce: rank \(s) sent \(vals.count) values, expected \(v.count)") }
+            acc = acc.isEmpty ? vals : zip(acc, vals).map(op)
+        }
+        return acc
+    }
+
+    public func allreduceSum(_ values: [Int64]) throws -> [Int64] { try allreduce(values, &+) }
+    public func allreduceMax(_ values: [Int64]) throws -> [Int64] { try allreduce(values, Swift.max) }
+
+    public func abort(_ message: String) -> Never {
+        group.fail(message)
+        fatalError("LocalTransport.abort: \(message)")
+    }
+}
+
+final class ResultBox<R>: @unchecked Sendable {
+    var results: [Result<R, Error>?]
+    init(_ n: Int) { results = .init(repeating: nil, count: n) }
+}

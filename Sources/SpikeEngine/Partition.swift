@@ -1,0 +1,138 @@
+import SpikeCore
+
+/// How one layer's neurons are split over the ranks.
+public enum PartitionScheme: String, Sendable, Codable {
+    /// Contiguous bands of rows (spatial tiling); each band is one flat range in HWC.
+    case rows
+    /// A 1x1xC layer split into contiguous channel ranges.
+    case channels
+}
+
+/// One rank's share of a layer: the neurons it owns and the flat range of this layer it must see
+/// (its own neurons plus what the consumers it runs read, e.g. halo rows).
+public struct RankBlock: Hashable, Sendable, Codable {
+    /// Flat range of owned neurons.
+    public var own: FlatRange
+    /// Owned rows `[rowLower, rowUpper)` (for `.channels`, `[0, 1)` when any channel is owned).
+    public var rowLower: Int, rowUpper: Int
+    /// Owned channels `[channelLower, channelUpper)` (all channels for `.rows`).
+    public var channelLower: Int, channelUpper: Int
+    /// Flat range this rank keeps of the layer's output each timestep (own ∪ what local consumers read).
+    public var view: FlatRange
+}
+
+/// A transfer of part of a layer's events from one rank to another every timestep.
+public struct Transfer: Hashable, Sendable, Codable {
+    public var source: Int
+    public var destination: Int
+    public var range: FlatRange
+}
+
+/// The split of one layer over all ranks and the transfers it needs each timestep.
+public struct LayerPlan: Sendable {
+    public var scheme: PartitionScheme
+    public var blocks: [RankBlock]
+    /// Point-to-point transfers (source != destination) of this layer's events, every timestep.
+    public var transfers: [Transfer]
+    /// True if every rank reads the whole layer (dense / global fan-in): an allgather pattern.
+    public var gathersEverywhere: Bool
+}
+
+/// The partition of a whole network over `ranks` ranks: plain data, computed identically on every rank.
+public struct Partition: Sendable {
+    public let ranks: Int
+    public let layers: [LayerPlan]
+
+    /// Plans `network` over `ranks` ranks. Convolutional stacks are split into row bands with halo
+    /// transfers from neighbours; 1x1xC layers into channel ranges; layers with a global fan-in
+    /// (dense, global pooling) read every rank's events.
+    ///
+    /// Throws if a spatial layer has fewer rows than there are ranks, naming the layer.
+    public init(network: Network, ranks: Int) throws {
+        guard ranks >= 1 else { throw SpikeError("partition: the rank count must be at least 1, got \(ranks)") }
+        self.ranks = ranks
+        var plans = [LayerPlan]()
+        for l in network.layers {
+            let s = l.shape
+            var blocks = [RankBlock]()
+            if s.isVector {
+                for r in 0..<ranks {
+                    let lo = r * s.channels / ranks, hi = (r + 1) * s.channels / ranks
+                    blocks.append(RankBlock(own: FlatRange(lo, hi), rowLower: 0, rowUpper: hi > lo ? 1 : 0,
+                                            channelLower: lo, channelUpper: hi, view: FlatRange(lo, hi)))
+                }
+            } else {
+                guard s.height >= ranks else {
+                    throw SpikeError("layer '\(l.name)': \(ranks) ranks but only \(s.height) rows of \(s) to split into row bands; use at most \(s.height) ranks")
+                }
+                for r in 0..<ranks {
+                    let lo = r * s.height / ranks, hi = (r + 1) * s.height / ranks
+                    blocks.append(RankBlock(own: FlatRange(lo * s.rowStride, hi * s.rowStride), rowLower: lo, rowUpper: hi,
+                                            channelLower: 0, channelUpper: s.channels, view: FlatRange(lo * s.rowStride, hi * s.rowStride)))
+                }
+            }
+            plans.append(LayerPlan(scheme: s.isVector ? .channels : .rows, blocks: blocks, transfers: [], gathersEverywhere: false))
+        }
+        // What each consumer reads of each of its inputs, on each rank, widens that input's view there.
+        for (c, layer) in network.layers.enumerated() where c > 0 {
+            for r in 0..<ranks {
+                let b = plans[c].blocks[r]
+                guard !b.own.isEmpty else { continue }
+                for i in layer.inputs {
+                    let need = Partition.inputRange(network: network, consumer: c, input: i, block: b)
+                    plans[i].blocks[r].view = plans[i].blocks[r].view.hull(need)
+                }
+            }
+        }
+        for i in plans.indices {
+            var transfers = [Transfer]()
+            if case .input = network.layers[i].op {
+                // Every rank has the whole input sample and encodes its own view: nothing to send.
+            } else {
+                for dst in 0..<ranks {
+                    for src in 0..<ranks where src != dst {
+                        let r = plans[i].blocks[src].own.intersection(plans[i].blocks[dst].view)
+                        if !r.isEmpty { transfers.append(Transfer(source: src, destination: dst, range: r)) }
+                    }
+                }
+            }
+            plans[i].transfers = transfers
+            let full = FlatRange(0, network.layers[i].shape.count)
+            plans[i].gathersEverywhere = ranks > 1 && plans[i].blocks.allSatisfy { $0.view == full }
+        }
+        layers = plans
+    }
+
+    /// The flat range of input `input` that consumer `consumer` reads to compute `block`.
+    static func inputRange(network: Network, consumer c: Int, input i: Int, block b: RankBlock) -> FlatRange {
+        let layer = network.layers[c]
+        let inS = network.layers[i].shape
+        let full = FlatRange(0, inS.count)
+        func rows(_ lo: Int, _ hi: Int) -> FlatRange { FlatRange(lo * inS.rowStride, hi * inS.rowStride) }
+        switch layer.op {
+        case .input: return .empty
+        case .conv(let w, _, _), .avgPool(let w, _), .maxPool(let w):
+            let (lo, hi) = w.inputRows(outputRows: b.rowLower, b.rowUpper, inputHeight: inS.height)
+            return rows(lo, hi)
+        case .dense, .globalAvgPool: return full
+        case .flatten, .add: return b.own
+        case .concat: return layer.shape.isVector ? full : rows(b.rowLower, b.rowUpper)
+        case .channelSlice(let start, _):
+            return layer.shape.isVector ? FlatRange(start + b.channelLower, start + b.channelUpper) : rows(b.rowLower, b.rowUpper)
+        case .upsample(let f):
+            return rows(b.rowLower / f, (b.rowUpper - 1) / f + 1)
+        }
+    }
+
+    /// A human-readable description of the plan: one line per layer.
+    public func describe(_ network: Network) -> String {
+        var lines = ["partition over \(ranks) rank(s):"]
+        for (i, p) in layers.enumerated() {
+            let l = network.layers[i]
+            let own = p.blocks.map { p.scheme == .rows ? "\($0.rowLower)..<\($0.rowUpper)" : "\($0.channelLower)..<\($0.channelUpper)" }
+            let halo = p.transfers.reduce(0) { $0 + $1.range.count }
+            lines.append("  \(l.name) \(l.shape) by \(p.scheme.rawValue) [\(own.joined(separator: ", "))] transfers \(p.transfers.count) (\(halo) neurons)\(p.gathersEverywhere ? " allgather" : "")")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

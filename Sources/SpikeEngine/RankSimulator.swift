@@ -1,0 +1,250 @@
+import SpikeCore
+
+/// What one rank computed for one sample.
+public struct RankSampleResult: Sendable {
+    /// For each output layer (in `Network.outputs` order): this rank's owned range and decoded values.
+    public var outputs: [(range: FlatRange, values: [Float])]
+    /// Per layer counters of this rank's neurons for this sample.
+    public var layers: [LayerCounters]
+    /// Spikes emitted by this rank's neurons in each timestep (all layers).
+    public var spikesPerStep: [Int64]
+}
+
+/// Simulates this rank's share of a network, sample by sample. Every rank of the job constructs one
+/// with the same network, partition and configuration and calls `run` with the same samples.
+public final class RankSimulator {
+    public let network: Network
+    public let partition: Partition
+    public let config: SimulationConfig
+    let transport: Transport
+    let states: [LayerState]
+    let rng: Philox
+    public private(set) var timing = RankTiming()
+    /// Bytes and messages this rank sent in spike packets.
+    public private(set) var bytesSent: Int64 = 0
+    public private(set) var messagesSent: Int64 = 0
+    var packBuffer: [UInt8] = []
+
+    public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig) throws {
+        try config.validate()
+        guard partition.ranks == transport.size else {
+            throw SpikeError("partition for \(partition.ranks) ranks used on \(transport.size)")
+        }
+        self.network = network; self.partition = partition; self.config = config; self.transport = transport
+        rng = Philox(seed: config.seed)
+        var analog = [Bool](repeating: false, count: network.layers.count)
+        analog[0] = config.encoder == .direct
+        for (i, l) in network.layers.enumerated() where i > 0 && !l.op.hasNeurons {
+            analog[i] = l.inputs.contains { analog[$0] }
+        }
+        var states = [LayerState]()
+        for i in network.layers.indices {
+            let s = LayerState(index: i, network: network, plan: partition.layers[i], rank: transport.rank, analog: analog[i])
+            s.inputRanges = s.layer.inputs.map {
+                s.block.own.isEmpty ? .empty : Partition.inputRange(network: network, consumer: i, input: $0, block: s.block)
+            }
+            s.constantInput = s.layer.op.hasNeurons && config.encoder == .direct && s.layer.inputs.allSatisfy { $0 == 0 }
+            if case .maxPool = s.layer.op { s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view) }
+            states.append(s)
+        }
+        for o in network.outputs {
+            let s = states[o]
+            s.isOutput = true
+            s.inputSum = [Float](repeating: 0, count: s.block.own.count)
+            s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
+        }
+        self.states = states
+    }
+
+    /// Simulates one sample for `config.timesteps` steps. `input` is the whole sample (HWC, the
+    /// network's input shape) and must be the same on every rank.
+    ///
+    /// The timestep loop, the rules in one place:
+    /// 1. At t = 1...T, layers run in topological order; a layer sees the events its inputs emitted
+    ///    in the same timestep (no synaptic delay).
+    /// 2. The input layer encodes the sample for the whole view this rank needs, locally: direct
+    ///    encoding emits the analog values, Bernoulli draws from Philox keyed by
+    ///    (seed, sample, layer 0, neuron, t). No input events cross ranks.
+    /// 3. A layer with neurons sets I = bias, adds its inputs' events in input order and, within an
+    ///    input, in ascending source index (Kernels), then updates V and fires (LayerState.fire).
+    ///    A current fed only by the constant direct input is computed once and reused.
+    /// 4. Max-pool and routing layers re-index their inputs' events for their owned block.
+    /// 5. Right after a layer has produced its owned events, they are sent to the ranks whose view
+    ///    needs them (halo rows, or everything for global fan-in) and the view is assembled from
+    ///    the pieces in rank order, which is ascending index order. Consumers read only the view.
+    /// 6. Counters count owned neurons only, so their sum over ranks counts each event once.
+    public func run(sample: Int, input: [Float]) throws -> RankSampleResult {
+        guard input.count == network.inputShape.count else {
+            throw SpikeError("sample \(sample): input has \(input.count) values, the network's input \(network.inputShape) needs \(network.inputShape.count)")
+        }
+        for s in states { s.reset(); s.counters = LayerCounters() }
+        let T = config.timesteps
+        var perStep = [Int64](repeating: 0, count: T)
+        for t in 1...T {
+            var stepSpikes = 0
+            for s in states {
+                let t0 = monotonicSeconds()
+                s.own.removeAll()
+                stepSpikes += step(s, sample: sample, t: t, input: input)
+                if s.isOutput && s.layer.neuron == nil {
+                    for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
+                }
+                timing.update += monotonicSeconds() - t0
+                if s.index > 0 && !partition.layers[s.index].transfers.isEmpty { try exchange(s) }
+            }
+            perStep[t - 1] = Int64(stepSpikes)
+        }
+        let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T)) }
+        return RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep)
+    }
+
+    /// Runs layer `s` for timestep `t`; returns the number of spikes its owned neurons emitted.
+    func step(_ s: LayerState, sample: Int, t: Int, input: [Float]) -> Int {
+        let l = s.layer
+        switch l.op {
+        case .input:
+            return encodeInput(s, sample: sample, t: t, input: input)
+        case .maxPool(let w):
+            let src = states[l.inputs[0]]
+            let ev = src.visible
+            s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: l.shape,
+                         window: w, block: s.block, into: &s.own)
+        case .concat:
+            Routing.concat(inputs: l.inputs.map { states[$0].visible }, shapes: l.inputs.map { states[$0].layer.shape },
+                           output: l.shape, block: s.block, into: &s.own)
+        case .channelSlice(let start, let count):
+            Routing.slice(input: states[l.inputs[0]].visible, shape: states[l.inputs[0]].layer.shape, start: start,
+                          count: count, block: s.block, into: &s.own)
+        case .upsample(let f):
+            Routing.upsample(input: states[l.inputs[0]].visible, shape: states[l.inputs[0]].layer.shape, factor: f,
+                             output: l.shape, block: s.block, into: &s.own)
+        case .flatten:
+            Routing.flatten(input: states[l.inputs[0]].visible, block: s.block, into: &s.own)
+        case .conv, .dense, .avgPool, .globalAvgPool, .add:
+            if s.block.own.isEmpty { return 0 }
+            if s.constantInput && t > 1 {
+                s.current.withUnsafeMutableBufferPointer { c in
+                    s.constCurrent.withUnsafeBufferPointer { k in c.baseAddress!.update(from: k.baseAddress!, count: k.count) }
+                }
+                s.counters.macs += Int64(s.constOps)
+            } else {
+                s.current.withUnsafeMutableBufferPointer { c in
+                    s.bias.withUnsafeBufferPointer { b in c.baseAddress!.update(from: b.baseAddress!, count: b.count) }
+                }
+                var ops = 0
+                for (k, i) in l.inputs.enumerated() {
+                    let n = scatter(s, input: k, from: states[i])
+                    if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
+                    ops += n
+                }
+                if s.constantInput { s.constCurrent = s.current; s.constOps = ops }
+            }
+            return s.fire()
+        }
+        let n = s.own.count
+        if !s.analog {
+            for k in 0..<n { if s.own.value[k] > 0 { s.counters.positiveSpikes += 1 } else { s.counters.negativeSpikes += 1 } }
+        }
+        return 0   // relayed events are not new spikes
+    }
+
+    /// Adds the events of input `k` (layer `src`) to the current of `s`; returns the operation count.
+    func scatter(_ s: LayerState, input k: Int, from src: LayerState) -> Int {
+        let ev = src.visible
+        let span = ev.span(s.inputRanges[k])
+        if span.0 == span.1 { return 0 }
+        let l = s.layer
+        return s.current.withUnsafeMutableBufferPointer { cur -> Int in
+            let c = cur.baseAddress!
+            switch l.op {
+            case .conv(let w, _, let groups):
+                return l.weights.withUnsafeBufferPointer { wp in
+                    Kernels.conv(events: ev, range: span, input: src.layer.shape, output: l.shape, window: w, groups: groups,
+                                 weights: wp.baseAddress!, block: s.block, current: c)
+                }
+            case .dense(let out):
+                return l.weights.withUnsafeBufferPointer { wp in
+                    Kernels.dense(events: ev, range: span, outFeatures: out, weights: wp.baseAddress!, block: s.block, current: c)
+                }
+            case .avgPool(let w, _):
+                return Kernels.avgPool(events: ev, range: span, input: src.layer.shape, output: l.shape, window: w,
+                                       inverse: s.avgInverse, block: s.block, current: c)
+            case .globalAvgPool:
+                return Kernels.globalAvgPool(events: ev, range: span, input: src.layer.shape, block: s.block, current: c)
+            case .add:
+                let ch = l.shape.channels
+                if l.weights.isEmpty {
+                    return Kernels.add(events: ev, range: span, channels: ch, scales: nil, block: s.block, current: c)
+                }
+                return l.weights.withUnsafeBufferPointer { wp in
+                    Kernels.add(events: ev, range: span, channels: ch, scales: wp.baseAddress! + k * ch, block: s.block, current: c)
+                }
+            default:
+                return 0
+            }
+        }
+    }
+
+    /// Encodes the input sample for this rank's view of layer 0 at timestep `t`.
+    func encodeInput(_ s: LayerState, sample: Int, t: Int, input: [Float]) -> Int {
+        let v = s.block.view
+        switch config.encoder {
+        case .direct:
+            for i in v.lower..<v.upper where input[i] != 0 { s.own.append(i, input[i]) }
+            return 0
+        case .bernoulli:
+            var n = 0
+            for i in v.lower..<v.upper where input[i] > 0 {
+                if rng.uniform(sample: sample, layer: 0, neuron: i, timestep: t) < input[i] {
+                    s.own.append(i, 1)
+                    if s.block.own.contains(i) { n += 1 }
+                }
+            }
+            s.counters.positiveSpikes += Int64(n)
+            s.counters.neuronUpdates += Int64(s.block.own.count)
+            return n
+        }
+    }
+
+    /// Sends this layer's owned events to the ranks that need them and assembles this rank's view.
+    func exchange(_ s: LayerState) throws {
+        let t0 = monotonicSeconds()
+        var msgs = [OutgoingMessage]()
+        for tr in s.sends {
+            packBuffer.removeAll(keepingCapacity: true)
+            let span = s.own.span(tr.range)
+            if s.analog {
+                SpikePacket.encodeAnalog(s.own, from: span.0, to: span.1, range: tr.range, into: &packBuffer)
+            } else {
+                SpikePacket.encode(s.own, from: span.0, to: span.1, range: tr.range, signed: s.signed, into: &packBuffer)
+            }
+            msgs.append(OutgoingMessage(destination: tr.destination, bytes: packBuffer))
+            bytesSent += Int64(packBuffer.count); messagesSent += 1
+        }
+        let t1 = monotonicSeconds()
+        timing.pack += t1 - t0
+        let sources = s.receives.map {
+            (rank: $0.source, maxBytes: s.analog ? SpikePacket.maxAnalogSize(rangeCount: $0.range.count)
+                                                 : SpikePacket.maxSize(rangeCount: $0.range.count, signed: s.signed))
+        }
+        let result = try transport.exchange(msgs, from: sources, tag: s.index)
+        let t2 = monotonicSeconds()
+        s.view.removeAll()
+        var r = 0
+        for src in 0..<partition.ranks {
+            if src == transport.rank {
+                let span = s.own.span(s.block.view)
+                s.view.append(contentsOf: s.own, from: span.0, to: span.1)
+            } else if r < s.receives.count && s.receives[r].source == src {
+                do {
+                    try SpikePacket.decode(result.received[r], range: s.receives[r].range, signed: s.signed, into: &s.view)
+                } catch let e as SpikeError {
+                    throw SpikeError("layer '\(s.layer.name)': from rank \(src): \(e.message)")
+                }
+                r += 1
+            }
+        }
+        timing.exchange += result.postSeconds + (monotonicSeconds() - t2)
+        timing.wait += result.waitSeconds
+    }
+}

@@ -1,0 +1,80 @@
+import SpikeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the input sample becomes events.
+public enum InputEncoder: String, Sendable, Codable, CaseIterable {
+    /// The analog value is injected as a current every timestep (the first layer multiplies-accumulates).
+    case direct
+    /// Each input neuron spikes with probability equal to its value, every timestep, drawn from the
+    /// counter-based generator keyed by (seed, sample, layer, neuron, timestep).
+    case bernoulli
+}
+
+/// How output layers are read out after T timesteps.
+public enum Decoding: String, Sendable, Codable, CaseIterable {
+    /// Mean integrated input current `Σ_t I(t) / T` (for an accumulator: `(V_T − V_0) / T`).
+    case membrane
+    /// Spike count times threshold over T: `Σ_t s(t)·θ / T` (signed for IBT neurons).
+    case spikes
+}
+
+/// Parameters of a simulation run that every rank must agree on.
+public struct SimulationConfig: Sendable, Codable {
+    public var timesteps: Int
+    public var seed: UInt64
+    public var encoder: InputEncoder
+    public var decoding: Decoding
+
+    public init(timesteps: Int, seed: UInt64 = 0, encoder: InputEncoder = .direct, decoding: Decoding = .membrane) {
+        self.timesteps = timesteps; self.seed = seed; self.encoder = encoder; self.decoding = decoding
+    }
+
+    public func validate() throws {
+        guard timesteps >= 1 else { throw SpikeError("timesteps must be at least 1, got \(timesteps)") }
+        guard timesteps <= 1 << 20 else { throw SpikeError("timesteps must be at most \(1 << 20), got \(timesteps)") }
+    }
+}
+
+/// Spike and operation counts of one layer (this rank's neurons only, until reduced).
+public struct LayerCounters: Sendable, Codable, Equatable {
+    public var positiveSpikes: Int64 = 0
+    public var negativeSpikes: Int64 = 0
+    /// Accumulate operations caused by binary spikes (synaptic operations).
+    public var synapticOps: Int64 = 0
+    /// Multiply-accumulates caused by analog inputs (direct encoding).
+    public var macs: Int64 = 0
+    public var neuronUpdates: Int64 = 0
+    public init() {}
+
+    public var spikes: Int64 { positiveSpikes + negativeSpikes }
+    public static func + (a: LayerCounters, b: LayerCounters) -> LayerCounters {
+        var r = a
+        r.positiveSpikes += b.positiveSpikes; r.negativeSpikes += b.negativeSpikes
+        r.synapticOps += b.synapticOps; r.macs += b.macs; r.neuronUpdates += b.neuronUpdates
+        return r
+    }
+}
+
+/// Where this rank's time went, in seconds (summed over timesteps and samples).
+public struct RankTiming: Sendable, Codable, Equatable {
+    /// Synaptic scatter, neuron updates, routing and encoding.
+    public var update: Double = 0
+    /// Encoding outgoing spike packets.
+    public var pack: Double = 0
+    /// Posting sends/receives and decoding incoming packets.
+    public var exchange: Double = 0
+    /// Waiting for messages to complete.
+    public var wait: Double = 0
+    public init() {}
+    public var total: Double { update + pack + exchange + wait }
+}
+
+/// Monotonic seconds.
+@inline(__always)
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -1,0 +1,40 @@
+/// One message of a neighbour exchange.
+public struct OutgoingMessage: Sendable {
+    public var destination: Int
+    public var bytes: [UInt8]
+    public init(destination: Int, bytes: [UInt8]) { self.destination = destination; self.bytes = bytes }
+}
+
+/// What a neighbour exchange delivered, in the order of the requested sources, and where the time went.
+public struct ExchangeResult: Sendable {
+    public var received: [[UInt8]]
+    /// Seconds spent posting sends and receives.
+    public var postSeconds: Double
+    /// Seconds spent waiting for them to complete.
+    public var waitSeconds: Double
+    public init(received: [[UInt8]], postSeconds: Double, waitSeconds: Double) {
+        self.received = received; self.postSeconds = postSeconds; self.waitSeconds = waitSeconds
+    }
+}
+
+/// The small communication protocol the engine and the coordinator need. One implementation runs
+/// over MPI (target SpikeMPI); `LocalGroup` runs ranks as threads of one process for unit tests.
+///
+/// Every call is collective over the ranks named in it: `exchange` over the sources and destinations
+/// (each pair must agree), the others over all ranks. All ranks must make the same sequence of calls.
+public protocol Transport: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Sends each message and receives one message from each source (at most `maxBytes` each).
+    func exchange(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> ExchangeResult
+    /// Replaces `bytes` on every rank with root's.
+    func broadcast(_ bytes: inout [UInt8], root: Int) throws
+    /// Root receives every rank's bytes in rank order; the other ranks receive an empty array.
+    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]
+    /// Element-wise sum over ranks, delivered to every rank (summed in rank order).
+    func allreduceSum(_ values: [Int64]) throws -> [Int64]
+    /// Element-wise maximum over ranks, delivered to every rank.
+    func allreduceMax(_ values: [Int64]) throws -> [Int64]
+    /// Ends every rank of the job with `message` (printed once, by this rank) and a non-zero exit code.
+    func abort(_ message: String) -> Never
+}

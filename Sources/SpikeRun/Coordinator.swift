@@ -1,0 +1,188 @@
+import Foundation
+import SpikeCore
+import SpikeEngine
+
+/// An error every rank knows about (bad data read on rank 0 and broadcast, a plan that does not fit):
+/// rank 0 reports it once and every rank exits non-zero without aborting.
+public struct CollectiveError: Error, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Options of a coordinated run.
+public struct RunOptions: Sendable {
+    public var modelPath: String
+    public var samples: Int
+    /// Index of the first sample of the source to simulate.
+    public var firstSample: Int = 0
+    /// Result JSON path (rank 0 writes it); per-sample lines go to `jsonPath` + `.samples.jsonl`.
+    public var jsonPath: String?
+    public var energyPreset: EnergyPreset = EnergyPreset.all[0]
+    /// Skip samples already in the samples file and count them in the totals.
+    public var resume = false
+    /// Replace existing result files instead of refusing to.
+    public var overwrite = false
+    /// Print a progress line on rank 0.
+    public var progress = true
+    public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
+}
+
+/// Runs samples through a `RankSimulator` on every rank; rank 0 reads and broadcasts the inputs,
+/// gathers decoded outputs, reduces the counters and writes results as they finish.
+public final class Coordinator {
+    let network: Network
+    let transport: Transport
+    let config: SimulationConfig
+    let options: RunOptions
+    public let partition: Partition
+
+    /// Plans the partition. Throws `CollectiveError` (identically on every rank) if it does not fit.
+    public init(network: Network, transport: Transport, config: SimulationConfig, options: RunOptions) throws {
+        self.network = network; self.transport = transport; self.config = config; self.options = options
+        do { partition = try Partition(network: network, ranks: transport.size) } catch let e as SpikeError {
+            throw CollectiveError(message: e.message)
+        }
+    }
+
+    /// Rank 0 does `body`; its success or error message is broadcast, so all ranks agree.
+    func agreeOnRoot(_ body: () throws -> Void) throws {
+        var status = [UInt8]()
+        if transport.rank == 0 {
+            do { try body() } catch { status = Array("\(error)".utf8) }
+        }
+        try transport.broadcast(&status, root: 0)
+        if !status.isEmpty { throw CollectiveError(message: String(decoding: status, as: UTF8.self)) }
+    }
+
+    /// Simulates `options.samples` samples from `source` (read on rank 0 only; pass nil elsewhere).
+    /// Returns the run result on rank 0 and nil on the other ranks.
+    public func run(source: InputSource?) throws -> RunResult? {
+        let sim = try RankSimulator(network: network, partition: partition, transport: transport, config: config)
+        let isRoot = transport.rank == 0
+        var writer: ResultWriter?
+        var done = [Int]()
+        try agreeOnRoot {
+            guard let source else { throw SpikeError("rank 0 has no input source") }
+            guard options.samples >= 1 else { throw SpikeError("--samples must be at least 1, got \(options.samples)") }
+            guard options.firstSample >= 0, options.firstSample + options.samples <= source.count else {
+                throw SpikeError("samples \(options.firstSample)..<\(options.firstSample + options.samples) requested but \(source.description) has \(source.count)")
+            }
+            if let p = options.jsonPath {
+                writer = try ResultWriter(jsonPath: p, resume: options.resume, overwrite: options.overwrite)
+                done = writer!.previous.map(\.sample)
+            }
+        }
+        // Every rank skips the same samples on resume.
+        var doneBytes = done.withUnsafeBytes { Array($0) }
+        try transport.broadcast(&doneBytes, root: 0)
+        let skip = Set(doneBytes.withUnsafeBytes { Array($0.bindMemory(to: Int.self)) })
+
+        let L = network.layers.count, T = config.timesteps
+        var totals = [LayerCounters](repeating: LayerCounters(), count: L)
+        var busiest: Int64 = 0
+        var correct = 0, labelled = 0, finished = 0
+        for r in writer?.previous ?? [] {
+            for (i, f) in r.layers.enumerated() where i < L && f.count == 5 { totals[i] = totals[i] + LayerCounters(flatArray: f) }
+            busiest = max(busiest, r.busiestStepSpikes)
+            if let l = r.label, let p = r.prediction { labelled += 1; if l == p { correct += 1 } }
+            finished += 1
+        }
+        let start = monotonicSeconds()
+        let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
+        for k in 0..<options.samples {
+            let index = options.firstSample + k
+            if skip.contains(index) { continue }
+            let t0 = monotonicSeconds()
+            var bytes = [UInt8]()
+            var label: Int?
+            if isRoot {
+                do {
+                    let s = try source!.sample(index)
+                    label = s.label
+                    bytes = [0] + withUnsafeBytes(of: Int64(s.label ?? -1)) { Array($0) } + s.input.withUnsafeBytes { Array($0) }
+                } catch {
+                    bytes = [1] + Array("\(error)".utf8)
+                }
+            }
+            try transport.broadcast(&bytes, root: 0)
+            guard bytes.first == 0 else {
+                throw CollectiveError(message: "sample \(index): " + String(decoding: bytes.dropFirst(), as: UTF8.self))
+            }
+            let input = bytes[9...].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let res = try sim.run(sample: index, input: input)
+
+            // Decoded outputs: concatenated owned values, gathered and placed by owned range.
+            let mine = res.outputs.flatMap(\.values).withUnsafeBytes { Array($0) }
+            let all = try transport.gather(mine, root: 0)
+            var flat = res.layers.flatMap { $0.flatValues }
+            flat += res.spikesPerStep
+            let summed = try transport.allreduceSum(flat)
+            guard isRoot else { continue }
+            var outputs = network.outputs.map { [Float](repeating: 0, count: network.layers[$0].shape.count) }
+            for (r, b) in all.enumerated() {
+                let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                var off = 0
+                for (o, li) in network.outputs.enumerated() {
+                    let range = partition.layers[li].blocks[r].own
+                    for j in 0..<range.count { outputs[o][range.lower + j] = vals[off + j] }
+                    off += range.count
+                }
+            }
+            var layerFlat = [[Int64]]()
+            for i in 0..<L {
+                let c = LayerCounters(flatArray: Array(summed[i * 5 ..< i * 5 + 5]))
+                totals[i] = totals[i] + c
+                layerFlat.append(c.flatValues)
+            }
+            let steps = summed[(L * 5)...]
+            let stepMax = steps.max() ?? 0
+            busiest = max(busiest, stepMax)
+            var prediction: Int?
+            if outputs.count == 1, let m = outputs[0].indices.max(by: { outputs[0][$0] < outputs[0][$1] }) { prediction = m }
+            if let l = label, let p = prediction { labelled += 1; if l == p { correct += 1 } }
+            let rec = SampleRecord(sample: index, label: label, prediction: prediction, outputs: outputs,
+                                   spikes: layerFlat.enumerated().reduce(0) { $0 + (network.layers[$1.offset].op.hasNeurons || $1.offset == 0 ? $1.element[0] + $1.element[1] : 0) },
+                                   synapticOps: layerFlat.reduce(0) { $0 + $1[2] }, analogMacs: layerFlat.reduce(0) { $0 + $1[3] },
+                                   busiestStepSpikes: stepMax, layers: layerFlat, seconds: monotonicSeconds() - t0)
+            try writer?.append(rec)
+            finished += 1
+            progress.update(done: k + 1, accuracy: labelled > 0 ? Double(correct) / Double(labelled) : nil)
+        }
+        progress.finish()
+        let wall = monotonicSeconds() - start
+        _ = T
+        // Per-rank timing, communication and memory, gathered to rank 0.
+        let tm = sim.timing
+        let mine: [Double] = [tm.update, tm.pack, tm.exchange, tm.wait, tm.total, Double(sim.bytesSent), Double(sim.messagesSent),
+                              Double(peakResidentBytes())]
+        let gathered = try transport.gather(mine.withUnsafeBytes { Array($0) }, root: 0)
+        guard isRoot else { return nil }
+        let perRank = gathered.map { b in b.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } }
+        let result = ResultBuilder(network: network, partition: partition, config: config, options: options,
+                                   dataDescription: source?.description ?? "")
+            .build(totals: totals, samples: finished, busiestStep: busiest, correct: correct, labelled: labelled,
+                   perRank: perRank, wallSeconds: wall, complete: finished == options.samples,
+                   samplesFile: writer?.samplesPath ?? "")
+        try writer?.finish(result)
+        return result
+    }
+}
+
+extension LayerCounters {
+    var flatValues: [Int64] { [positiveSpikes, negativeSpikes, synapticOps, macs, neuronUpdates] }
+    init(flatArray a: [Int64]) {
+        self.init()
+        positiveSpikes = a[0]; negativeSpikes = a[1]; synapticOps = a[2]; macs = a[3]; neuronUpdates = a[4]
+    }
+}
+
+/// Peak resident set size of this process in bytes (VmHWM), or 0 where /proc is unavailable.
+public func peakResidentBytes() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}

@@ -1,0 +1,111 @@
+import Foundation
+import SpikeCore
+
+/// Writes a run's files on rank 0: one JSON line per finished sample, appended and flushed as it
+/// finishes (a killed job keeps them), and the result JSON at the end, written atomically.
+final class ResultWriter {
+    let jsonPath: String
+    let samplesPath: String
+    let handle: FileHandle
+    /// Records already in the samples file (on resume).
+    private(set) var previous: [SampleRecord] = []
+
+    init(jsonPath: String, resume: Bool, overwrite: Bool) throws {
+        self.jsonPath = jsonPath
+        samplesPath = jsonPath + ".samples.jsonl"
+        let fm = FileManager.default
+        let dir = (jsonPath as NSString).deletingLastPathComponent
+        if !dir.isEmpty && !fm.fileExists(atPath: dir) {
+            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw SpikeError("\(dir): cannot create the output folder: \(error.localizedDescription)")
+            }
+        }
+        if fm.fileExists(atPath: samplesPath) {
+            if resume {
+                previous = try ResultWriter.readSamples(samplesPath)
+            } else if !overwrite {
+                throw SpikeError("\(samplesPath) already exists: pass --resume to continue that run or --overwrite to replace it")
+            } else {
+                try? fm.removeItem(atPath: samplesPath)
+            }
+        }
+        if !fm.fileExists(atPath: samplesPath) { fm.createFile(atPath: samplesPath, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: samplesPath) else { throw SpikeError("\(samplesPath): cannot open for writing") }
+        handle = h
+        handle.seekToEndOfFile()
+    }
+
+    /// Reads the complete lines of a samples file; a torn last line (killed mid-write) is dropped.
+    static func readSamples(_ path: String) throws -> [SampleRecord] {
+        guard let d = FileManager.default.contents(atPath: path) else { throw SpikeError("\(path): cannot read") }
+        var out = [SampleRecord]()
+        let lines = d.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        for (n, line) in lines.enumerated() {
+            do { out.append(try JSONDecoder().decode(SampleRecord.self, from: Data(line))) } catch {
+                if n == lines.count - 1 && d.last != UInt8(ascii: "\n") { break }
+                throw SpikeError("\(path): line \(n + 1) is not a sample record: \(error)")
+            }
+        }
+        return out
+    }
+
+    func append(_ r: SampleRecord) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        var d = try enc.encode(r)
+        d.append(UInt8(ascii: "\n"))
+        do { try handle.write(contentsOf: d); try handle.synchronize() } catch {
+            throw SpikeError("\(samplesPath): cannot append sample \(r.sample): \(error.localizedDescription)")
+        }
+    }
+
+    func finish(_ result: RunResult) throws {
+        try? handle.close()
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let d = try enc.encode(result)
+        let tmp = jsonPath + ".partial"
+        do {
+            try d.write(to: URL(fileURLWithPath: tmp))
+            if FileManager.default.fileExists(atPath: jsonPath) { try FileManager.default.removeItem(atPath: jsonPath) }
+            try FileManager.default.moveItem(atPath: tmp, toPath: jsonPath)
+        } catch {
+            throw SpikeError("\(jsonPath): cannot write the result (the per-sample lines are kept in \(samplesPath)): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// A progress line with rate and ETA on standard error (rank 0 only). On a terminal it redraws
+/// in place; otherwise it prints a line at most every 10 seconds.
+final class ProgressLine {
+    let total: Int
+    let enabled: Bool
+    let start = Date()
+    var last = Date.distantPast
+    let tty = isatty(2) != 0
+    var printed = false
+
+    init(total: Int, enabled: Bool) { self.total = total; self.enabled = enabled }
+
+    func update(done: Int, accuracy: Double?) {
+        guard enabled else { return }
+        let now = Date()
+        let minGap: TimeInterval = tty ? 0.2 : 10
+        guard now.timeIntervalSince(last) >= minGap || (done == total && printed) else { return }
+        last = now
+        let el = now.timeIntervalSince(start)
+        let per = el / Double(max(done, 1))
+        let eta = per * Double(total - done)
+        var s = String(format: "[%d/%d] %.3f s/sample, elapsed %@, ETA %@", done, total, per, fmt(el), fmt(eta))
+        if let a = accuracy { s += String(format: ", top-1 %.2f%%", a * 100) }
+        FileHandle.standardError.write(((tty ? "\r\u{1B}[K" : "") + s + (tty ? "" : "\n")).data(using: .utf8)!)
+        printed = true
+    }
+
+    func finish() { if enabled && tty && printed { FileHandle.standardError.write("\n".data(using: .utf8)!) } }
+
+    func fmt(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t % 3600) / 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+}

@@ -1,0 +1,134 @@
+import SpikeCore
+import SpikeEngine
+
+/// Energy cost per operation, in picojoules (DESIGN.md section 6).
+public struct EnergyPreset: Sendable, Codable, Equatable {
+    public var name: String
+    public var macPicojoules: Double
+    public var acPicojoules: Double
+    public var source: String
+
+    public static let all: [EnergyPreset] = [
+        EnergyPreset(name: "spiking-yolo-fp32", macPicojoules: 3.6, acPicojoules: 0.9, source: "Spiking-YOLO, 32-bit float"),
+        EnergyPreset(name: "spiking-yolo-int32", macPicojoules: 3.2, acPicojoules: 0.1, source: "Spiking-YOLO, 32-bit integer"),
+        EnergyPreset(name: "horowitz-45nm-fp32", macPicojoules: 4.6, acPicojoules: 0.9, source: "Horowitz ISSCC 2014 (SpikingJelly's default)"),
+    ]
+    public static func named(_ n: String) throws -> EnergyPreset {
+        guard let p = all.first(where: { $0.name == n }) else {
+            throw SpikeError("unknown energy preset '\(n)'; known: \(all.map(\.name).joined(separator: ", "))")
+        }
+        return p
+    }
+}
+
+/// The result of a run: one JSON object with camelCase keys (DESIGN.md section 6). Totals are over
+/// all samples; `PerSample` figures are divided by the number of samples.
+public struct RunResult: Codable, Sendable {
+    public struct Layer: Codable, Sendable {
+        public var name: String
+        public var op: String
+        public var neuronModel: String?
+        public var shape: [Int]
+        /// Neurons with a membrane (0 for routing layers, whose events are relays).
+        public var neurons: Int
+        public var spikes: Int64
+        public var positiveSpikes: Int64
+        public var negativeSpikes: Int64
+        /// Spikes per neuron per timestep.
+        public var firingRate: Double
+        /// Accumulates caused by binary spikes.
+        public var synapticOps: Int64
+        /// Multiply-accumulates caused by analog input (direct encoding), all timesteps.
+        public var analogMacs: Int64
+        /// The ANN's multiply-accumulates for this layer, per sample.
+        public var macs: Int
+        public var neuronUpdates: Int64
+        public var partition: String
+    }
+    public struct Energy: Codable, Sendable {
+        public var preset: String
+        public var macPicojoules: Double
+        public var acPicojoules: Double
+        /// SNN energy per sample: synaptic ops × AC + analog MACs × MAC.
+        public var snnJoules: Double
+        /// ANN energy per sample: MACs × MAC.
+        public var annJoules: Double
+    }
+    public struct Memory: Codable, Sendable {
+        /// Deng et al. eq. 8, 32-bit data and 1-bit spikes. Weights are replicated on every rank.
+        public var weightBits: Int
+        /// ANN: one 32-bit activation per neuron.
+        public var activationBits: Int
+        /// SNN: one 32-bit membrane potential per neuron.
+        public var membraneBits: Int
+        /// SNN: spikes of the busiest timestep of any sample, one bit each.
+        public var spikeBits: Int64
+        public var annBits: Int
+        public var snnBits: Int64
+    }
+    public struct Ops: Codable, Sendable { public var multiplies: Double; public var additions: Double }
+    public struct Compute: Codable, Sendable {
+        /// Deng et al. eq. 9, per sample: the ANN multiplies and adds once per MAC; the SNN adds per
+        /// synaptic operation and multiplies only where it takes analog input.
+        public var ann: Ops
+        public var snn: Ops
+    }
+    public struct Timing: Codable, Sendable {
+        public var rank: Int
+        public var update: Double, pack: Double, exchange: Double, wait: Double, total: Double
+    }
+    public struct Communication: Codable, Sendable {
+        public var rank: Int
+        public var bytesSent: Int64
+        public var messages: Int64
+        public var peakResidentBytes: Int
+    }
+
+    public var tool = "spikescale"
+    public var resultVersion = 1
+    /// False if the run stopped before all samples were simulated.
+    public var complete: Bool
+    public var model: String
+    public var network: String
+    public var data: String
+    public var ranks: Int
+    public var timesteps: Int
+    public var samples: Int
+    public var seed: UInt64
+    public var encoder: String
+    public var decoding: String
+    public var top1: Double?
+    public var labelledSamples: Int
+    public var neurons: Int
+    public var spikes: Int64
+    public var firingRate: Double
+    public var synapticOps: Int64
+    public var analogMacs: Int64
+    public var annMacsPerSample: Int
+    public var layers: [Layer]
+    public var energy: Energy
+    public var energyPresets: [Energy]
+    public var memory: Memory
+    public var compute: Compute
+    public var timing: [Timing]
+    public var communication: [Communication]
+    public var wallSeconds: Double
+    public var secondsPerSample: Double
+    public var synapticOpsPerSecond: Double
+    public var samplesFile: String
+}
+
+/// One line of the per-sample JSON-lines file, written as each sample finishes.
+public struct SampleRecord: Codable, Sendable {
+    public var sample: Int
+    public var label: Int?
+    public var prediction: Int?
+    public var outputs: [[Float]]
+    public var spikes: Int64
+    public var synapticOps: Int64
+    public var analogMacs: Int64
+    public var busiestStepSpikes: Int64
+    /// Per layer: [positive spikes, negative spikes, synaptic ops, analog MACs, neuron updates].
+    public var layers: [[Int64]]
+    public var seconds: Double
+}

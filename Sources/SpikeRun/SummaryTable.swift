@@ -1,0 +1,62 @@
+import Foundation
+import SpikeCore
+
+/// Readable tables for the terminal.
+public enum SummaryTable {
+    static func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
+        s.count >= w ? s : (right ? String(repeating: " ", count: w - s.count) + s : s + String(repeating: " ", count: w - s.count))
+    }
+    static func big(_ x: Double) -> String {
+        let a = abs(x)
+        if a >= 1e12 { return String(format: "%.2fT", x / 1e12) }
+        if a >= 1e9 { return String(format: "%.2fG", x / 1e9) }
+        if a >= 1e6 { return String(format: "%.2fM", x / 1e6) }
+        if a >= 1e3 { return String(format: "%.1fk", x / 1e3) }
+        return String(format: "%.0f", x)
+    }
+
+    /// The end-of-run summary: per-layer activity, totals, task metric, energy, memory and timing.
+    public static func render(_ r: RunResult) -> String {
+        var out = [String]()
+        out.append("\(r.network): \(r.samples) sample(s), T = \(r.timesteps), \(r.ranks) rank(s), encoder \(r.encoder), decoding \(r.decoding)\(r.complete ? "" : "  [INCOMPLETE]")")
+        let cols = [("layer", 14, false), ("op", 13, false), ("shape", 12, false), ("neurons", 9, true), ("spikes", 9, true),
+                    ("rate", 7, true), ("synops", 9, true), ("ANN MACs", 9, true), ("split", 14, false)]
+        out.append(cols.map { pad($0.0, $0.1, right: $0.2) }.joined(separator: " "))
+        for l in r.layers {
+            let v = [l.name, l.op, l.shape.map(String.init).joined(separator: "x"), l.neurons > 0 ? big(Double(l.neurons)) : "-",
+                     big(Double(l.spikes)), l.neurons > 0 ? String(format: "%.2f%%", l.firingRate * 100) : "-",
+                     big(Double(l.synapticOps + l.analogMacs)), big(Double(l.macs)), l.partition]
+            out.append(zip(cols, v).map { pad($1, $0.1, right: $0.2) }.joined(separator: " "))
+        }
+        out.append(String(format: "total: %@ neurons, %@ spikes, firing rate %.2f%%, %@ synaptic ops + %@ analog MACs, ANN %@ MACs/sample",
+                          big(Double(r.neurons)), big(Double(r.spikes)), r.firingRate * 100, big(Double(r.synapticOps)),
+                          big(Double(r.analogMacs)), big(Double(r.annMacsPerSample))))
+        if let t = r.top1 { out.append(String(format: "top-1: %.2f%% (%d labelled samples)", t * 100, r.labelledSamples)) }
+        out.append(String(format: "energy/sample (%@): SNN %.3g J, ANN %.3g J", r.energy.preset, r.energy.snnJoules, r.energy.annJoules))
+        out.append(String(format: "memory: ANN %@bit, SNN %@bit (weights %@bit, membranes %@bit, busiest-step spikes %@bit)",
+                          big(Double(r.memory.annBits)), big(Double(r.memory.snnBits)), big(Double(r.memory.weightBits)),
+                          big(Double(r.memory.membraneBits)), big(Double(r.memory.spikeBits))))
+        for (t, c) in zip(r.timing, r.communication) {
+            out.append(String(format: "rank %d: update %.3fs pack %.3fs exchange %.3fs wait %.3fs | sent %@B in %@ msgs | peak RSS %@B",
+                              t.rank, t.update, t.pack, t.exchange, t.wait, big(Double(c.bytesSent)), big(Double(c.messages)),
+                              big(Double(c.peakResidentBytes))))
+        }
+        out.append(String(format: "wall %.3fs, %.4fs/sample, %@ synaptic ops/s", r.wallSeconds, r.secondsPerSample, big(r.synapticOpsPerSecond)))
+        return out.joined(separator: "\n")
+    }
+
+    /// `spikescale inspect`: layers, shapes, parameters, MACs.
+    public static func inspect(_ n: Network) -> String {
+        var out = ["\(n.name): \(n.layers.count) layers, input \(n.inputShape), \(n.neuronCount) neurons, \(n.parameterCount) parameters, \(big(Double(n.totalMACs))) MACs/sample"]
+        out.append([pad("#", 4, right: true), pad("layer", 14), pad("op", 13), pad("inputs", 18), pad("shape", 12), pad("neuron", 12),
+                    pad("params", 9, right: true), pad("MACs", 9, right: true)].joined(separator: " "))
+        for (i, l) in n.layers.enumerated() {
+            out.append([pad("\(i)", 4, right: true), pad(l.name, 14), pad(l.op.name, 13),
+                        pad(l.inputs.map { n.layers[$0].name }.joined(separator: ","), 18), pad(l.shape.description, 12),
+                        pad(l.neuron.map { $0.kind.rawValue + ($0.kind == .signedIBT ? "(\($0.alpha))" : "") } ?? "-", 12),
+                        pad(big(Double(l.weights.count + l.bias.count)), 9, right: true), pad(big(Double(n.macs(layer: i))), 9, right: true)]
+                .joined(separator: " "))
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import SpikeCore
+import SpikeEngine
+import SpikeMPI
+import SpikeRun
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate a spiking network on the MPI ranks of this job.",
+        discussion: """
+        The model is a native SpikeScale model (NAME.json + NAME.bin) or zoo:NAME (tiny-yolov3, mnist-cnn,
+        branchy: seeded weights scaled to fire at about --target-rate). Inputs come from --data (an IDX
+        folder such as MNIST) or, with --input synthetic, from seeded synthetic images.
+        Writes the result JSON to --json and one line per finished sample to JSON.samples.jsonl.
+        """)
+
+    @Option(help: "YAML experiment config; command-line options override its keys.") var config: String?
+    @Option(help: "Model file (.json) or zoo:NAME.") var model: String?
+    @Option(help: "Dataset folder (IDX images and labels, e.g. ../shared/data/mnist).") var data: String?
+    @Option(help: "Dataset split: t10k or train.") var split: String?
+    @Option(help: "Input source when there is no --data: synthetic.") var input: String?
+    @Option(name: [.customShort("T"), .long], help: "Timesteps per sample.") var timesteps: Int?
+    @Option(help: "Number of samples.") var samples: Int?
+    @Option(help: "Index of the first sample.") var firstSample: Int?
+    @Option(help: "Seed of the stochastic encoders (and of zoo weights).") var seed: UInt64?
+    @Option(help: "Input encoder: direct or bernoulli.") var encoder: InputEncoder?
+    @Option(help: "Output decoding: membrane or spikes.") var decoding: Decoding?
+    @Option(help: "Result JSON path.") var json: String?
+    @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32.") var energyPreset: String?
+    @Option(help: "Zoo models: target firing rate for weight scaling.") var targetRate: Float = 0.1
+    @Option(help: "Zoo tiny-yolov3: input side (multiple of 32).") var inputSize: Int?
+    @Flag(help: "Continue a run whose samples file exists, skipping finished samples.") var resume = false
+    @Flag(help: "Replace existing result files.") var overwrite = false
+    @Flag(help: "Print the partition plan.") var showPlan = false
+    @Flag(help: "No progress line.") var quiet = false
+
+    func run() throws {
+        try MPIRuntime.initialize()
+        let transport = try MPITransport.world()
+        var failed = false
+        do {
+            try simulate(transport)
+        } catch let e as CollectiveError {
+            if transport.rank == 0 { printError("spikescale: error: \(e.message)") }
+            failed = true
+        } catch {
+            if transport.size == 1 { printError("spikescale: error: \(error)"); failed = true } else { transport.abort("\(error)") }
+        }
+        try MPIRuntime.finalize()
+        if failed { throw ExitCode(1) }
+    }
+
+    func simulate(_ t: MPITransport) throws {
+        // Setup: every rank loads and validates; all agree before any rank goes on.
+        var setup: (Network, SimulationConfig, RunOptions, InputSource?)?
+        try agreeAll(t) {
+            var c = RunConfig()
+            if let p = config { c = try RunConfig.load(p) }
+            guard let modelSpec = model ?? c.model else { throw SpikeError("no model: pass --model FILE or zoo:NAME, or set key 'model' in the config") }
+            let seedValue = seed ?? c.seed ?? 1
+            let network = try ModelSource.load(modelSpec, seed: seedValue, targetRate: targetRate, inputSize: inputSize)
+            let cfg = SimulationConfig(timesteps: timesteps ?? c.timesteps ?? 32, seed: seedValue,
+                                       encoder: encoder ?? c.encoder ?? .direct, decoding: decoding ?? c.decoding ?? .membrane)
+            try cfg.validate()
+            var opts = RunOptions(modelPath: modelSpec, samples: samples ?? c.samples ?? 1)
+            opts.firstSample = firstSample ?? c.firstSample ?? 0
+            opts.jsonPath = json ?? c.json
+            opts.energyPreset = try EnergyPreset.named(energyPreset ?? c.energyPreset ?? "spiking-yolo-fp32")
+            opts.resume = resume; opts.overwrite = overwrite; opts.progress = !quiet
+            var source: InputSource?
+            if t.rank == 0 {
+                if let d = data ?? c.data {
+                    source = try IDXSource(folder: d, split: split ?? c.split ?? "t10k", expecting: network.inputShape)
+                } else if (input ?? c.input) == "synthetic" {
+                    source = SyntheticSource(shape: network.inputShape, seed: seedValue, count: Int(Int32.max))
+                } else {
+                    throw SpikeError("no input: pass --data FOLDER or --input synthetic")
+                }
+            }
+            setup = (network, cfg, opts, source)
+        }
+        let (network, cfg, opts, source) = setup!
+        let coordinator = try Coordinator(network: network, transport: t, config: cfg, options: opts)
+        if showPlan && t.rank == 0 { print(coordinator.partition.describe(network)) }
+        if let result = try coordinator.run(source: source) {
+            print(SummaryTable.render(result))
+            if let p = opts.jsonPath { print("result: \(p)\nsamples: \(p).samples.jsonl") }
+        }
+    }
+}
+
+/// Runs `body` on every rank; if it fails anywhere, every rank throws the same `CollectiveError`
+/// carrying the failing rank's message (rank 0's if it failed), so no rank is left waiting.
+func agreeAll(_ t: Transport, _ body: () throws -> Void) throws {
+    var message = ""
+    do { try body() } catch { message = "\(error)" }
+    let flags = try t.allreduceMax([message.isEmpty ? 0 : Int64(t.size - t.rank)])
+    guard flags[0] > 0 else { return }
+    let first = t.size - Int(flags[0])
+    var bytes = t.rank == first ? Array(message.utf8) : []
+    try t.broadcast(&bytes, root: first)
+    let text = String(decoding: bytes, as: UTF8.self)
+    throw CollectiveError(message: first == 0 ? text : "rank \(first): \(text)")
+}
+
+extension InputEncoder: ExpressibleByArgument {}
+extension Decoding: ExpressibleByArgument {}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// Bad input ends every rank with one clear error and a non-zero exit code, never a hang.
+@Suite("Bad input under mpiexec", .serialized)
+struct BadInputTests {
+    func expectClearFailure(_ args: [String], ranks: [Int] = [1, 2, 3], mentions: [String]) throws {
+        for k in ranks {
+            let r = try MPIHarness.run(ranks: k, args, timeout: 60)
+            #expect(r.status != 0 && r.status != 124 && r.status != 137, "\(args) on \(k) ranks: status \(r.status)")
+            let lines = r.stderr.split(separator: "\n").filter { $0.contains("spikescale: error") }
+            #expect(lines.count == 1, "exactly one error line on \(k) ranks, got: \(r.stderr)")
+            for m in mentions { #expect(r.stderr.contains(m), "error on \(k) ranks should mention '\(m)': \(r.stderr)") }
+        }
+    }
+
+    @Test("Truncated model file")
+    func truncatedModel() throws {
+        let dir = MPIHarness.tempDir()
+        #expect(try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/m.json"]).status == 0)
+        let bin = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.bin"))
+        try bin.prefix(1000).write(to: URL(fileURLWithPath: "\(dir)/m.bin"))
+        try expectClearFailure(["simulate", "--model", "\(dir)/m.json", "--data", MPIHarness.sharedData + "/mnist"],
+                               mentions: ["m.bin", "truncated"])
+    }
+
+    @Test("Malformed model JSON and shapes that do not line up")
+    func malformedModel() throws {
+        let dir = MPIHarness.tempDir()
+        try "{\"format\": \"spikescale-network\", \"version\": 1, \"name\": ".write(toFile: "\(dir)/x.json", atomically: true, encoding: .utf8)
+        try expectClearFailure(["simulate", "--model", "\(dir)/x.json", "--input", "synthetic"], mentions: ["x.json"])
+        #expect(try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/s.json"]).status == 0)
+        let text = try String(contentsOfFile: "\(dir)/s.json", encoding: .utf8)
+        try text.replacingOccurrences(of: "\"outChannels\" : 64", with: "\"outChannels\" : 65").write(toFile: "\(dir)/s.json", atomically: true, encoding: .utf8)
+        try expectClearFailure(["simulate", "--model", "\(dir)/s.json", "--input", "synthetic"], ranks: [1, 2], mentions: ["fc1"])
+    }
+
+    @Test("Config with a wrong key or a negative T")
+    func badConfig() throws {
+        let dir = MPIHarness.tempDir()
+        try "model: zoo:branchy\ntimestep: 8\n".write(toFile: "\(dir)/c.yaml", atomically: true, encoding: .utf8)
+        try expectClearFailure(["simulate", "--config", "\(dir)/c.yaml", "--input", "synthetic"], mentions: ["c.yaml", "unknown key 'timestep'"])
+        try "model: zoo:branchy\ntimesteps: -4\n".write(toFile: "\(dir)/n.yaml", atomically: true, encoding: .utf8)
+        try expectClearFailure(["simulate", "--config", "\(dir)/n.yaml", "--input", "synthetic"], ranks: [2], mentions: ["timesteps"])
+    }
+
+    @Test("More ranks than a layer has rows")
+    func tooManyRanks() throws {
+        try expectClearFailure(["simulate", "--model", "zoo:branchy", "--input", "synthetic", "-T", "2"], ranks: [5],
+                               mentions: ["layer 'pool'", "4 rows"])
+    }
+
+    @Test("A results file that exists is not clobbered; --resume completes it")
+    func resume() throws {
+        let dir = MPIHarness.tempDir()
+        let args = ["simulate", "--model", "zoo:mnist-cnn", "--data", MPIHarness.sharedData + "/mnist", "-T", "4", "--quiet", "--json", "\(dir)/r.json"]
+        #expect(try MPIHarness.run(ranks: 2, args + ["--samples", "2"]).status == 0)
+        try expectClearFailure(args + ["--samples", "3"], ranks: [2], mentions: ["already exists", "--resume"])
+        let r = try MPIHarness.run(ranks: 2, args + ["--samples", "3", "--resume"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let s = try MPIHarness.samples("\(dir)/r.json")
+        #expect(s.map { $0["sample"] as! Int } == [0, 1, 2])
+        #expect(try MPIHarness.json("\(dir)/r.json")["samples"] as? Int == 3)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+/// The invariant of DESIGN.md section 5 on real MPI processes: per-layer spike counts and decoded
+/// outputs are bit-identical on 1, 2, 3 and 4 ranks.
+@Suite("Multi-rank runs under mpiexec", .serialized)
+struct DeterminismTests {
+    /// The fields that must not depend on the rank count, per layer and per sample.
+    func invariantPart(_ json: String) throws -> (layers: [[String]], samples: [String]) {
+        let r = try MPIHarness.json(json)
+        #expect(r["complete"] as? Bool == true)
+        let layers = (r["layers"] as! [[String: Any]]).map { l in
+            ["name", "spikes", "positiveSpikes", "negativeSpikes", "synapticOps", "analogMacs", "neuronUpdates"].map { "\(l[$0]!)" }
+        }
+        let samples = try MPIHarness.samples(json).map { s -> String in
+            // outputs are printed with full float precision by JSONEncoder, so string equality is bit equality.
+            let o = try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!, s["busiestStepSpikes"]!], options: [.sortedKeys])
+            return String(decoding: o, as: UTF8.self)
+        }
+        return (layers, samples)
+    }
+
+    func compareAcrossRanks(_ args: [String], ranks: [Int] = [1, 2, 3, 4], label: String) throws {
+        let dir = MPIHarness.tempDir()
+        var base: (layers: [[String]], samples: [String])?
+        for k in ranks {
+            let out = "\(dir)/\(label)-\(k).json"
+            let r = try MPIHarness.run(ranks: k, args + ["--json", out, "--quiet"])
+            #expect(r.status == 0, "\(label) on \(k) ranks failed: \(r.stderr)")
+            guard r.status == 0 else { return }
+            let part = try invariantPart(out)
+            let result = try MPIHarness.json(out)
+            #expect(result["ranks"] as? Int == k)
+            #expect((result["timing"] as! [Any]).count == k && (result["communication"] as! [Any]).count == k)
+            if let b = base {
+                #expect(part.layers == b.layers, "\(label): per-layer counters differ between 1 and \(k) ranks")
+                #expect(part.samples == b.samples, "\(label): decoded outputs differ between 1 and \(k) ranks")
+            } else {
+                base = part
+                let spikes = part.layers.reduce(0) { $0 + (Int($1[1]) ?? 0) }
+                #expect(spikes > 0)
+            }
+        }
+    }
+
+    @Test("(a) CNN with conv, pooling and dense layers on real MNIST digits")
+    func mnistCNN() throws {
+        try compareAcrossRanks(["simulate", "--model", "zoo:mnist-cnn", "--data", MPIHarness.sharedData + "/mnist",
+                                "--samples", "3", "-T", "8", "--seed", "3"], label: "mnist-direct")
+        try compareAcrossRanks(["simulate", "--model", "zoo:mnist-cnn", "--data", MPIHarness.sharedData + "/mnist",
+                                "--samples", "2", "-T", "8", "--seed", "3", "--encoder", "bernoulli", "--decoding", "spikes"],
+                               ranks: [1, 3], label: "mnist-bernoulli")
+    }
+
+    @Test("(b) residual add, concat, slice, upsample and signed IBT neurons")
+    func branchy() throws {
+        try compareAcrossRanks(["simulate", "--model", "zoo:branchy", "--input", "synthetic", "--samples", "2", "-T", "8", "--seed", "5"],
+                               label: "branchy")
+    }
+
+    @Test("A saved model file gives the same result as the zoo network it came from")
+    func savedModel() throws {
+        let dir = MPIHarness.tempDir()
+        let z = try MPIHarness.run(ranks: 1, ["zoo", "branchy", "--output", "\(dir)/b.json", "--seed", "5"])
+        #expect(z.status == 0, "\(z.stderr)")
+        try compareAcrossRanks(["simulate", "--model", "\(dir)/b.json", "--input", "synthetic", "--samples", "1", "-T", "6", "--seed", "5"],
+                               ranks: [1, 2], label: "saved")
+    }
+}

@@ -1,0 +1,424 @@
+import Testing
+import SpikeCore
+import SpikeANN
+
+// Checks the ANN reference executor (SpikeANN.DenseForward) layer by layer against naive loops.
+
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+private func randomArray(_ n: Int, _ rng: inout SplitMix, scale: Float = 1) -> [Float] {
+    (0..<n).map { _ in Float.random(in: -scale..<scale, using: &rng) }
+}
+
+private func expectClose(_ a: [Float], _ b: [Float], tol: Float = 1e-4, _ what: String,
+                         sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(a.count == b.count, "\(what): \(a.count) values, expected \(b.count)", sourceLocation: sourceLocation)
+    guard a.count == b.count else { return }
+    var worst: Float = 0, at = 0
+    for i in a.indices {
+        let d = abs(a[i] - b[i]) / max(1, abs(b[i]))
+        if !(d <= worst) { worst = d; at = i }
+    }
+    #expect(worst <= tol, "\(what): differs by \(worst) at \(at) (\(a[at]) vs \(b[at]))", sourceLocation: sourceLocation)
+}
+
+private func activate(_ v: [Float], _ n: NeuronModel?) -> [Float] {
+    guard let n else { return v }
+    return v.map { n.annActivation($0) }
+}
+
+// MARK: - Naive references (HWC, same conventions as SpikeCore)
+
+private func naiveConv(_ x: [Float], _ s: Shape, _ w: Window, _ outC: Int, _ groups: Int,
+                       _ wt: [Float], _ bias: [Float]) -> [Float] {
+    let oh = w.outputHeight(s.height)!, ow = w.outputWidth(s.width)!
+    let icg = s.channels / groups, ocg = outC / groups
+    var out = [Float](repeating: 0, count: oh * ow * outC)
+    for oy in 0..<oh {
+        for ox in 0..<ow {
+            for oc in 0..<outC {
+                let g = oc / ocg
+                var acc: Double = bias.isEmpty ? 0 : Double(bias[oc])
+                for ky in 0..<w.kernelH {
+                    for kx in 0..<w.kernelW {
+                        let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                        let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                        guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
+                        for icl in 0..<icg {
+                            let ic = g * icg + icl
+                            let wv = wt[((ky * w.kernelW + kx) * icg + icl) * outC + oc]
+                            acc += Double(wv) * Double(x[(iy * s.width + ix) * s.channels + ic])
+                        }
+                    }
+                }
+                out[(oy * ow + ox) * outC + oc] = Float(acc)
+            }
+        }
+    }
+    return out
+}
+
+private func naiveDense(_ x: [Float], _ outF: Int, _ wt: [Float], _ bias: [Float]) -> [Float] {
+    (0..<outF).map { o in
+        var acc: Double = bias.isEmpty ? 0 : Double(bias[o])
+        for i in x.indices { acc += Double(wt[i * outF + o]) * Double(x[i]) }
+        return Float(acc)
+    }
+}
+
+private func naivePool(_ x: [Float], _ s: Shape, _ w: Window, max isMax: Bool, includePad: Bool) -> [Float] {
+    let oh = w.outputHeight(s.height)!, ow = w.outputWidth(s.width)!, C = s.channels
+    var out = [Float](repeating: 0, count: oh * ow * C)
+    for oy in 0..<oh {
+        for ox in 0..<ow {
+            for c in 0..<C {
+                var vals: [Float] = []
+                for ky in 0..<w.kernelH {
+                    for kx in 0..<w.kernelW {
+                        let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                        let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                        guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
+                        vals.append(x[(iy * s.width + ix) * C + c])
+                    }
+                }
+                let v: Float
+                if isMax {
+                    v = vals.max() ?? 0
+                } else {
+                    let div = includePad ? Float(w.kernelH * w.kernelW) : Float(vals.count)
+                    v = vals.reduce(0, +) / div
+                }
+                out[(oy * ow + ox) * C + c] = v
+            }
+        }
+    }
+    return out
+}
+
+private func naiveGlobalAvg(_ x: [Float], _ s: Shape) -> [Float] {
+    (0..<s.channels).map { c in
+        var acc = 0.0
+        for p in 0..<(s.height * s.width) { acc += Double(x[p * s.channels + c]) }
+        return Float(acc / Double(s.height * s.width))
+    }
+}
+
+private func naiveAdd(_ xs: [[Float]], _ s: Shape, _ scales: [Float], _ bias: [Float]) -> [Float] {
+    var out = [Float](repeating: 0, count: s.count)
+    for y in 0..<s.height {
+        for x in 0..<s.width {
+            for c in 0..<s.channels {
+                let j = (y * s.width + x) * s.channels + c
+                var acc: Float = bias.isEmpty ? 0 : bias[c]
+                for (k, a) in xs.enumerated() { acc += (scales.isEmpty ? 1 : scales[k * s.channels + c]) * a[j] }
+                out[j] = acc
+            }
+        }
+    }
+    return out
+}
+
+private func naiveConcat(_ xs: [[Float]], _ shapes: [Shape]) -> [Float] {
+    var out: [Float] = []
+    for p in 0..<(shapes[0].height * shapes[0].width) {
+        for (k, a) in xs.enumerated() {
+            let c = shapes[k].channels
+            out += a[(p * c)..<(p * c + c)]
+        }
+    }
+    return out
+}
+
+private func naiveSlice(_ x: [Float], _ s: Shape, _ start: Int, _ count: Int) -> [Float] {
+    var out: [Float] = []
+    for y in 0..<s.height {
+        for xx in 0..<s.width {
+            for c in start..<(start + count) { out.append(x[(y * s.width + xx) * s.channels + c]) }
+        }
+    }
+    return out
+}
+
+private func naiveUpsample(_ x: [Float], _ s: Shape, _ f: Int) -> [Float] {
+    var out: [Float] = []
+    for y in 0..<(s.height * f) {
+        for xx in 0..<(s.width * f) {
+            for c in 0..<s.channels { out.append(x[((y / f) * s.width + xx / f) * s.channels + c]) }
+        }
+    }
+    return out
+}
+
+/// The naive output of layer `i` of `net` given all layers' outputs (only its inputs are read).
+private func naiveLayer(_ net: Network, _ i: Int, _ outs: [[Float]]) -> [Float] {
+    let l = net.layers[i]
+    let xs = l.inputs.map { outs[$0] }, ss = l.inputs.map { net.layers[$0].shape }
+    let pre: [Float]
+    switch l.op {
+    case .input: pre = outs[0]
+    case .conv(let w, let outC, let groups): pre = naiveConv(xs[0], ss[0], w, outC, groups, l.weights, l.bias)
+    case .dense(let outF): pre = naiveDense(xs[0], outF, l.weights, l.bias)
+    case .avgPool(let w, let inc): pre = naivePool(xs[0], ss[0], w, max: false, includePad: inc)
+    case .maxPool(let w): pre = naivePool(xs[0], ss[0], w, max: true, includePad: false)
+    case .globalAvgPool: pre = naiveGlobalAvg(xs[0], ss[0])
+    case .add: pre = naiveAdd(xs, l.shape, l.weights, l.bias)
+    case .concat: pre = naiveConcat(xs, ss)
+    case .channelSlice(let start, let count): pre = naiveSlice(xs[0], ss[0], start, count)
+    case .upsample(let f): pre = naiveUpsample(xs[0], ss[0], f)
+    case .flatten: pre = xs[0]
+    }
+    return activate(pre, l.neuron)
+}
+
+/// Runs `net` on a random input and compares every layer with the naive loops.
+private func checkNetwork(_ net: Network, seed: UInt64, im2colLimit: Int? = nil) throws {
+    var rng = SplitMix(seed)
+    let fw = try DenseForward(net)
+    if let im2colLimit { fw.im2colLimit = im2colLimit }
+    let input = randomArray(net.inputShape.count, &rng)
+    let outs = fw.run(input)
+    #expect(outs.count == net.layers.count)
+    #expect(outs[0] == input)
+    for i in 1..<net.layers.count {
+        #expect(outs[i].count == net.layers[i].shape.count)
+        expectClose(outs[i], naiveLayer(net, i, outs), "layer '\(net.layers[i].name)' (\(net.layers[i].op.name))")
+    }
+    // A second run on the same executor (buffers reused) gives the same result.
+    let again = fw.run(input)
+    for i in outs.indices { #expect(again[i] == outs[i], "rerun of layer \(i)") }
+}
+
+// MARK: - Convolution
+
+struct DenseForwardConvCase: Sendable, CustomStringConvertible {
+    var name: String
+    var input: Shape
+    var window: Window
+    var outC: Int
+    var groups: Int
+    var neuron: NeuronModel
+    var bias = true
+    var im2colLimit: Int? = nil
+    var description: String { name }
+}
+
+private let denseForwardConvCases: [DenseForwardConvCase] = [
+    DenseForwardConvCase(name: "3x3 stride 2 pad 1", input: Shape(9, 11, 5), window: Window(kernel: 3, stride: 2, pad: 1),
+             outC: 7, groups: 1, neuron: .integrateAndFire()),
+    DenseForwardConvCase(name: "2x3 asymmetric pads and strides",
+             input: Shape(8, 9, 3),
+             window: Window(kernelH: 2, kernelW: 3, strideH: 1, strideW: 2, padTop: 0, padLeft: 1, padBottom: 2, padRight: 0),
+             outC: 4, groups: 1, neuron: .ibt(alpha: 0.1)),
+    DenseForwardConvCase(name: "3x3 dilation 2 pad 2", input: Shape(10, 10, 4), window: Window(kernel: 3, stride: 1, pad: 2, dilation: 2),
+             outC: 6, groups: 1, neuron: .accumulator),
+    DenseForwardConvCase(name: "dilation 2 stride 2 no bias", input: Shape(11, 9, 3), window: Window(kernel: 3, stride: 2, pad: 1, dilation: 2),
+             outC: 5, groups: 1, neuron: .lif(tau: 0.9), bias: false),
+    DenseForwardConvCase(name: "groups 2", input: Shape(7, 8, 6), window: Window(kernel: 3, stride: 1, pad: 1),
+             outC: 8, groups: 2, neuron: .integrateAndFire()),
+    DenseForwardConvCase(name: "groups 3 stride 2 dilation 2", input: Shape(9, 9, 6), window: Window(kernel: 3, stride: 2, pad: 2, dilation: 2),
+             outC: 9, groups: 3, neuron: .ibt(alpha: 0.25)),
+    DenseForwardConvCase(name: "depthwise 3x3", input: Shape(8, 7, 6), window: Window(kernel: 3, stride: 1, pad: 1),
+             outC: 6, groups: 6, neuron: .integrateAndFire()),
+    DenseForwardConvCase(name: "depthwise stride 2 dilation 2 asymmetric",
+             input: Shape(10, 9, 5),
+             window: Window(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 2, padBottom: 0, padRight: 1,
+                            dilationH: 2, dilationW: 2),
+             outC: 5, groups: 5, neuron: .ibt(alpha: 1)),
+    DenseForwardConvCase(name: "channel multiplier 2 (groups = inC)", input: Shape(6, 6, 4), window: Window(kernel: 3, stride: 1, pad: 1),
+             outC: 8, groups: 4, neuron: .integrateAndFire()),
+    DenseForwardConvCase(name: "1x1 stride 1", input: Shape(5, 6, 7), window: Window(kernel: 1),
+             outC: 9, groups: 1, neuron: .integrateAndFire()),
+    DenseForwardConvCase(name: "1x1 stride 1 groups 2", input: Shape(5, 6, 8), window: Window(kernel: 1),
+             outC: 6, groups: 2, neuron: .accumulator),
+    DenseForwardConvCase(name: "1x1 stride 2", input: Shape(7, 6, 4), window: Window(kernel: 1, stride: 2),
+             outC: 3, groups: 1, neuron: .integrateAndFire()),
+    DenseForwardConvCase(name: "banded im2col", input: Shape(12, 10, 4), window: Window(kernel: 3, stride: 1, pad: 1),
+             outC: 6, groups: 2, neuron: .integrateAndFire(), im2colLimit: 5 * 10 * 18 + 5),
+    DenseForwardConvCase(name: "5x5 valid on 1 channel", input: Shape(9, 9, 1), window: Window(kernel: 5),
+             outC: 4, groups: 1, neuron: .integrateAndFire()),
+]
+
+// MARK: - Activation statistics
+
+/// NumPy's default ("linear") percentile on a sorted array.
+private func referencePercentile(_ sorted: [Float], _ p: Double) -> Float {
+    guard !sorted.isEmpty else { return 0 }
+    let pos = p / 100 * Double(sorted.count - 1)
+    let k = Int(pos.rounded(.down)), f = Float(pos - Double(k))
+    return k + 1 < sorted.count ? sorted[k] + f * (sorted[k + 1] - sorted[k]) : sorted[k]
+}
+
+@Suite struct DenseForwardTests {
+    @Test("conv matches the naive loop", arguments: denseForwardConvCases)
+    func convMatchesNaive(_ c: DenseForwardConvCase) throws {
+        var rng = SplitMix(0xC0FFEE &+ UInt64(c.name.utf8.count))
+        var b = NetworkBuilder(name: "conv", input: c.input)
+        let nW = c.window.kernelH * c.window.kernelW * (c.input.channels / c.groups) * c.outC
+        try b.add("conv", .conv(c.window, outChannels: c.outC, groups: c.groups), neuron: c.neuron,
+                  weights: randomArray(nW, &rng), bias: c.bias ? randomArray(c.outC, &rng) : [])
+        try checkNetwork(try b.build(), seed: 7, im2colLimit: c.im2colLimit)
+    }
+
+    // MARK: - Dense, pooling, routing, add
+
+    @Test func denseMatchesNaive() throws {
+        var rng = SplitMix(11)
+        var b = NetworkBuilder(name: "dense", input: Shape(3, 4, 5))
+        try b.add("fc1", .dense(outFeatures: 13), neuron: .integrateAndFire(),
+                  weights: randomArray(60 * 13, &rng), bias: randomArray(13, &rng))
+        try b.add("fc2", .dense(outFeatures: 7), neuron: .ibt(alpha: 0.1), weights: randomArray(13 * 7, &rng))
+        try b.add("out", .dense(outFeatures: 4), neuron: .accumulator,
+                  weights: randomArray(7 * 4, &rng), bias: randomArray(4, &rng))
+        try checkNetwork(try b.build(), seed: 12)
+    }
+
+    @Test func poolingMatchesNaive() throws {
+        var b = NetworkBuilder(name: "pool", input: Shape(9, 10, 3))
+        // Pooling straight off the (signed) input so negative values and padding both matter.
+        try b.add("avg_incl", .avgPool(Window(kernel: 3, stride: 2, pad: 1), countIncludePad: true), inputs: [0],
+                  neuron: .accumulator)
+        try b.add("avg_excl", .avgPool(Window(kernel: 3, stride: 2, pad: 1), countIncludePad: false), inputs: [0],
+                  neuron: .ibt(alpha: 0.5))
+        try b.add("avg_relu", .avgPool(Window(kernel: 2, stride: 2), countIncludePad: false), inputs: [0],
+                  neuron: .integrateAndFire())
+        try b.add("max_same", .maxPool(Window(kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
+                                              padTop: 0, padLeft: 0, padBottom: 1, padRight: 1)), inputs: [0])
+        try b.add("max_s2", .maxPool(Window(kernel: 3, stride: 2, pad: 1)), inputs: [0])
+        try b.add("max_dil", .maxPool(Window(kernel: 2, stride: 1, pad: 0, dilation: 2)), inputs: [0])
+        try b.add("gap", .globalAvgPool, inputs: [0], neuron: .accumulator)
+        try b.add("gap_relu", .globalAvgPool, inputs: [0], neuron: .integrateAndFire())
+        try checkNetwork(try b.build(outputs: [1, 2, 3, 4, 5, 6, 7, 8]), seed: 21)
+    }
+
+    @Test func routingMatchesNaive() throws {
+        var rng = SplitMix(31)
+        var b = NetworkBuilder(name: "route", input: Shape(4, 5, 3))
+        let c1 = try b.add("c1", .conv(Window(kernel: 3, pad: 1), outChannels: 6, groups: 1), neuron: .ibt(alpha: 0.1),
+                           weights: randomArray(9 * 3 * 6, &rng), bias: randomArray(6, &rng))
+        let cat = try b.add("cat", .concat, inputs: [0, c1, 0])
+        let sl = try b.add("slice", .channelSlice(start: 2, count: 5), inputs: [cat])
+        let up = try b.add("up", .upsample(factor: 2), inputs: [sl])
+        let up3 = try b.add("up3", .upsample(factor: 3), inputs: [c1])
+        let fl = try b.add("flat", .flatten, inputs: [up])
+        try b.add("fc", .dense(outFeatures: 3), inputs: [fl], neuron: .accumulator,
+                  weights: randomArray(8 * 10 * 5 * 3, &rng), bias: randomArray(3, &rng))
+        try checkNetwork(try b.build(outputs: [up3, b.last]), seed: 32)
+    }
+
+    @Test func addMatchesNaive() throws {
+        var rng = SplitMix(41)
+        let s = Shape(5, 4, 6)
+        var b = NetworkBuilder(name: "add", input: s)
+        let a = try b.add("a", .conv(Window(kernel: 3, pad: 1), outChannels: 6, groups: 1), inputs: [0],
+                          neuron: .integrateAndFire(), weights: randomArray(9 * 36, &rng))
+        let c = try b.add("c", .conv(Window(kernel: 1), outChannels: 6, groups: 1), inputs: [0],
+                          neuron: .ibt(alpha: 0.1), weights: randomArray(36, &rng), bias: randomArray(6, &rng))
+        let plain = try b.add("sum", .add, inputs: [0, a], neuron: .integrateAndFire())
+        let scaled = try b.add("scaled", .add, inputs: [a, c, 0], neuron: .ibt(alpha: 0.2),
+                               weights: randomArray(3 * 6, &rng, scale: 2), bias: randomArray(6, &rng))
+        let acc = try b.add("acc", .add, inputs: [plain, scaled], neuron: .accumulator, bias: randomArray(6, &rng))
+        try checkNetwork(try b.build(outputs: [acc]), seed: 42)
+    }
+
+    /// A small mixed network end to end, plus the timing, prediction and single-layer entry points.
+    @Test func mixedNetworkAndAPI() throws {
+        var rng = SplitMix(51)
+        var b = NetworkBuilder(name: "mixed", input: Shape(16, 16, 3))
+        try b.add("c1", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 8, groups: 1), neuron: .ibt(alpha: 0.1),
+                  weights: randomArray(9 * 3 * 8, &rng), bias: randomArray(8, &rng))
+        let c1 = b.last
+        try b.add("dw", .conv(Window(kernel: 3, pad: 1), outChannels: 8, groups: 8), neuron: .integrateAndFire(),
+                  weights: randomArray(9 * 8, &rng), bias: randomArray(8, &rng))
+        try b.add("pw", .conv(Window(kernel: 1), outChannels: 8, groups: 2), neuron: .integrateAndFire(),
+                  weights: randomArray(4 * 8, &rng))
+        try b.add("res", .add, inputs: [c1, b.last], neuron: .integrateAndFire())
+        try b.add("mp", .maxPool(Window(kernel: 2, stride: 2)))
+        try b.add("c2", .conv(Window(kernel: 3, pad: 2, dilation: 2), outChannels: 12, groups: 2), neuron: .integrateAndFire(),
+                  weights: randomArray(9 * 4 * 12, &rng), bias: randomArray(12, &rng))
+        try b.add("gap", .globalAvgPool, neuron: .integrateAndFire())
+        try b.add("fc", .dense(outFeatures: 5), neuron: .accumulator, weights: randomArray(12 * 5, &rng),
+                  bias: randomArray(5, &rng))
+        let net = try b.build()
+        try checkNetwork(net, seed: 52)
+
+        let fw = try DenseForward(net)
+        let input = randomArray(net.inputShape.count, &rng)
+        let outs = fw.run(input)
+        let (timedOuts, seconds) = fw.runTimed(input)
+        #expect(seconds.count == net.layers.count)
+        #expect(seconds.allSatisfy { $0 >= 0 })
+        for i in outs.indices { #expect(timedOuts[i] == outs[i]) }
+        #expect(fw.predict(input) == [outs[net.layers.count - 1]])
+        for i in 1..<net.layers.count {
+            let single = fw.forward(layer: i, inputs: net.layers[i].inputs.map { outs[$0] })
+            #expect(single == outs[i], "forward(layer: \(i))")
+        }
+    }
+
+    @Test func rejectsInvalidNetwork() throws {
+        var b = NetworkBuilder(name: "bad", input: Shape(4, 4, 2))
+        try b.add("c", .conv(Window(kernel: 3, pad: 1), outChannels: 2, groups: 1), neuron: .integrateAndFire(),
+                  weights: [Float](repeating: 0.1, count: 36))
+        var net = try b.build()
+        net.layers[1].weights.removeLast()
+        #expect(throws: SpikeError.self) { try DenseForward(net) }
+    }
+
+    @Test(arguments: [1, 2, 5, 17, 100, 1000, 4099])
+    func activationStatsMatchSorting(_ n: Int) {
+        var rng = SplitMix(UInt64(n))
+        // Many exact zeros and repeated values, as in ReLU outputs.
+        let x: [Float] = (0..<n).map { _ in
+            let r = Float.random(in: 0..<1, using: &rng)
+            if r < 0.4 { return 0 }
+            if r < 0.5 { return -0.5 }
+            return Float.random(in: -3..<3, using: &rng)
+        }
+        let sorted = x.map(abs).sorted()
+        #expect(ActivationStats.maxAbs(x) == sorted.last!)
+        let mean = sorted.reduce(0.0) { $0 + Double($1) } / Double(n)
+        #expect(abs(Double(ActivationStats.meanAbs(x)) - mean) <= 1e-5 * max(1, mean))
+        let ps: [Double] = [99.99, 0, 50, 99.9, 100, 90, 12.5]
+        let got = ActivationStats.percentilesAbs(x, ps)
+        for (p, v) in zip(ps, got) {
+            let want = referencePercentile(sorted, p)
+            #expect(abs(v - want) <= 1e-5 * max(1, abs(want)), "p\(p) of \(n)")
+            #expect(ActivationStats.percentileAbs(x, p) == v)
+        }
+        let nonzero = sorted.filter { $0 != 0 }
+        for p in [99.9, 50.0] {
+            let want = referencePercentile(nonzero, p)
+            #expect(abs(ActivationStats.percentileAbs(x, p, ignoreZeros: true) - want) <= 1e-5 * max(1, abs(want)))
+        }
+    }
+
+    @Test func activationStatsEdgeCases() {
+        #expect(ActivationStats.maxAbs([]) == 0)
+        #expect(ActivationStats.meanAbs([]) == 0)
+        #expect(ActivationStats.percentileAbs([], 99.9) == 0)
+        #expect(ActivationStats.percentileAbs([0, 0], 99.9, ignoreZeros: true) == 0)
+        #expect(ActivationStats.percentileAbs([-4], 50) == 4)
+        #expect(ActivationStats.percentileAbs([1, -2, 3, -4], 100) == 4)
+        #expect(ActivationStats.percentileAbs([1, -2, 3, -4], 0) == 1)
+        #expect(ActivationStats.percentileAbs([1, -2, 3, -4], 50) == 2.5)
+
+        var s = ActivationSummary()
+        s.add([1, -3, 0])
+        var t = ActivationSummary()
+        t.add([2])
+        s.merge(t)
+        #expect(s.count == 4)
+        #expect(s.maxAbs == 3)
+        #expect(s.meanAbs == 1.5)
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+import SpikeCore
+import SpikeEngine
+
+@Suite("Spike packets")
+struct PacketTests {
+    func roundTrip(_ idx: [Int], _ vals: [Float], range: FlatRange, signed: Bool) throws -> (EventList, Int) {
+        var ev = EventList()
+        for (i, v) in zip(idx, vals) { ev.append(i, v) }
+        var buf = [UInt8]()
+        SpikePacket.encode(ev, from: 0, to: ev.count, range: range, signed: signed, into: &buf)
+        #expect(buf.count <= SpikePacket.maxSize(rangeCount: range.count, signed: signed))
+        var out = EventList()
+        try SpikePacket.decode(buf, range: range, signed: signed, into: &out)
+        return (out, buf.count)
+    }
+
+    @Test("Sparse spikes use the delta list, dense ones the bitmap, both exact")
+    func encodings() throws {
+        let range = FlatRange(1000, 3000)
+        let sparse = [1000, 1003, 1500, 2999]
+        let (a, sizeA) = try roundTrip(sparse, [1, 1, 1, 1], range: range, signed: false)
+        #expect(a.index.map(Int.init) == sparse && a.value == [1, 1, 1, 1])
+        #expect(sizeA < 12)
+        let dense = Array(stride(from: 1000, to: 3000, by: 3))
+        let (b, sizeB) = try roundTrip(dense, dense.map { _ in 1 }, range: range, signed: false)
+        #expect(b.index.map(Int.init) == dense)
+        #expect(sizeB == 1 + 250)
+        let signs: [Float] = dense.indices.map { $0 % 3 == 0 ? -1 : 1 }
+        let (c, sizeC) = try roundTrip(dense, signs, range: range, signed: true)
+        #expect(c.index.map(Int.init) == dense && c.value == signs)
+        #expect(sizeC == 1 + 500)
+        let (d, _) = try roundTrip([1001, 2000], [-1, 1], range: range, signed: true)
+        #expect(d.value == [-1, 1])
+        let (e, sizeE) = try roundTrip([], [], range: range, signed: true)
+        #expect(e.count == 0 && sizeE == 1)
+    }
+
+    @Test("Analog packets carry values bit for bit")
+    func analog() throws {
+        var ev = EventList()
+        ev.append(5, 0.123456); ev.append(9, -3.5e-7); ev.append(300, 1)
+        var buf = [UInt8]()
+        SpikePacket.encodeAnalog(ev, from: 0, to: 3, range: FlatRange(0, 400), into: &buf)
+        var out = EventList()
+        try SpikePacket.decode(buf, range: FlatRange(0, 400), signed: false, into: &out)
+        #expect(out.index == ev.index && out.value.map(\.bitPattern) == ev.value.map(\.bitPattern))
+    }
+
+    @Test("Malformed packets are rejected, never crash")
+    func malformed() throws {
+        let range = FlatRange(0, 100)
+        for bad: [UInt8] in [[], [9], [1], [1, 5, 0], [1, 1, 200], [2, 0], [0, 0], [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], [3, 1, 0, 1]] {
+            var out = EventList()
+            #expect(throws: SpikeError.self) { try SpikePacket.decode(bad, range: range, signed: false, into: &out) }
+        }
+        // Random bytes: decoding either succeeds with in-range indices or throws.
+        var g = Philox(seed: 7)
+        for trial in 0..<2000 {
+            let n = Int(g.uniform(trial, 0) * 40)
+            let bytes = (0..<n).map { UInt8(g.uniform(trial, $0 + 1) * 256) }
+            var out = EventList()
+            if (try? SpikePacket.decode(bytes, range: range, signed: trial % 2 == 0, into: &out)) != nil {
+                #expect(out.index.allSatisfy { $0 >= 0 && $0 < 100 })
+            }
+            _ = g
+            g = Philox(seed: 7)
+        }
+    }
+}
+
+@Suite("Partition planner")
+struct PartitionTests {
+    @Test("Row bands with halos for any rank count, channels for vector layers")
+    func bands() throws {
+        let net = try ModelZooNetworks.branchy()
+        for ranks in 1...4 {
+            let p = try Partition(network: net, ranks: ranks)
+            for (i, l) in net.layers.enumerated() {
+                let owned = p.layers[i].blocks.map(\.own)
+                // Owned ranges tile the layer exactly, in rank order.
+                #expect(owned.first!.lower == 0 && owned.last!.upper == l.shape.count)
+                for r in 1..<ranks { #expect(owned[r - 1].upper == owned[r].lower) }
+                for b in p.layers[i].blocks { #expect(b.view.lower <= b.own.lower && b.own.upper <= b.view.upper || b.own.isEmpty) }
+            }
+        }
+        // A 3x3 conv on 16 rows over 3 ranks: rank 1 owns rows 5..<10 and reads input rows 4..<11.
+        let p3 = try Partition(network: net, ranks: 3)
+        let conv0 = net.index(of: "conv0")!
+        let b = p3.layers[conv0].blocks[1]
+        #expect(b.rowLower == 5 && b.rowUpper == 10)
+        let rs = net.layers[0].shape.rowStride
+        #expect(p3.layers[0].blocks[1].view == FlatRange(4 * rs, 11 * rs))
+    }
+
+    @Test("More ranks than rows is an error naming the layer")
+    func tooManyRanks() throws {
+        let net = try ModelZooNetworks.branchy()
+        #expect(throws: SpikeError.self) { try Partition(network: net, ranks: 5) }
+        do { _ = try Partition(network: net, ranks: 5) } catch let e as SpikeError {
+            #expect(e.message.contains("layer 'pool'") && e.message.contains("4 rows"))
+        }
+    }
+}
+
+import SpikeConvert
+enum ModelZooNetworks {
+    static func branchy() throws -> Network { var g = WeightInit(seed: 3); return try ModelZoo.branchy(init: &g) }
+    static func mnist() throws -> Network { var g = WeightInit(seed: 3); return try ModelZoo.mnistCNN(init: &g) }
+}

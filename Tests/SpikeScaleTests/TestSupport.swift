@@ -1,0 +1,46 @@
+import Foundation
+import SpikeCore
+import SpikeEngine
+import SpikeRun
+
+/// Runs `network` on `ranks` in-process ranks over `inputs`, returning per-sample merged outputs and
+/// summed counters, exactly as the coordinator reduces them.
+func simulateLocally(_ network: Network, ranks: Int, config: SimulationConfig, inputs: [[Float]])
+    throws -> (outputs: [[[Float]]], counters: [[LayerCounters]], steps: [[Int64]]) {
+    let partition = try Partition(network: network, ranks: ranks)
+    let perRank = try LocalGroup(size: ranks).run { t -> [RankSampleResultBox] in
+        let sim = try RankSimulator(network: network, partition: partition, transport: t, config: config)
+        return try inputs.enumerated().map { RankSampleResultBox(try sim.run(sample: $0.offset, input: $0.element)) }
+    }
+    var outputs = [[[Float]]](), counters = [[LayerCounters]](), steps = [[Int64]]()
+    for s in inputs.indices {
+        var outs = network.outputs.map { [Float](repeating: .nan, count: network.layers[$0].shape.count) }
+        var c = [LayerCounters](repeating: LayerCounters(), count: network.layers.count)
+        var st = [Int64](repeating: 0, count: config.timesteps)
+        for r in 0..<ranks {
+            let res = perRank[r][s].value
+            for (o, piece) in res.outputs.enumerated() {
+                for j in 0..<piece.range.count { outs[o][piece.range.lower + j] = piece.values[j] }
+            }
+            for i in c.indices { c[i] = c[i] + res.layers[i] }
+            for t in st.indices { st[t] += res.spikesPerStep[t] }
+        }
+        outputs.append(outs); counters.append(c); steps.append(st)
+    }
+    return (outputs, counters, steps)
+}
+
+struct RankSampleResultBox: @unchecked Sendable {
+    let value: RankSampleResult
+    init(_ v: RankSampleResult) { value = v }
+}
+
+/// The shared data folder (`../shared/data` beside the repository).
+let sharedData: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.deletingLastPathComponent().appendingPathComponent("shared/data").path
+}()
+
+/// Bit patterns, so that comparisons are exact (and NaN-safe).
+func bits(_ a: [[Float]]) -> [[UInt32]] { a.map { $0.map(\.bitPattern) } }
