@@ -6,6 +6,7 @@ public enum RateCalibration {
     /// Scales `network` so that each neuron layer's ANN-estimated firing rate, `mean(min(|a| / λ, 1))`,
     /// is about `targetRate` on `samples` (layer-wise λ, found by bisection). Accumulator layers get
     /// λ = their 99.9th percentile of |a|. Used to give seeded random networks realistic activity.
+    /// With `targetRate <= 0`, every layer gets λ = max |a| (classic max normalization: no neuron saturates).
     public static func scaleToRate(_ network: Network, samples: [[Float]], targetRate: Float) throws -> Network {
         precondition(!samples.isEmpty)
         let forward = try DenseForward(network)
@@ -15,7 +16,9 @@ public enum RateCalibration {
             var a = [Float]()
             for o in outs { a.append(contentsOf: o[i].map { abs($0) }) }
             let lam: Float
-            if l.neuron?.kind == .accumulator || targetRate <= 0 {
+            if targetRate <= 0 {
+                lam = max(ActivationStats.maxAbs(a), 1e-6)
+            } else if l.neuron?.kind == .accumulator {
                 lam = max(ActivationStats.percentileAbs(a, 99.9), 1e-6)
             } else {
                 var lo: Float = 1e-6, hi = max(a.max() ?? 1, 1e-6) * 4
