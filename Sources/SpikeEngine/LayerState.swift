@@ -22,10 +22,15 @@ final class LayerState {
     var current: [Float] = []
     var membrane: [Float] = []
     var lastSpike: [UInt8] = []     // LIF reset gate
-    var constCurrent: [Float] = []
     var constOps = 0
     var avgInverse: [Float] = []
     var gate: MaxPoolGate?
+    /// Per input: the position index the gather kernel builds each step.
+    var positionIndex: [ConvGather.PositionIndex] = []
+    /// Gather kernel: this rank's full output-channel chunks, packed (see ConvGather.pack).
+    var packedWeights: [Float] = []
+    var packedChunks: [Int] = []
+    var usesGather = false
 
     var own = EventList()
     var view = EventList()
@@ -85,7 +90,6 @@ final class LayerState {
         }
         for i in inputSum.indices { inputSum[i] = 0; spikeSum[i] = 0 }
         gate?.reset()
-        constCurrent = []
         constOps = 0
         own.removeAll(); view.removeAll()
     }

@@ -20,6 +20,8 @@ public final class RankSimulator {
     let states: [LayerState]
     let rng: Philox
     public private(set) var timing = RankTiming()
+    /// Update seconds per layer (scatter, neuron update, routing), summed over timesteps and samples.
+    public private(set) var layerSeconds: [Double]
     /// Bytes and messages this rank sent in spike packets.
     public private(set) var bytesSent: Int64 = 0
     public private(set) var messagesSent: Int64 = 0
@@ -44,7 +46,13 @@ public final class RankSimulator {
                 s.block.own.isEmpty ? .empty : Partition.inputRange(network: network, consumer: i, input: $0, block: s.block)
             }
             s.constantInput = s.layer.op.hasNeurons && config.encoder == .direct && s.layer.inputs.allSatisfy { $0 == 0 }
-            if case .maxPool = s.layer.op { s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view) }
+            if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 8 {
+                s.usesGather = true
+                (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
+                                                                  inChannels: network.layers[s.layer.inputs[0]].shape.channels,
+                                                                  outChannels: outC, groups: groups, block: s.block)
+            }
+            if case .maxPool = s.layer.op { s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count) }
             states.append(s)
         }
         for o in network.outputs {
@@ -54,6 +62,7 @@ public final class RankSimulator {
             s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
         }
         self.states = states
+        layerSeconds = [Double](repeating: 0, count: network.layers.count)
     }
 
     /// Simulates one sample for `config.timesteps` steps. `input` is the whole sample (HWC, the
@@ -89,7 +98,9 @@ public final class RankSimulator {
                 if s.isOutput && s.layer.neuron == nil {
                     for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
                 }
-                timing.update += monotonicSeconds() - t0
+                let dt = monotonicSeconds() - t0
+                timing.update += dt
+                layerSeconds[s.index] += dt
                 if s.index > 0 && !partition.layers[s.index].transfers.isEmpty { try exchange(s) }
             }
             perStep[t - 1] = Int64(stepSpikes)
@@ -123,9 +134,7 @@ public final class RankSimulator {
         case .conv, .dense, .avgPool, .globalAvgPool, .add:
             if s.block.own.isEmpty { return 0 }
             if s.constantInput && t > 1 {
-                s.current.withUnsafeMutableBufferPointer { c in
-                    s.constCurrent.withUnsafeBufferPointer { k in c.baseAddress!.update(from: k.baseAddress!, count: k.count) }
-                }
+                // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
                 s.counters.macs += Int64(s.constOps)
             } else {
                 s.current.withUnsafeMutableBufferPointer { c in
@@ -137,7 +146,7 @@ public final class RankSimulator {
                     if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
                     ops += n
                 }
-                if s.constantInput { s.constCurrent = s.current; s.constOps = ops }
+                if s.constantInput { s.constOps = ops }
             }
             return s.fire()
         }
@@ -158,6 +167,16 @@ public final class RankSimulator {
             let c = cur.baseAddress!
             switch l.op {
             case .conv(let w, _, let groups):
+                if s.usesGather {
+                    if s.positionIndex.count != l.inputs.count { s.positionIndex = .init(repeating: .init(), count: l.inputs.count) }
+                    return l.weights.withUnsafeBufferPointer { wp in
+                        s.packedWeights.withUnsafeBufferPointer { pp in
+                            ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
+                                           output: l.shape, window: w, groups: groups, weights: wp.baseAddress!,
+                                           packed: pp.baseAddress ?? wp.baseAddress!, chunks: s.packedChunks, block: s.block, current: c)
+                        }
+                    }
+                }
                 return l.weights.withUnsafeBufferPointer { wp in
                     Kernels.conv(events: ev, range: span, input: src.layer.shape, output: l.shape, window: w, groups: groups,
                                  weights: wp.baseAddress!, block: s.block, current: c)

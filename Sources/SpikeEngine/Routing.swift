@@ -79,14 +79,18 @@ enum Routing {
 /// its events; an output passes on, at each timestep, the event of the input in its window with
 /// the largest running sum (ties to the first in window order). Over T steps the output's count
 /// follows the most active input, the rate-coded counterpart of max (Rueckauer et al. 2017).
+/// Only outputs whose window received an event this step can emit, so only they are evaluated:
+/// the cost is proportional to the input events.
 struct MaxPoolGate {
     var score: [Float]   // running sum per input neuron of the view
     var now: [Float]     // this timestep's event value per input neuron of the view (scratch)
+    var marks: [UInt64]  // candidate owned outputs this step (bitmap)
     let viewLower: Int
 
-    init(view: FlatRange) {
+    init(view: FlatRange, ownCount: Int) {
         score = [Float](repeating: 0, count: view.count)
         now = [Float](repeating: 0, count: view.count)
+        marks = [UInt64](repeating: 0, count: (ownCount + 63) / 64)
         viewLower = view.lower
     }
 
@@ -94,27 +98,52 @@ struct MaxPoolGate {
 
     mutating func step(input ev: EventList, span: (Int, Int), inShape s: Shape, outShape o: Shape, window w: Window,
                        block b: RankBlock, into out: inout EventList) {
-        for k in span.0..<span.1 {
-            let i = Int(ev.index[k]) - viewLower
-            score[i] += ev.value[k]; now[i] = ev.value[k]
-        }
         let c = s.channels
-        for oy in b.rowLower..<b.rowUpper {
-            for ox in 0..<o.width {
-                for ch in b.channelLower..<b.channelUpper {
-                    var best = -Float.infinity, bestV: Float = 0
-                    for ky in 0..<w.kernelH {
-                        let iy = oy * w.strideH - w.padTop + ky * w.dilationH
-                        if iy < 0 || iy >= s.height { continue }
-                        for kx in 0..<w.kernelW {
-                            let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
-                            if ix < 0 || ix >= s.width { continue }
-                            let j = (iy * s.width + ix) * c + ch - viewLower
-                            if score[j] > best { best = score[j]; bestV = now[j] }
-                        }
-                    }
-                    if bestV != 0 { out.append((oy * o.width + ox) * o.channels + ch, bestV) }
+        let ownLo = b.own.lower
+        for k in span.0..<span.1 {
+            let gi = Int(ev.index[k])
+            let i = gi - viewLower
+            score[i] += ev.value[k]; now[i] = ev.value[k]
+            // Mark every owned output whose window holds this input.
+            let iy = gi / s.rowStride, rem = gi - iy * s.rowStride, ix = rem / c, ch = rem - ix * c
+            if ch < b.channelLower || ch >= b.channelUpper { continue }
+            for ky in 0..<w.kernelH {
+                let ty = iy + w.padTop - ky * w.dilationH
+                if ty < 0 { break }
+                if ty % w.strideH != 0 { continue }
+                let oy = ty / w.strideH
+                if oy < b.rowLower || oy >= b.rowUpper { continue }
+                for kx in 0..<w.kernelW {
+                    let tx = ix + w.padLeft - kx * w.dilationW
+                    if tx < 0 { break }
+                    if tx % w.strideW != 0 { continue }
+                    let ox = tx / w.strideW
+                    if ox >= o.width { continue }
+                    let j = (oy * o.width + ox) * o.channels + ch - ownLo
+                    marks[j >> 6] |= 1 << UInt64(j & 63)
                 }
+            }
+        }
+        for word in marks.indices where marks[word] != 0 {
+            var bitsLeft = marks[word]
+            marks[word] = 0
+            while bitsLeft != 0 {
+                let bit = bitsLeft.trailingZeroBitCount
+                bitsLeft &= bitsLeft - 1
+                let j = word * 64 + bit + ownLo
+                let oy = j / o.rowStride, rem = j - oy * o.rowStride, ox = rem / o.channels, ch = rem - ox * o.channels
+                var best = -Float.infinity, bestV: Float = 0
+                for ky in 0..<w.kernelH {
+                    let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                    if iy < 0 || iy >= s.height { continue }
+                    for kx in 0..<w.kernelW {
+                        let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                        if ix < 0 || ix >= s.width { continue }
+                        let q = (iy * s.width + ix) * c + ch - viewLower
+                        if score[q] > best { best = score[q]; bestV = now[q] }
+                    }
+                }
+                if bestV != 0 { out.append(j, bestV) }
             }
         }
         for k in span.0..<span.1 { now[Int(ev.index[k]) - viewLower] = 0 }

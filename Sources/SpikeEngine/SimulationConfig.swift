@@ -20,12 +20,21 @@ public enum Decoding: String, Sendable, Codable, CaseIterable {
     case spikes
 }
 
+/// Which convolution kernel the engine uses. Both give bit-identical results (same per-neuron order).
+public enum ConvKernel: String, Sendable, Codable, CaseIterable {
+    /// Output-stationary gather where a group has at least 8 output channels, event scatter otherwise.
+    case auto
+    /// Event-order scatter everywhere (reference; slower on wide layers).
+    case scatter
+}
+
 /// Parameters of a simulation run that every rank must agree on.
 public struct SimulationConfig: Sendable, Codable {
     public var timesteps: Int
     public var seed: UInt64
     public var encoder: InputEncoder
     public var decoding: Decoding
+    public var convKernel: ConvKernel = .auto
 
     public init(timesteps: Int, seed: UInt64 = 0, encoder: InputEncoder = .direct, decoding: Decoding = .membrane) {
         self.timesteps = timesteps; self.seed = seed; self.encoder = encoder; self.decoding = decoding

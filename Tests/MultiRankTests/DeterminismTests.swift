@@ -67,3 +67,38 @@ struct DeterminismTests {
                                ranks: [1, 2], label: "saved")
     }
 }
+
+/// The YOLO-scale run: the exact Tiny-YOLOv3 topology at 416x416, leaky layers as IBT neurons,
+/// seeded weights scaled to fire at about 10%, T = 16 on 1 and 2 ranks.
+@Suite("Tiny-YOLOv3 at 416x416 under mpiexec", .serialized)
+struct TinyYOLOTests {
+    @Test("T = 16 on 1 and 2 ranks: identical counters and head outputs, 5-20% firing, peak memory reported")
+    func tinyYOLO() throws {
+        let dir = MPIHarness.tempDir()
+        var results = [[String: Any]]()
+        var samples = [String]()
+        for k in [1, 2] {
+            let out = "\(dir)/ty-\(k).json"
+            let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "zoo:tiny-yolov3", "--input", "synthetic", "-T", "16",
+                                                  "--samples", "1", "--seed", "1", "--json", out, "--quiet"], timeout: 600)
+            #expect(r.status == 0, "\(r.stderr)")
+            guard r.status == 0 else { return }
+            results.append(try MPIHarness.json(out))
+            let s = try MPIHarness.samples(out)[0]
+            samples.append(String(decoding: try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!], options: [.sortedKeys]), as: UTF8.self))
+        }
+        let layers = results.map { ($0["layers"] as! [[String: Any]]).map { "\($0["name"]!) \($0["spikes"]!) \($0["synapticOps"]!) \($0["analogMacs"]!)" } }
+        #expect(layers[0] == layers[1], "per-layer counters differ between 1 and 2 ranks")
+        #expect(samples[0] == samples[1], "head outputs differ between 1 and 2 ranks")
+        let names = (results[0]["layers"] as! [[String: Any]]).map { $0["name"] as! String }
+        #expect(names.filter { $0.hasPrefix("conv") }.count == 13 && names.filter { $0.hasPrefix("maxpool") }.count == 6)
+        for l in results[0]["layers"] as! [[String: Any]] where (l["neuronModel"] as? String)?.hasPrefix("ibt") == true {
+            let rate = l["firingRate"] as! Double
+            #expect(rate >= 0.05 && rate <= 0.2, "\(l["name"]!) fires at \(rate)")
+        }
+        for r in results {
+            let comm = r["communication"] as! [[String: Any]]
+            #expect(comm.allSatisfy { ($0["peakResidentBytes"] as! Int) > 0 })
+        }
+    }
+}

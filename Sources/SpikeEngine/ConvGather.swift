@@ -1,0 +1,151 @@
+import SpikeCore
+
+/// Output-stationary convolution for layers with at least 8 output channels per group.
+///
+/// For each owned output position and each chunk of output channels, the partial sums stay in
+/// vector registers while the kernel window's input events are added in (ky, kx, channel) order —
+/// the same per-neuron order as the event-order scatter in `Kernels.conv`, so both give the same
+/// bits and neither depends on the partition. Weight chunks are reused across positions from cache;
+/// the work is proportional to events × fan-out plus one look-up per position and window offset.
+enum ConvGather {
+    /// Position index of a view: `start[p] ..< start[p + 1]` are the events at position `p0 + p`.
+    struct PositionIndex {
+        var start: [Int32] = []
+        var p0 = 0
+
+        mutating func build(_ ev: EventList, span: (Int, Int), view: FlatRange, channels c: Int) {
+            p0 = view.lower / c
+            let n = (view.upper + c - 1) / c - p0
+            if start.count != n + 1 { start = [Int32](repeating: 0, count: n + 1) } else { for i in start.indices { start[i] = 0 } }
+            ev.index.withUnsafeBufferPointer { idx in
+                start.withUnsafeMutableBufferPointer { s in
+                    for e in span.0..<span.1 { s[Int(idx[e]) / c - p0 + 1] += 1 }
+                    for p in 0..<n { s[p + 1] += s[p] }
+                    if span.0 != 0 { for p in 0...n { s[p] += Int32(span.0) } }
+                }
+            }
+        }
+    }
+
+    /// Weights of the full 32-channel chunks this rank computes, each chunk contiguous as
+    /// `[kh·kw][inChannels/groups][32]`, so a chunk's working set is one compact block (few TLB
+    /// entries, linear prefetch). Returns the packed weights and, per chunk, its first channel.
+    static func pack(weights: [Float], window w: Window, inChannels inC: Int, outChannels outC: Int, groups: Int,
+                     block b: RankBlock) -> (packed: [Float], chunks: [Int]) {
+        let ipg = inC / groups, opg = outC / groups, kk = w.kernelH * w.kernelW
+        var packed = [Float](), chunks = [Int]()
+        for g in 0..<groups {
+            let cLo = Swift.max(g * opg, b.channelLower), cHi = Swift.min(g * opg + opg, b.channelUpper)
+            var c = cLo
+            while c + 32 <= cHi {
+                chunks.append(c)
+                for k in 0..<kk {
+                    for icl in 0..<ipg {
+                        let base = (k * ipg + icl) * outC + c
+                        packed.append(contentsOf: weights[base ..< base + 32])
+                    }
+                }
+                c += 32
+            }
+        }
+        return (packed, chunks)
+    }
+
+    static func run(events ev: EventList, span: (Int, Int), index pi: inout PositionIndex, view: FlatRange,
+                    input inS: Shape, output outS: Shape, window w: Window, groups: Int,
+                    weights: UnsafePointer<Float>, packed: UnsafePointer<Float>, chunks: [Int],
+                    block b: RankBlock, current: UnsafeMutablePointer<Float>) -> Int {
+        let inC = inS.channels, outC = outS.channels
+        let chunkFloats = w.kernelH * w.kernelW * (inC / groups) * 32
+        var chunkNo = 0
+        let ipg = inC / groups, opg = outC / groups
+        pi.build(ev, span: span, view: view, channels: inC)
+        var ops = 0
+        let nPos = pi.start.count - 1
+        ev.index.withUnsafeBufferPointer { idxBuf in
+        ev.value.withUnsafeBufferPointer { valBuf in
+        pi.start.withUnsafeBufferPointer { startBuf in
+            let idx = idxBuf.baseAddress!, val = valBuf.baseAddress!, start = startBuf.baseAddress!
+            for g in 0..<groups {
+                let cLo = Swift.max(g * opg, b.channelLower), cHi = Swift.min(g * opg + opg, b.channelUpper)
+                if cLo >= cHi { continue }
+                let icLo = g * ipg, icHi = icLo + ipg
+                var c = cLo
+                while c < cHi {
+                    let width = Swift.min(cHi - c, 32)
+                    let full = width == 32
+                    var chunkBase = packed
+                    if full {
+                        precondition(chunkNo < chunks.count && chunks[chunkNo] == c, "packed chunk mismatch")
+                        chunkBase = packed + chunkNo * chunkFloats
+                        chunkNo += 1
+                    }
+                    for oy in b.rowLower..<b.rowUpper {
+                        for ox in 0..<outS.width {
+                            let acc = current + ((oy * outS.width + ox) * outC + c - b.own.lower)
+                            let accRaw = UnsafeMutableRawPointer(acc)
+                            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
+                            if full {
+                                a0 = accRaw.loadUnaligned(as: SIMD8<Float>.self)
+                                a1 = accRaw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                a2 = accRaw.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                                a3 = accRaw.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                            }
+                            for ky in 0..<w.kernelH {
+                                let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                                if iy < 0 || iy >= inS.height { continue }
+                                for kx in 0..<w.kernelW {
+                                    let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                                    if ix < 0 || ix >= inS.width { continue }
+                                    let p = iy * inS.width + ix - pi.p0
+                                    if p < 0 || p >= nPos { continue }
+                                    var e = Int(start[p]), eEnd = Int(start[p + 1])
+                                    if groups > 1 {
+                                        while e < eEnd && Int(idx[e]) - (p + pi.p0) * inC < icLo { e += 1 }
+                                        while eEnd > e && Int(idx[eEnd - 1]) - (p + pi.p0) * inC >= icHi { eEnd -= 1 }
+                                    }
+                                    if e == eEnd { continue }
+                                    let rowBase = weights + (ky * w.kernelW + kx) * ipg * outC + c - icLo * outC
+                                    let posBase = (p + pi.p0) * inC
+                                    ops += (eEnd - e) * width
+                                    if full {
+                                        let packedRow = chunkBase + ((ky * w.kernelW + kx) * ipg - icLo) * 32
+                                        for k in e..<eEnd {
+                                            let r = UnsafeRawPointer(packedRow + (Int(idx[k]) - posBase) * 32)
+                                            let v = val[k]
+                                            let w0 = r.loadUnaligned(as: SIMD8<Float>.self)
+                                            let w1 = r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                            let w2 = r.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                                            let w3 = r.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                                            if v == 1 {
+                                                a0 += w0; a1 += w1; a2 += w2; a3 += w3
+                                            } else if v == -1 {
+                                                a0 -= w0; a1 -= w1; a2 -= w2; a3 -= w3
+                                            } else {
+                                                let s = SIMD8<Float>(repeating: v)
+                                                a0 += s * w0; a1 += s * w1; a2 += s * w2; a3 += s * w3
+                                            }
+                                        }
+                                    } else {
+                                        for k in e..<eEnd {
+                                            Kernels.axpy(width, val[k], rowBase + (Int(idx[k]) - posBase) * outC, acc)
+                                        }
+                                    }
+                                }
+                            }
+                            if full {
+                                accRaw.storeBytes(of: a0, as: SIMD8<Float>.self)
+                                accRaw.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+                                accRaw.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+                                accRaw.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+                            }
+                        }
+                    }
+                    c += width
+                }
+            }
+        }}}
+        return ops
+    }
+}
+
