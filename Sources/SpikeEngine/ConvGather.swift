@@ -1,9 +1,11 @@
 import SpikeCore
 
-/// Output-stationary convolution for layers with at least 8 output channels per group.
+/// Output-stationary convolution for layers with at least 8 output channels per group (register
+/// chunks of 32 or 16 output channels; a remainder narrower than the chunk goes through `axpy`).
 ///
-/// For each owned output position and each chunk of output channels, the partial sums stay in
-/// vector registers while the kernel window's input events are added in (ky, kx, channel) order —
+/// For each chunk of output channels, tile of output rows and kernel offset, the partial sums of
+/// one position stay in vector registers while that offset's input events are added; every neuron
+/// thus receives its inputs in (ky, kx, channel) order —
 /// the same per-neuron order as the event-order scatter in `Kernels.conv`, so both give the same
 /// bits and neither depends on the partition. Weight chunks are reused across positions from cache;
 /// the work is proportional to events × fan-out plus one look-up per position and window offset.
@@ -27,36 +29,41 @@ enum ConvGather {
         }
     }
 
-    /// Weights of the full 32-channel chunks this rank computes, each chunk contiguous as
-    /// `[kh·kw][inChannels/groups][32]`, so a chunk's working set is one compact block (few TLB
+    /// Weights of the full chunks (see `chunkWidth`) this rank computes, each chunk contiguous as
+    /// `[kh·kw][inChannels/groups][chunk]`, so a chunk's working set is one compact block (few TLB
     /// entries, linear prefetch). Returns the packed weights and, per chunk, its first channel.
     static func pack(weights: [Float], window w: Window, inChannels inC: Int, outChannels outC: Int, groups: Int,
                      block b: RankBlock) -> (packed: [Float], chunks: [Int]) {
         let ipg = inC / groups, opg = outC / groups, kk = w.kernelH * w.kernelW
+        let cw = chunkWidth(outChannelsPerGroup: opg)
         var packed = [Float](), chunks = [Int]()
         for g in 0..<groups {
             let cLo = Swift.max(g * opg, b.channelLower), cHi = Swift.min(g * opg + opg, b.channelUpper)
             var c = cLo
-            while c + 32 <= cHi {
+            while c + cw <= cHi {
                 chunks.append(c)
                 for k in 0..<kk {
                     for icl in 0..<ipg {
                         let base = (k * ipg + icl) * outC + c
-                        packed.append(contentsOf: weights[base ..< base + 32])
+                        packed.append(contentsOf: weights[base ..< base + cw])
                     }
                 }
-                c += 32
+                c += cw
             }
         }
         return (packed, chunks)
     }
+
+    /// Output channels per register chunk: 32 (four SIMD8 sums) where a group has that many, else 16.
+    static func chunkWidth(outChannelsPerGroup opg: Int) -> Int { opg >= 32 ? 32 : 16 }
 
     static func run(events ev: EventList, span: (Int, Int), index pi: inout PositionIndex, view: FlatRange,
                     input inS: Shape, output outS: Shape, window w: Window, groups: Int,
                     weights: UnsafePointer<Float>, packed: UnsafePointer<Float>, chunks: [Int],
                     block b: RankBlock, current: UnsafeMutablePointer<Float>) -> Int {
         let inC = inS.channels, outC = outS.channels
-        let chunkFloats = w.kernelH * w.kernelW * (inC / groups) * 32
+        let cw = chunkWidth(outChannelsPerGroup: outC / groups)
+        let chunkFloats = w.kernelH * w.kernelW * (inC / groups) * cw
         var chunkNo = 0
         let ipg = inC / groups, opg = outC / groups
         pi.build(ev, span: span, view: view, channels: inC)
@@ -72,74 +79,98 @@ enum ConvGather {
                 let icLo = g * ipg, icHi = icLo + ipg
                 var c = cLo
                 while c < cHi {
-                    let width = Swift.min(cHi - c, 32)
-                    let full = width == 32
+                    let width = Swift.min(cHi - c, cw)
+                    let full = width == cw
                     var chunkBase = packed
                     if full {
                         precondition(chunkNo < chunks.count && chunks[chunkNo] == c, "packed chunk mismatch")
                         chunkBase = packed + chunkNo * chunkFloats
                         chunkNo += 1
                     }
-                    for oy in b.rowLower..<b.rowUpper {
-                        for ox in 0..<outS.width {
-                            let acc = current + ((oy * outS.width + ox) * outC + c - b.own.lower)
-                            let accRaw = UnsafeMutableRawPointer(acc)
-                            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
-                            if full {
-                                a0 = accRaw.loadUnaligned(as: SIMD8<Float>.self)
-                                a1 = accRaw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                                a2 = accRaw.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
-                                a3 = accRaw.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-                            }
-                            for ky in 0..<w.kernelH {
-                                let iy = oy * w.strideH - w.padTop + ky * w.dilationH
-                                if iy < 0 || iy >= inS.height { continue }
-                                for kx in 0..<w.kernelW {
-                                    let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
-                                    if ix < 0 || ix >= inS.width { continue }
-                                    let p = iy * inS.width + ix - pi.p0
-                                    if p < 0 || p >= nPos { continue }
-                                    var e = Int(start[p]), eEnd = Int(start[p + 1])
-                                    if groups > 1 {
-                                        while e < eEnd && Int(idx[e]) - (p + pi.p0) * inC < icLo { e += 1 }
-                                        while eEnd > e && Int(idx[eEnd - 1]) - (p + pi.p0) * inC >= icHi { eEnd -= 1 }
-                                    }
-                                    if e == eEnd { continue }
-                                    let rowBase = weights + (ky * w.kernelW + kx) * ipg * outC + c - icLo * outC
-                                    let posBase = (p + pi.p0) * inC
-                                    ops += (eEnd - e) * width
-                                    if full {
-                                        let packedRow = chunkBase + ((ky * w.kernelW + kx) * ipg - icLo) * 32
-                                        for k in e..<eEnd {
-                                            let r = UnsafeRawPointer(packedRow + (Int(idx[k]) - posBase) * 32)
-                                            let v = val[k]
-                                            let w0 = r.loadUnaligned(as: SIMD8<Float>.self)
-                                            let w1 = r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                                            let w2 = r.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
-                                            let w3 = r.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-                                            if v == 1 {
-                                                a0 += w0; a1 += w1; a2 += w2; a3 += w3
-                                            } else if v == -1 {
-                                                a0 -= w0; a1 -= w1; a2 -= w2; a3 -= w3
-                                            } else {
-                                                let s = SIMD8<Float>(repeating: v)
-                                                a0 += s * w0; a1 += s * w1; a2 += s * w2; a3 += s * w3
-                                            }
+                    // Tiles of output rows whose partial sums of this chunk stay in L1 (about 32 KB);
+                    // within a tile, one kernel offset at a time, so the weight rows of that offset
+                    // (in-channels x 32 floats) are reused across the tile's positions.
+                    let tileRows = Swift.max(1, 32768 / Swift.max(1, outS.width * cw * 4))
+                    var tile = b.rowLower
+                    while tile < b.rowUpper {
+                        let tileEnd = Swift.min(b.rowUpper, tile + tileRows)
+                        for ky in 0..<w.kernelH {
+                            for kx in 0..<w.kernelW {
+                                let rowBase = weights + (ky * w.kernelW + kx) * ipg * outC + c - icLo * outC
+                                let packedRow = chunkBase + ((ky * w.kernelW + kx) * ipg - icLo) * cw
+                                for oy in tile..<tileEnd {
+                                    let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                                    if iy < 0 || iy >= inS.height { continue }
+                                    for ox in 0..<outS.width {
+                                        let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                                        if ix < 0 || ix >= inS.width { continue }
+                                        let p = iy * inS.width + ix - pi.p0
+                                        if p < 0 || p >= nPos { continue }
+                                        var e = Int(start[p]), eEnd = Int(start[p + 1])
+                                        if groups > 1 {
+                                            while e < eEnd && Int(idx[e]) - (p + pi.p0) * inC < icLo { e += 1 }
+                                            while eEnd > e && Int(idx[eEnd - 1]) - (p + pi.p0) * inC >= icHi { eEnd -= 1 }
                                         }
-                                    } else {
-                                        for k in e..<eEnd {
-                                            Kernels.axpy(width, val[k], rowBase + (Int(idx[k]) - posBase) * outC, acc)
+                                        if e == eEnd { continue }
+                                        let acc = current + ((oy * outS.width + ox) * outC + c - b.own.lower)
+                                        let posBase = (p + pi.p0) * inC
+                                        ops += (eEnd - e) * width
+                                        if full && cw == 16 {
+                                            let accRaw = UnsafeMutableRawPointer(acc)
+                                            var a0 = accRaw.loadUnaligned(as: SIMD8<Float>.self)
+                                            var a1 = accRaw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                            for k in e..<eEnd {
+                                                let r = UnsafeRawPointer(packedRow + (Int(idx[k]) - posBase) * 16)
+                                                let v = val[k]
+                                                let w0 = r.loadUnaligned(as: SIMD8<Float>.self)
+                                                let w1 = r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                                if v == 1 {
+                                                    a0 += w0; a1 += w1
+                                                } else if v == -1 {
+                                                    a0 -= w0; a1 -= w1
+                                                } else {
+                                                    let s = SIMD8<Float>(repeating: v)
+                                                    a0 += s * w0; a1 += s * w1
+                                                }
+                                            }
+                                            accRaw.storeBytes(of: a0, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+                                        } else if full {
+                                            let accRaw = UnsafeMutableRawPointer(acc)
+                                            var a0 = accRaw.loadUnaligned(as: SIMD8<Float>.self)
+                                            var a1 = accRaw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                            var a2 = accRaw.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                                            var a3 = accRaw.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                                            for k in e..<eEnd {
+                                                let r = UnsafeRawPointer(packedRow + (Int(idx[k]) - posBase) * 32)
+                                                let v = val[k]
+                                                let w0 = r.loadUnaligned(as: SIMD8<Float>.self)
+                                                let w1 = r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                                let w2 = r.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                                                let w3 = r.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                                                if v == 1 {
+                                                    a0 += w0; a1 += w1; a2 += w2; a3 += w3
+                                                } else if v == -1 {
+                                                    a0 -= w0; a1 -= w1; a2 -= w2; a3 -= w3
+                                                } else {
+                                                    let s = SIMD8<Float>(repeating: v)
+                                                    a0 += s * w0; a1 += s * w1; a2 += s * w2; a3 += s * w3
+                                                }
+                                            }
+                                            accRaw.storeBytes(of: a0, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+                                        } else {
+                                            for k in e..<eEnd {
+                                                Kernels.axpy(width, val[k], rowBase + (Int(idx[k]) - posBase) * outC, acc)
+                                            }
                                         }
                                     }
                                 }
                             }
-                            if full {
-                                accRaw.storeBytes(of: a0, as: SIMD8<Float>.self)
-                                accRaw.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
-                                accRaw.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
-                                accRaw.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
-                            }
                         }
+                        tile = tileEnd
                     }
                     c += width
                 }

@@ -110,7 +110,25 @@ final class LayerState {
                 switch nm.kind {
                 case .integrateAndFire:
                     let toZero = nm.reset == .zero
-                    for i in 0..<n {
+                    // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
+                    var i0 = 0
+                    while i0 + 8 <= n {
+                        let v = UnsafeRawPointer(V.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                            + UnsafeRawPointer(I.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                        let f = v .>= th
+                        var nv = v
+                        if any(f) {
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: f)
+                            var bits = laneBits(f)
+                            while bits != 0 {
+                                own.append(lo + i0 + bits.trailingZeroBitCount, 1); pos += 1
+                                bits &= bits - 1
+                            }
+                        }
+                        UnsafeMutableRawPointer(V.baseAddress! + i0).storeBytes(of: nv, as: SIMD8<Float>.self)
+                        i0 += 8
+                    }
+                    for i in i0..<n {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
@@ -120,7 +138,27 @@ final class LayerState {
                 case .signedIBT:
                     let negTh = th / nm.alpha
                     let toZero = nm.reset == .zero
-                    for i in 0..<n {
+                    var i0 = 0
+                    while i0 + 8 <= n {
+                        let v = UnsafeRawPointer(V.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                            + UnsafeRawPointer(I.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                        let fp = v .>= th, fn = v .<= -negTh
+                        var nv = v
+                        if any(fp .| fn) {
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn)
+                            let pb = laneBits(fp), nb = laneBits(fn)
+                            var bits = pb | nb
+                            while bits != 0 {
+                                let l = bits.trailingZeroBitCount
+                                if pb & (1 << l) != 0 { own.append(lo + i0 + l, 1); pos += 1 } else { own.append(lo + i0 + l, -1); neg += 1 }
+                                bits &= bits - 1
+                            }
+                        }
+                        UnsafeMutableRawPointer(V.baseAddress! + i0).storeBytes(of: nv, as: SIMD8<Float>.self)
+                        i0 += 8
+                    }
+                    for i in i0..<n {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
@@ -162,4 +200,10 @@ final class LayerState {
         case (.spikes, _): return spikeSum.map { $0 * nm.threshold / t }
         }
     }
+}
+
+/// The lanes of a comparison mask as bits (lane i is bit i).
+@inline(__always)
+func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
+    UInt32(SIMD8<Int32>.zero.replacing(with: SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128), where: m).wrappedSum())
 }

@@ -100,6 +100,10 @@ struct MaxPoolGate {
                        block b: RankBlock, into out: inout EventList) {
         let c = s.channels
         let ownLo = b.own.lower
+        if nonOverlapping(w) {
+            stepTiled(input: ev, span: span, inShape: s, outShape: o, window: w, block: b, into: &out)
+            return
+        }
         for k in span.0..<span.1 {
             let gi = Int(ev.index[k])
             let i = gi - viewLower
@@ -141,6 +145,66 @@ struct MaxPoolGate {
                         if ix < 0 || ix >= s.width { continue }
                         let q = (iy * s.width + ix) * c + ch - viewLower
                         if score[q] > best { best = score[q]; bestV = now[q] }
+                    }
+                }
+                if bestV != 0 { out.append(j, bestV) }
+            }
+        }
+        for k in span.0..<span.1 { now[Int(ev.index[k]) - viewLower] = 0 }
+    }
+
+    /// Windows that tile the input (kernel = stride, no padding or dilation): every input belongs to
+    /// at most one output, found without division by the stride per kernel offset.
+    func nonOverlapping(_ w: Window) -> Bool {
+        w.kernelH == w.strideH && w.kernelW == w.strideW && w.padTop == 0 && w.padLeft == 0 && w.padBottom == 0
+            && w.padRight == 0 && w.dilationH == 1 && w.dilationW == 1
+    }
+
+    mutating func stepTiled(input ev: EventList, span: (Int, Int), inShape s: Shape, outShape o: Shape, window w: Window,
+                            block b: RankBlock, into out: inout EventList) {
+        let c = s.channels, ownLo = b.own.lower
+        let sh = w.strideH, sw = w.strideW
+        // Events are sorted, so position, row and column advance incrementally (no divisions for
+        // nearby events); a far jump recomputes them.
+        var pos = -1, posBase = 0, iy = 0, ix = 0
+        for k in span.0..<span.1 {
+            let gi = Int(ev.index[k])
+            let i = gi - viewLower
+            let v = ev.value[k]
+            score[i] += v; now[i] = v
+            if gi >= posBase + c || pos < 0 {
+                if pos >= 0 && gi < posBase + 4 * c {
+                    repeat {
+                        pos += 1; posBase += c; ix += 1
+                        if ix == s.width { ix = 0; iy += 1 }
+                    } while gi >= posBase + c
+                } else {
+                    pos = gi / c; posBase = pos * c; iy = pos / s.width; ix = pos - iy * s.width
+                }
+            }
+            let ch = gi - posBase
+            if ch < b.channelLower || ch >= b.channelUpper { continue }
+            let oy = iy / sh, ox = ix / sw
+            if oy < b.rowLower || oy >= b.rowUpper || ox >= o.width { continue }
+            let j = (oy * o.width + ox) * o.channels + ch - ownLo
+            marks[j >> 6] |= 1 << UInt64(j & 63)
+        }
+        for word in marks.indices where marks[word] != 0 {
+            var bitsLeft = marks[word]
+            marks[word] = 0
+            while bitsLeft != 0 {
+                let bit = bitsLeft.trailingZeroBitCount
+                bitsLeft &= bitsLeft - 1
+                let j = word * 64 + bit + ownLo
+                let opos = j / o.channels, ch = j - opos * o.channels
+                let oy = opos / o.width, ox = opos - oy * o.width
+                let base = ((oy * sh) * s.width + ox * sw) * c + ch - viewLower
+                var best = -Float.infinity, bestV: Float = 0
+                for ky in 0..<w.kernelH {
+                    var q = base + ky * s.width * c
+                    for _ in 0..<w.kernelW {
+                        if score[q] > best { best = score[q]; bestV = now[q] }
+                        q += c
                     }
                 }
                 if bestV != 0 { out.append(j, bestV) }

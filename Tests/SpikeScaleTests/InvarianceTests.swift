@@ -66,3 +66,41 @@ struct ConversionSanityTests {
         #expect(errs[1] < 0.1, "relative error at T = 256: \(errs[1])")
     }
 }
+
+@Suite("Both convolution kernels give the same bits")
+struct KernelEquivalenceTests {
+    /// Widths that exercise full 32- and 16-channel chunks, remainders, groups, strides, dilation and
+    /// a 1x1-spatial convolution split over channels.
+    static func network() throws -> Network {
+        var g = WeightInit(seed: 21)
+        var b = NetworkBuilder(name: "kernels", input: Shape(9, 9, 5))
+        let ibt = NeuronModel.ibt(alpha: 0.1)
+        try b.add("c40", .conv(Window(kernel: 3, pad: 1), outChannels: 40, groups: 1), neuron: ibt, weights: g.he(count: 9 * 5 * 40, fanIn: 45), bias: g.small(40))
+        try b.add("g2", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 36, groups: 2), neuron: ibt, weights: g.he(count: 9 * 20 * 36, fanIn: 180), bias: g.small(36))
+        try b.add("d2", .conv(Window(kernel: 3, pad: 2, dilation: 2), outChannels: 16, groups: 1), neuron: .integrateAndFire(), weights: g.he(count: 9 * 36 * 16, fanIn: 324), bias: g.small(16))
+        try b.add("gap", .globalAvgPool, neuron: .ibt(alpha: 1))
+        try b.add("v48", .conv(Window(kernel: 1), outChannels: 48, groups: 1), neuron: ibt, weights: g.he(count: 16 * 48, fanIn: 16), bias: g.small(48))
+        try b.add("out", .dense(outFeatures: 10), neuron: .accumulator, weights: g.he(count: 480, fanIn: 48), bias: g.small(10))
+        let raw = try b.build()
+        let src = SyntheticSource(shape: raw.inputShape, seed: 3, count: 2)
+        return try RateCalibration.scaleToRate(raw, samples: try (0..<2).map { try src.sample($0).input }, targetRate: 0.2)
+    }
+
+    @Test("Gather (auto) and scatter agree bit for bit on 1-4 ranks, direct and Bernoulli input")
+    func sameBits() throws {
+        let net = try Self.network()
+        let src = SyntheticSource(shape: net.inputShape, seed: 8, count: 2)
+        let inputs = try (0..<2).map { try src.sample($0).input }
+        for enc in InputEncoder.allCases {
+            var scatter = SimulationConfig(timesteps: 12, seed: 4, encoder: enc)
+            scatter.convKernel = .scatter
+            let ref = try simulateLocally(net, ranks: 1, config: scatter, inputs: inputs)
+            #expect(ref.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0)
+            for k in 1...4 {
+                let auto = try simulateLocally(net, ranks: k, config: SimulationConfig(timesteps: 12, seed: 4, encoder: enc), inputs: inputs)
+                #expect(auto.counters == ref.counters, "\(enc) on \(k) ranks: counters differ")
+                for s in inputs.indices { #expect(bits(auto.outputs[s]) == bits(ref.outputs[s]), "\(enc) on \(k) ranks: outputs differ") }
+            }
+        }
+    }
+}
