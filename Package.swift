@@ -21,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpich",
@@ -32,6 +33,8 @@ let package = Package(
         .target(name: "SpikeEngine", dependencies: ["SpikeCore"], swiftSettings: fast),
         .target(name: "SpikeMPI", dependencies: ["CMPI", "SpikeEngine"], swiftSettings: fast),
         .target(name: "SpikeANN", dependencies: ["SpikeCore", "CBLAS"], swiftSettings: fast),
+        .target(name: "SpikeImport", dependencies: ["SpikeCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: fast),
         .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
         .target(name: "SpikeData", dependencies: ["SpikeCore", "CZlib"], swiftSettings: fast),
         .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData",

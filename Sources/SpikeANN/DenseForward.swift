@@ -1,5 +1,8 @@
 import CBLAS
 import SpikeCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The ANN reference executor: a dense (non-spiking) forward pass of a `Network`, one sample at a time.
 ///
@@ -157,6 +160,22 @@ public final class DenseForward {
                 ins[0].withUnsafeBufferPointer { x in upsample(x, inShapes[0], f, o) }
             case .flatten:
                 ins[0].withUnsafeBufferPointer { x in o.baseAddress!.update(from: x.baseAddress!, count: o.count) }
+            case .activation(let f):
+                ins[0].withUnsafeBufferPointer { x in
+                    if case .softmax = f {
+                        // Per position, over channels, max-subtracted.
+                        let c = l.shape.channels
+                        for p in 0..<(o.count / c) {
+                            var m = -Float.infinity
+                            for k in 0..<c { m = max(m, x[p * c + k]) }
+                            var sum: Float = 0
+                            for k in 0..<c { let e = expf(x[p * c + k] - m); o[p * c + k] = e; sum += e }
+                            for k in 0..<c { o[p * c + k] /= sum }
+                        }
+                    } else {
+                        for k in 0..<o.count { o[k] = f.apply(x[k]) }
+                    }
+                }
             }
             apply(act, o)
         }

@@ -65,6 +65,11 @@ public enum Normalization {
                 out[i] = l.inputs.flatMap { out[$0] }
             case .channelSlice(let start, let count):
                 out[i] = Array(out[l.inputs[0]][start ..< start + count])
+            case .activation(let f):
+                switch f {
+                case .relu, .leakyRelu: out[i] = out[l.inputs[0]]   // positively homogeneous
+                default: throw SpikeError("layer '\(l.name)': \(f.name) is not positively homogeneous, so weight normalization cannot pass through it; it needs AMOS conversion")
+                }
             case .flatten:
                 let s = out[l.inputs[0]]
                 out[i] = (0..<l.shape.channels).map { s[$0 % s.count] }

@@ -42,6 +42,50 @@ public struct Window: Hashable, Codable, Sendable {
     }
 }
 
+/// An element-wise (softmax: per position, over channels) ANN activation that has no spiking
+/// neuron model of its own. ReLU, leaky-ReLU and identity map onto IF, IBT and signed IBT neurons
+/// during import or conversion; the others (sigmoid, hard-swish, swish, clip, softmax) are run by
+/// the ANN reference and must be converted (e.g. AMOS) or rejected before simulation.
+public enum ActivationFunction: Hashable, Sendable {
+    case relu
+    case leakyRelu(alpha: Float)
+    case sigmoid
+    case hardSwish
+    case swish
+    case clip(min: Float, max: Float)
+    case softmax
+
+    public var name: String {
+        switch self {
+        case .relu: "relu"
+        case .leakyRelu: "leakyrelu"
+        case .sigmoid: "sigmoid"
+        case .hardSwish: "hardswish"
+        case .swish: "swish"
+        case .clip: "clip"
+        case .softmax: "softmax"
+        }
+    }
+
+    /// The value for one element (softmax excepted: see `DenseForward`).
+    @inline(__always)
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .relu: return x > 0 ? x : 0
+        case .leakyRelu(let a): return x >= 0 ? x : a * x
+        case .sigmoid: return 1 / (1 + expf(-x))
+        case .hardSwish: return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case .swish: return x / (1 + expf(-x))
+        case .clip(let lo, let hi): return Swift.min(Swift.max(x, lo), hi)
+        case .softmax: return x
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a layer computes. Layers with neurons integrate a synaptic current; routing layers
 /// (concat, slice, upsample, flatten) only re-index the spikes of their inputs.
 public enum LayerOp: Hashable, Sendable {
@@ -67,6 +111,8 @@ public enum LayerOp: Hashable, Sendable {
     case upsample(factor: Int)
     /// Flatten to a vector in HWC order (a no-op on the spikes; importers permute dense weights to match).
     case flatten
+    /// An ANN-only activation (see `ActivationFunction`); the simulator refuses it.
+    case activation(ActivationFunction)
 
     /// Short operator name used in files and reports.
     public var name: String {
@@ -82,6 +128,7 @@ public enum LayerOp: Hashable, Sendable {
         case .channelSlice: "slice"
         case .upsample: "upsample"
         case .flatten: "flatten"
+        case .activation: "activation"
         }
     }
 
@@ -89,7 +136,7 @@ public enum LayerOp: Hashable, Sendable {
     public var hasNeurons: Bool {
         switch self {
         case .conv, .dense, .avgPool, .globalAvgPool, .add: true
-        case .input, .maxPool, .concat, .channelSlice, .upsample, .flatten: false
+        case .input, .maxPool, .concat, .channelSlice, .upsample, .flatten, .activation: false
         }
     }
 }

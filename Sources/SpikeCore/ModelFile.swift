@@ -33,6 +33,10 @@ public enum ModelFile {
         var start: Int?
         var count: Int?
         var factor: Int?
+        var function: String?
+        var alpha: Float?
+        var min: Float?
+        var max: Float?
         var neuron: NeuronModel?
         var weights: TensorRef?
         var bias: TensorRef?
@@ -67,6 +71,13 @@ public enum ModelFile {
             case .maxPool(let w): window(w)
             case .channelSlice(let s, let c): r.start = s; r.count = c
             case .upsample(let f): r.factor = f
+            case .activation(let f):
+                r.function = f.name
+                switch f {
+                case .leakyRelu(let a): r.alpha = a
+                case .clip(let lo, let hi): r.min = lo; r.max = hi
+                default: break
+                }
             case .input, .globalAvgPool, .add, .concat, .flatten: break
             }
             r.neuron = l.neuron
@@ -194,8 +205,19 @@ public enum ModelFile {
         case "slice": return .channelSlice(start: try int(r.start, "start"), count: try int(r.count, "count"))
         case "upsample": return .upsample(factor: try int(r.factor, "factor"))
         case "flatten": return .flatten
+        case "activation":
+            switch r.function {
+            case "relu": return .activation(.relu)
+            case "leakyrelu": return .activation(.leakyRelu(alpha: r.alpha ?? 0.01))
+            case "sigmoid": return .activation(.sigmoid)
+            case "hardswish": return .activation(.hardSwish)
+            case "swish": return .activation(.swish)
+            case "clip": return .activation(.clip(min: r.min ?? -.infinity, max: r.max ?? .infinity))
+            case "softmax": return .activation(.softmax)
+            default: throw SpikeError("\(at): field 'function' is '\(r.function ?? "missing")'; known: relu, leakyrelu, sigmoid, hardswish, swish, clip, softmax")
+            }
         default:
-            throw SpikeError("\(at): field 'op' is '\(r.op)'; known ops: input, conv, dense, avgpool, maxpool, globalavgpool, add, concat, slice, upsample, flatten")
+            throw SpikeError("\(at): field 'op' is '\(r.op)'; known ops: input, conv, dense, avgpool, maxpool, globalavgpool, add, concat, slice, upsample, flatten, activation")
         }
     }
 
@@ -207,7 +229,8 @@ public enum ModelFile {
             throw SpikeError("\(path): unknown field '\(k)'")
         }
         let layerKeys: Set<String> = ["name", "op", "inputs", "shape", "kernel", "stride", "pads", "dilation", "groups",
-                                      "outChannels", "countIncludePad", "start", "count", "factor", "neuron", "weights", "bias"]
+                                      "outChannels", "countIncludePad", "start", "count", "factor", "function", "alpha", "min", "max",
+                                      "neuron", "weights", "bias"]
         let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane"]
         for (i, l) in (top["layers"] as? [[String: Any]] ?? []).enumerated() {
             if let k = l.keys.sorted().first(where: { !layerKeys.contains($0) }) {

@@ -34,6 +34,8 @@ extension Network {
             try need(1); return Shape(1, 1, inputs[0].channels)
         case .flatten:
             try need(1); return Shape(1, 1, inputs[0].count)
+        case .activation:
+            try need(1); return inputs[0]
         case .add:
             guard inputs.count >= 2 else { throw SpikeError("layer '\(layer)': add needs at least 2 inputs") }
             guard inputs.allSatisfy({ $0 == inputs[0] }) else {

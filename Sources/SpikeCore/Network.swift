@@ -44,7 +44,7 @@ public struct Network: Sendable {
             return layers[l.inputs[0]].shape.count
         case .add:
             return l.shape.count * l.inputs.count
-        case .input, .maxPool, .concat, .channelSlice, .upsample, .flatten:
+        case .input, .maxPool, .concat, .channelSlice, .upsample, .flatten, .activation:
             return 0
         }
     }

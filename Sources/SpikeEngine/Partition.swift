@@ -115,7 +115,7 @@ public struct Partition: Sendable {
             let (lo, hi) = w.inputRows(outputRows: b.rowLower, b.rowUpper, inputHeight: inS.height)
             return rows(lo, hi)
         case .dense, .globalAvgPool: return full
-        case .flatten, .add: return b.own
+        case .flatten, .add, .activation: return b.own
         case .concat: return layer.shape.isVector ? full : rows(b.rowLower, b.rowUpper)
         case .channelSlice(let start, _):
             return layer.shape.isVector ? FlatRange(start + b.channelLower, start + b.channelUpper) : rows(b.rowLower, b.rowUpper)

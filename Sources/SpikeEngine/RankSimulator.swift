@@ -32,6 +32,9 @@ public final class RankSimulator {
         guard partition.ranks == transport.size else {
             throw SpikeError("partition for \(partition.ranks) ranks used on \(transport.size)")
         }
+        if let bad = network.layers.first(where: { if case .activation = $0.op { return true } else { return false } }) {
+            throw SpikeError("layer '\(bad.name)': the ANN-only activation '\(bad.activationName)' has no spiking equivalent in this engine; convert the network first (ReLU, leaky-ReLU and linear become IF and IBT neurons)")
+        }
         self.network = network; self.partition = partition; self.config = config; self.transport = transport
         rng = Philox(seed: config.seed)
         var analog = [Bool](repeating: false, count: network.layers.count)
@@ -129,6 +132,8 @@ public final class RankSimulator {
         case .upsample(let f):
             Routing.upsample(input: states[l.inputs[0]].visible, shape: states[l.inputs[0]].layer.shape, factor: f,
                              output: l.shape, block: s.block, into: &s.own)
+        case .activation:
+            return 0   // rejected in init
         case .flatten:
             Routing.flatten(input: states[l.inputs[0]].visible, block: s.block, into: &s.own)
         case .conv, .dense, .avgPool, .globalAvgPool, .add:
@@ -266,4 +271,9 @@ public final class RankSimulator {
         timing.exchange += result.postSeconds + (monotonicSeconds() - t2)
         timing.wait += result.waitSeconds
     }
+}
+
+extension Layer {
+    /// The activation function's name for ANN-only activation layers ("" otherwise).
+    var activationName: String { if case .activation(let f) = op { return f.name } else { return "" } }
 }

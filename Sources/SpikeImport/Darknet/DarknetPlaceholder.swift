@@ -1,0 +1,1 @@
+// placeholder: the Darknet importer lives here
