@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SpikeCore
 import SpikeANN
@@ -176,6 +177,32 @@ private func naiveLayer(_ net: Network, _ i: Int, _ outs: [[Float]]) -> [Float] 
     case .channelSlice(let start, let count): pre = naiveSlice(xs[0], ss[0], start, count)
     case .upsample(let f): pre = naiveUpsample(xs[0], ss[0], f)
     case .flatten: pre = xs[0]
+    case .activation(let f):
+        if case .softmax = f {
+            let c = ss[0].channels
+            var soft = xs[0]
+            for p in 0..<(soft.count / c) {
+                let row = (0..<c).map { Double(xs[0][p * c + $0]) }
+                let m = row.max()!
+                let e = row.map { Foundation.exp($0 - m) }
+                let z = e.reduce(0, +)
+                for k in 0..<c { soft[p * c + k] = Float(e[k] / z) }
+            }
+            pre = soft
+        } else {
+            pre = xs[0].map { x -> Float in
+                let d = Double(x)
+                switch f {
+                case .relu: return Float(Swift.max(d, 0))
+                case .leakyRelu(let a): return Float(d >= 0 ? d : Double(a) * d)
+                case .sigmoid: return Float(1 / (1 + Foundation.exp(-d)))
+                case .hardSwish: return Float(d * Swift.min(Swift.max(d + 3, 0), 6) / 6)
+                case .swish: return Float(d / (1 + Foundation.exp(-d)))
+                case .clip(let lo, let hi): return Float(Swift.min(Swift.max(d, Double(lo)), Double(hi)))
+                case .softmax: return x
+                }
+            }
+        }
     }
     return activate(pre, l.neuron)
 }
@@ -363,6 +390,18 @@ private func referencePercentile(_ sorted: [Float], _ p: Double) -> Float {
             let single = fw.forward(layer: i, inputs: net.layers[i].inputs.map { outs[$0] })
             #expect(single == outs[i], "forward(layer: \(i))")
         }
+    }
+
+    @Test func activationLayersMatchNaive() throws {
+        var rng = SplitMix(77)
+        var b = NetworkBuilder(name: "acts", input: Shape(5, 6, 4))
+        try b.add("c", .conv(Window(kernel: 3, pad: 1), outChannels: 6, groups: 1), neuron: .accumulator,
+                  weights: randomArray(9 * 4 * 6, &rng), bias: randomArray(6, &rng))
+        let c = b.last
+        for f: ActivationFunction in [.relu, .leakyRelu(alpha: 0.1), .sigmoid, .hardSwish, .swish, .clip(min: -0.5, max: 0.7), .softmax] {
+            try b.add("a-\(f.name)", .activation(f), inputs: [c])
+        }
+        try checkNetwork(try b.build(outputs: [b.last]), seed: 5)
     }
 
     @Test func rejectsInvalidNetwork() throws {
