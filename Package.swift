@@ -37,11 +37,11 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
         .target(name: "SpikeData", dependencies: ["SpikeCore", "CZlib"], swiftSettings: fast),
-        .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData",
+        .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport",
                                                 .product(name: "Yams", package: "Yams")],
                 swiftSettings: fast),
         .executableTarget(name: "spikescale", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeData", "SpikeRun",
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "SpikeBench", dependencies: [
@@ -49,7 +49,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/SpikeBench", swiftSettings: fast),
         .testTarget(name: "SpikeScaleTests", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun",
+            "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeRun",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: cpuFlags),
         .testTarget(name: "MultiRankTests", dependencies: ["SpikeCore", "SpikeRun", "spikescale"],
                     swiftSettings: cpuFlags),

@@ -1,5 +1,6 @@
 import Foundation
 import SpikeCore
+import SpikeANN
 import SpikeEngine
 
 /// An error every rank knows about (bad data read on rank 0 and broadcast, a plan that does not fit):
@@ -25,6 +26,8 @@ public struct RunOptions: Sendable {
     public var overwrite = false
     /// Print a progress line on rank 0.
     public var progress = true
+    /// Also run the ANN reference of the same network on rank 0 and report its metric beside the SNN's.
+    public var compareANN = false
     public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
 }
 
@@ -88,6 +91,13 @@ public final class Coordinator {
             if let l = r.label, let p = r.prediction { labelled += 1; if l == p { correct += 1 } }
             finished += 1
         }
+        let ann: DenseForward? = (isRoot && options.compareANN) ? try DenseForward(network) : nil
+        var annCorrect = 0, agree = 0, annCompared = 0
+        for r in writer?.previous ?? [] where r.annPrediction != nil {
+            annCompared += 1
+            if r.annPrediction == r.label { annCorrect += 1 }
+            if r.annPrediction == r.prediction { agree += 1 }
+        }
         let start = monotonicSeconds()
         let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
         for k in 0..<options.samples {
@@ -141,10 +151,21 @@ public final class Coordinator {
             var prediction: Int?
             if outputs.count == 1, let m = outputs[0].indices.max(by: { outputs[0][$0] < outputs[0][$1] }) { prediction = m }
             if let l = label, let p = prediction { labelled += 1; if l == p { correct += 1 } }
+            var annPrediction: Int?
+            if let ann {
+                let o = ann.predict(input)
+                if o.count == 1, let m = o[0].indices.max(by: { o[0][$0] < o[0][$1] }) {
+                    annPrediction = m
+                    annCompared += 1
+                    if m == label { annCorrect += 1 }
+                    if m == prediction { agree += 1 }
+                }
+            }
             let rec = SampleRecord(sample: index, label: label, prediction: prediction, outputs: outputs,
                                    spikes: layerFlat.enumerated().reduce(0) { $0 + (network.layers[$1.offset].op.hasNeurons || $1.offset == 0 ? $1.element[0] + $1.element[1] : 0) },
                                    synapticOps: layerFlat.reduce(0) { $0 + $1[2] }, analogMacs: layerFlat.reduce(0) { $0 + $1[3] },
-                                   busiestStepSpikes: stepMax, layers: layerFlat, seconds: monotonicSeconds() - t0)
+                                   busiestStepSpikes: stepMax, layers: layerFlat, seconds: monotonicSeconds() - t0,
+                                   annPrediction: annPrediction)
             try writer?.append(rec)
             finished += 1
             progress.update(done: k + 1, accuracy: labelled > 0 ? Double(correct) / Double(labelled) : nil)
@@ -159,11 +180,15 @@ public final class Coordinator {
         let gathered = try transport.gather(mine.withUnsafeBytes { Array($0) }, root: 0)
         guard isRoot else { return nil }
         let perRank = gathered.map { b in b.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } }
-        let result = ResultBuilder(network: network, partition: partition, config: config, options: options,
+        var result = ResultBuilder(network: network, partition: partition, config: config, options: options,
                                    dataDescription: source?.description ?? "")
             .build(totals: totals, samples: finished, busiestStep: busiest, correct: correct, labelled: labelled,
                    perRank: perRank, wallSeconds: wall, complete: finished == options.samples,
                    samplesFile: writer?.samplesPath ?? "")
+        if options.compareANN, annCompared > 0 {
+            result.ann = RunResult.ANNComparison(top1: labelled > 0 ? Double(annCorrect) / Double(annCompared) : nil,
+                                                 top1Agreement: Double(agree) / Double(annCompared), samples: annCompared)
+        }
         try writer?.finish(result)
         return result
     }

@@ -1,13 +1,14 @@
 import SpikeConvert
 import SpikeCore
 
-/// Loads a model argument: a native model file, or `zoo:NAME` for a seeded zoo network scaled to
-/// fire at about `targetRate` on synthetic calibration images.
+/// Loads a model argument: a native model file, `zoo:NAME` for a seeded zoo network scaled to
+/// fire at about `targetRate` on synthetic calibration images, or an ANN (.onnx, .cfg) as imported.
 public enum ModelSource {
     public static func load(_ spec: String, seed: UInt64 = 1, targetRate: Float = 0.1, inputSize: Int? = nil) throws -> Network {
         if spec.hasPrefix("zoo:") {
             return try zoo(String(spec.dropFirst(4)), seed: seed, targetRate: targetRate, inputSize: inputSize)
         }
+        if spec.hasSuffix(".onnx") || spec.hasSuffix(".cfg") { return try ANNSource.load(spec).network }
         return try ModelFile.read(spec)
     }
 

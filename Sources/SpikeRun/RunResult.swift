@@ -116,6 +116,14 @@ public struct RunResult: Codable, Sendable {
     public var secondsPerSample: Double
     public var synapticOpsPerSecond: Double
     public var samplesFile: String
+    /// The ANN reference of the same network on the same samples (`--compare-ann`).
+    public var ann: ANNComparison?
+    public struct ANNComparison: Codable, Sendable {
+        public var top1: Double?
+        /// Fraction of samples where the SNN's and the ANN's top-1 classes agree.
+        public var top1Agreement: Double
+        public var samples: Int
+    }
 }
 
 /// One line of the per-sample JSON-lines file, written as each sample finishes.
@@ -131,4 +139,6 @@ public struct SampleRecord: Codable, Sendable {
     /// Per layer: [positive spikes, negative spikes, synaptic ops, analog MACs, neuron updates].
     public var layers: [[Int64]]
     public var seconds: Double
+    /// The ANN reference's top-1 class (`--compare-ann`).
+    public var annPrediction: Int?
 }

@@ -32,6 +32,10 @@ public enum SummaryTable {
                           big(Double(r.neurons)), big(Double(r.spikes)), r.firingRate * 100, big(Double(r.synapticOps)),
                           big(Double(r.analogMacs)), big(Double(r.annMacsPerSample))))
         if let t = r.top1 { out.append(String(format: "top-1: %.2f%% (%d labelled samples)", t * 100, r.labelledSamples)) }
+        if let a = r.ann {
+            out.append(String(format: "ANN reference: top-1 %@, SNN/ANN top-1 agreement %.2f%% (%d samples)",
+                              a.top1.map { String(format: "%.2f%%", $0 * 100) } ?? "-", a.top1Agreement * 100, a.samples))
+        }
         out.append(String(format: "energy/sample (%@): SNN %.3g J, ANN %.3g J", r.energy.preset, r.energy.snnJoules, r.energy.annJoules))
         out.append(String(format: "memory: ANN %@bit, SNN %@bit (weights %@bit, membranes %@bit, busiest-step spikes %@bit)",
                           big(Double(r.memory.annBits)), big(Double(r.memory.snnBits)), big(Double(r.memory.weightBits)),

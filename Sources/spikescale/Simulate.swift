@@ -33,6 +33,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Continue a run whose samples file exists, skipping finished samples.") var resume = false
     @Flag(help: "Replace existing result files.") var overwrite = false
     @Flag(help: "Print the partition plan.") var showPlan = false
+    @Flag(help: "Also run the ANN reference of the same network (rank 0) and report its top-1 beside the SNN's.") var compareAnn = false
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
@@ -67,7 +68,7 @@ struct Simulate: ParsableCommand {
             opts.firstSample = firstSample ?? c.firstSample ?? 0
             opts.jsonPath = json ?? c.json
             opts.energyPreset = try EnergyPreset.named(energyPreset ?? c.energyPreset ?? "spiking-yolo-fp32")
-            opts.resume = resume; opts.overwrite = overwrite; opts.progress = !quiet
+            opts.resume = resume; opts.overwrite = overwrite; opts.progress = !quiet; opts.compareANN = compareAnn
             var source: InputSource?
             if t.rank == 0 {
                 if let d = data ?? c.data {

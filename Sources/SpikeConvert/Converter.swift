@@ -1,0 +1,177 @@
+import SpikeCore
+
+/// Layer-wise or channel-wise normalization factors (Spiking-YOLO Algorithm 1 for channel-wise).
+public enum NormMode: String, Sendable, Codable, CaseIterable { case layer, channel }
+
+/// How max-pooling is carried into the SNN (it has no exact rate-coded equivalent).
+public enum MaxPoolMode: String, Sendable, Codable, CaseIterable {
+    /// Spiking max-pool gated by the most active input (running spike counts).
+    case gate
+    /// Replaced by average pooling with IF neurons (changes the function: named in the report).
+    case average
+}
+
+/// Options of an ANN-to-SNN conversion (DESIGN.md section 4).
+public struct ConversionOptions: Sendable {
+    public var norm: NormMode = .channel
+    public var statistic: Statistic = .percentile(99.99)
+    public var reset: ResetMode = .subtract
+    /// Initial membrane potential as a fraction of the threshold (0 default, 0.5 halves first-spike rounding).
+    public var initialMembrane: Float = 0
+    /// Multiplies every spiking threshold (threshold sweeps, Deng et al. Fig. 13); 1 = data-based λ.
+    public var thresholdScale: Float = 1
+    public var maxPool: MaxPoolMode = .gate
+    public init() {}
+}
+
+/// One row of the conversion report.
+public struct ConversionLayerReport: Codable, Sendable {
+    public var name: String
+    public var op: String
+    public var annActivation: String
+    public var neuronModel: String
+    /// Max |a| over the calibration samples (layer-wide).
+    public var maxActivation: Float
+    /// The statistic's value layer-wide (e.g. its 99.99th percentile).
+    public var statisticValue: Float
+    /// λ used: one value (layer-norm) or min / median / max over channels (channel-norm).
+    public var lambdaMin: Float, lambdaMedian: Float, lambdaMax: Float
+    public var note: String?
+}
+
+/// What a conversion did, for JSON and the terminal.
+public struct ConversionReport: Codable, Sendable {
+    public var source: String
+    public var norm: String
+    public var statistic: String
+    public var reset: String
+    public var initialMembrane: Float
+    public var thresholdScale: Float
+    public var maxPool: String
+    public var calibrationSamples: Int
+    /// What the calibration samples were (names or indices), kept apart from evaluation data.
+    public var calibrationData: String
+    public var layers: [ConversionLayerReport]
+    /// Replacements and their reasons, one line each.
+    public var replacements: [String]
+}
+
+/// Converts an ANN (as imported: neuron models stand for its activations, batch norm folded) into an
+/// SNN by data-based normalization.
+public enum Converter {
+    public static func convert(_ ann: Network, calibration: [[Float]], calibrationData: String, source: String,
+                               options o: ConversionOptions, importNotes: [String] = []) throws -> (Network, ConversionReport) {
+        guard !calibration.isEmpty else { throw SpikeError("conversion needs at least one calibration sample") }
+        guard o.thresholdScale > 0, o.thresholdScale.isFinite else { throw SpikeError("threshold scale must be positive, got \(o.thresholdScale)") }
+        guard abs(o.initialMembrane) <= 1 else { throw SpikeError("initial membrane must be a fraction of the threshold in [-1, 1], got \(o.initialMembrane)") }
+        var net = ann
+        var replacements = importNotes
+        // Activation layers the engine cannot run.
+        for l in net.layers {
+            if case .activation(let f) = l.op {
+                throw SpikeError("layer '\(l.name)': activation \(f.name) cannot be converted to rate-coded neurons (no positively homogeneous spiking equivalent); it needs AMOS few-spike coding, which this converter does not provide yet")
+            }
+        }
+        if o.maxPool == .average {
+            for (i, l) in net.layers.enumerated() {
+                if case .maxPool(let w) = l.op {
+                    net.layers[i].op = .avgPool(w, countIncludePad: false)
+                    net.layers[i].neuron = .integrateAndFire()
+                    replacements.append("\(l.name): max-pool replaced by average pooling with IF neurons (--maxpool average)")
+                }
+            }
+        } else if net.layers.contains(where: { if case .maxPool = $0.op { return true } else { return false } }) {
+            replacements.append("max-pool layers: spiking max-pool gated by the most active input (running spike counts)")
+        }
+        let stats = try CalibrationStats(network: net, samples: calibration)
+        var lambda = [[Float]](repeating: [], count: net.layers.count)
+        var rows = [ConversionLayerReport]()
+        for (i, l) in net.layers.enumerated() where l.op.hasNeurons {
+            let c = l.shape.channels
+            var note: String?
+            let layerStat = stats.layerValue(i, o.statistic)
+            var lam: [Float]
+            if case .avgPool = l.op { note = "pooling carries its input's scales (no weights to rescale)" }
+            if case .globalAvgPool = l.op { note = "pooling carries its input's scales (no weights to rescale)" }
+            if l.neuron?.kind == .accumulator {
+                lam = [Float](repeating: 1, count: c)
+                note = "output accumulator: λ = 1, decoded values are in the ANN's units"
+            } else if o.norm == .layer {
+                lam = [Float](repeating: layerStat, count: c)
+            } else {
+                lam = stats.channelValues(i, o.statistic)
+            }
+            let fallback = layerStat > 0 ? layerStat : 1
+            let dead = lam.filter { !($0 > 0) }.count
+            if dead > 0 {
+                lam = lam.map { $0 > 0 ? $0 : fallback }
+                note = (note.map { $0 + "; " } ?? "") + "\(dead) channel(s) never active in calibration: λ set to the layer's value"
+            }
+            lambda[i] = lam
+            let sorted = lam.sorted()
+            rows.append(ConversionLayerReport(name: l.name, op: l.op.name, annActivation: annActivationName(l.neuron!),
+                                              neuronModel: "", maxActivation: stats.layerMax[i], statisticValue: layerStat,
+                                              lambdaMin: sorted.first ?? 0, lambdaMedian: sorted[sorted.count / 2], lambdaMax: sorted.last ?? 0,
+                                              note: note))
+        }
+        // Pooling layers pass their input's scale on (Normalization); give them a λ entry anyway.
+        for (i, l) in net.layers.enumerated() where l.op.hasNeurons && lambda[i].isEmpty { lambda[i] = [Float](repeating: 1, count: l.shape.channels) }
+        var (snn, scales) = try Normalization.apply(net, lambda: lambda)
+        var k = 0
+        for (i, l) in snn.layers.enumerated() where l.op.hasNeurons {
+            let used = scales[i].sorted()
+            rows[k].lambdaMin = used.first ?? 0; rows[k].lambdaMedian = used.isEmpty ? 0 : used[used.count / 2]; rows[k].lambdaMax = used.last ?? 0
+            var n = l.neuron!
+            if n.kind != .accumulator {
+                n.threshold = o.thresholdScale
+                n.reset = o.reset
+                n.initialMembrane = o.initialMembrane
+            }
+            snn.layers[i].neuron = n
+            rows[k].neuronModel = describe(n)
+            k += 1
+        }
+        try snn.validate()
+        let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
+                                      initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue,
+                                      calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
+                                      replacements: replacements)
+        return (snn, report)
+    }
+
+    static func annActivationName(_ n: NeuronModel) -> String {
+        switch n.kind {
+        case .integrateAndFire, .leakyIntegrateAndFire: return "relu"
+        case .signedIBT: return n.alpha == 1 ? "linear" : "leaky(\(n.alpha))"
+        case .accumulator: return "linear (output)"
+        }
+    }
+
+    static func describe(_ n: NeuronModel) -> String {
+        switch n.kind {
+        case .integrateAndFire: return "IF θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "")
+        case .signedIBT: return "IBT α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "")
+        case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
+        case .accumulator: return "accumulator"
+        }
+    }
+}
+
+extension ConversionReport {
+    /// The report as a readable table.
+    public var table: String {
+        func f(_ x: Float) -> String { String(format: "%.4g", x) }
+        var out = ["conversion of \(source): \(norm)-norm, statistic \(statistic), reset \(reset), initial membrane \(initialMembrane)θ, threshold x\(thresholdScale), max-pool \(maxPool)",
+                   "calibration: \(calibrationSamples) sample(s) from \(calibrationData)"]
+        out.append("layer          op             ANN act          neuron                       max|a|    stat      λ min     λ med     λ max")
+        for r in layers {
+            out.append([r.name.padding(toLength: 14, withPad: " ", startingAt: 0), r.op.padding(toLength: 14, withPad: " ", startingAt: 0),
+                        r.annActivation.padding(toLength: 16, withPad: " ", startingAt: 0), r.neuronModel.padding(toLength: 28, withPad: " ", startingAt: 0),
+                        f(r.maxActivation).padding(toLength: 9, withPad: " ", startingAt: 0), f(r.statisticValue).padding(toLength: 9, withPad: " ", startingAt: 0),
+                        f(r.lambdaMin).padding(toLength: 9, withPad: " ", startingAt: 0), f(r.lambdaMedian).padding(toLength: 9, withPad: " ", startingAt: 0),
+                        f(r.lambdaMax)].joined(separator: " ") + (r.note.map { "  (\($0))" } ?? ""))
+        }
+        for r in replacements { out.append("replaced: \(r)") }
+        return out.joined(separator: "\n")
+    }
+}

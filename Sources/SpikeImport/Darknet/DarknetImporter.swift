@@ -1,0 +1,440 @@
+import Foundation
+import SpikeCore
+
+/// Imports a Darknet (`.cfg` + `.weights`) network, e.g. Yolo-Fastest or Tiny-YOLOv2/v3.
+///
+/// Supported sections and how they map onto SpikeScale layers (layer names use the Darknet
+/// layer index: `conv12`, `maxpool13`, `route14`, ...):
+/// - `[net]`/`[network]`: `width`, `height`, `channels` give the input shape `Shape(height, width, channels)`.
+/// - `[convolutional]`: `filters`, `size`, `stride` (`stride_x`/`stride_y`), `pad` (1: `size/2`) or
+///   `padding`, `groups`, `batch_normalize`, `activation`. Batch norm is folded
+///   (`w' = w·γ/√(σ²+1e-5)`, `b' = β − γ·μ/√(σ²+1e-5)`) and the weights are transposed from Darknet's
+///   `[out][in/g][kh][kw]` to `[kh][kw][in/g][out]`.
+/// - activations: `leaky` → IBT(α = 0.1), `relu` → IF, `linear` → IBT(α = 1) (identity), or the
+///   accumulator when the layer feeds a `[yolo]`/`[region]` head; `logistic`, `swish` and `relu6` →
+///   accumulator neurons followed by an ANN-only `.activation` layer (`conv12_logistic`), noted.
+/// - `[maxpool]`: `size`, `stride`, `padding` (default `size-1`), with Darknet's offset: `padding/2` on
+///   the top/left, the rest on the bottom/right; output `(w + padding - size)/stride + 1` (checked).
+/// - `[avgpool]`: global average pooling (IBT(α = 1) neurons, i.e. identity).
+/// - `[route]`: one layer without `groups` is a reference (no new layer); several are concatenated;
+///   with `groups`/`group_id` each input is channel-sliced first.
+/// - `[shortcut]`: `from` (one or more) → `add` of the previous layer and the `from` layers, neuron from
+///   `activation` (default linear); `alpha`/`beta` (pjreddie) become per-input scales.
+///   `weights_type`/`weights_normalization` are rejected.
+/// - `[upsample]`: `stride` → nearest-neighbour upsampling (negative stride and `scale` ≠ 1 rejected).
+/// - `[dropout]`: removed (identity at inference), noted.
+/// - `[yolo]`: a `YOLOHead` on the preceding layer (no layer added).
+/// - `[region]` (YOLOv2): no layer and no head (its decoding differs from `[yolo]`); the preceding layer
+///   becomes a network output, noted.
+///
+/// The network's outputs are the layers feeding the heads in file order, or the last layer if there are
+/// none. Weights are optional (nil: topology only, zero weights and biases). When given, the `.weights`
+/// file must be consumed exactly: a short file or bytes left after the last layer are errors.
+/// Every error names the file and line (`net.cfg:57 [convolutional] #12: ...`) or the weights file and layer.
+public enum DarknetImporter {
+    /// Darknet's (AlexeyAB) batch-norm epsilon, added to the variance.
+    public static let batchNormEpsilon: Double = 0.00001
+    /// Darknet's leaky-ReLU slope.
+    public static let leakySlope: Float = 0.1
+    /// Upper bound on the total number of weights a cfg may declare (protects against absurd or corrupt cfgs).
+    public static let maxParameters = 1 << 27
+
+    static let supported: Set<String> = ["convolutional", "conv", "maxpool", "max", "avgpool", "avg", "route",
+                                         "shortcut", "upsample", "dropout", "yolo", "region"]
+    static let knownUnsupported: Set<String> = [
+        "connected", "conn", "crnn", "rnn", "gru", "lstm", "conv_lstm", "history", "local", "softmax", "soft",
+        "detection", "cost", "normalization", "lrn", "batchnorm", "crop", "reorg", "reorg3d", "scale_channels",
+        "sam", "empty", "silence", "implicit_add", "implicit_mul", "gaussian_yolo", "iseg", "contrastive",
+        "deconvolutional", "deconv", "activation", "l2norm", "logistic", "xor", "maxpool3d",
+    ]
+
+    /// Loads `cfg` and, if given, `weights` (paths).
+    public static func load(cfg: String, weights: String?) throws -> ImportedModel {
+        let config = try DarknetConfig(contentsOf: cfg)
+        let w = try weights.map { try DarknetWeights(contentsOf: $0) }
+        var m = try build(config: config, weights: w)
+        m.source = cfg + (weights.map { " + " + $0 } ?? "")
+        return m
+    }
+
+    /// Builds the model from a parsed cfg and optional weights (`source` is set to the cfg's file name).
+    public static func build(config: DarknetConfig, weights: DarknetWeights?) throws -> ImportedModel {
+        var b = Builder(config: config, weights: weights)
+        return try b.run()
+    }
+}
+
+// MARK: - Builder
+
+private struct Builder {
+    let config: DarknetConfig
+    let weights: DarknetWeights?
+    var reader: DarknetWeightReader?
+    var net: NetworkBuilder
+    var notes: [String] = []
+    var heads: [YOLOHead] = []
+    var outputs: [Int] = []
+    /// Network layer index holding each Darknet layer's output (nil: a head, which has none).
+    var out: [Int?] = []
+    /// Darknet layers whose output feeds a `[yolo]`/`[region]` (through dropouts).
+    var feedsHead: Set<Int> = []
+    var parameters = 0
+    var foldedBN = 0
+
+    init(config: DarknetConfig, weights: DarknetWeights?) {
+        self.config = config; self.weights = weights
+        reader = weights?.reader()
+        net = NetworkBuilder(name: "", input: Shape(1, 1, 1))
+    }
+
+    static let maxSide = 1 << 15
+    static let maxChannels = 1 << 16
+    static let maxCount = 1 << 31
+
+    mutating func run() throws -> ImportedModel {
+        let n = config.net
+        let width = try n.int("width", default: 0), height = try n.int("height", default: 0)
+        let channels = try n.int("channels", default: 0)
+        for (k, v, hi) in [("width", width, Self.maxSide), ("height", height, Self.maxSide), ("channels", channels, 4096)]
+        where !(1...hi).contains(v) {
+            throw n.error(n.has(k) ? "key '\(k)' is \(v), expected a value in 1...\(hi)" : "key '\(k)' is missing (the input size)", key: k)
+        }
+        let name = (config.file as NSString).deletingPathExtension
+        net = NetworkBuilder(name: name.isEmpty ? "darknet" : name, input: Shape(height, width, channels))
+
+        let layers = Array(config.layers)
+        for s in layers where !DarknetImporter.supported.contains(s.type) {
+            if DarknetImporter.knownUnsupported.contains(s.type) {
+                throw s.error("Darknet layer type [\(s.type)] is not supported by the importer (supported: convolutional, maxpool, avgpool, route, shortcut, upsample, dropout, yolo, region)")
+            }
+            throw s.error("unknown section [\(s.type)]")
+        }
+        for (j, s) in layers.enumerated() where s.type == "yolo" || s.type == "region" {
+            var k = j - 1
+            while k >= 0 && layers[k].type == "dropout" { k -= 1 }
+            if k >= 0 { feedsHead.insert(k) }
+        }
+        if weights == nil {
+            notes.append("weights: none given; all weights and biases are zero (topology only)")
+        }
+        for (i, s) in layers.enumerated() {
+            switch s.type {
+            case "convolutional", "conv": try convolutional(i, s)
+            case "maxpool", "max": try maxpool(i, s)
+            case "avgpool", "avg": try avgpool(i, s)
+            case "route": try route(i, s)
+            case "shortcut": try shortcut(i, s)
+            case "upsample": try upsample(i, s)
+            case "dropout":
+                out.append(try previous(i, s))
+                notes.append("dropout\(i): removed (identity at inference)")
+            case "yolo": try yolo(i, s)
+            case "region": try region(i, s)
+            default: throw s.error("unknown section [\(s.type)]")
+            }
+        }
+        if let w = weights, let r = reader {
+            try r.finish(cfg: config.file)
+            notes.append("weights: \(w.file) version \(w.major).\(w.minor).\(w.revision), seen \(w.seen), \(w.values.count) floats, all consumed")
+        }
+        if foldedBN > 0 {
+            notes.append("batch norm folded into \(foldedBN) convolution layer(s): w·γ/√(σ²+1e-5), bias β − γ·μ/√(σ²+1e-5)")
+        }
+        var outs: [Int] = []
+        for o in outputs where !outs.contains(o) { outs.append(o) }
+        if outs.isEmpty { outs = [net.last] }
+        let network: Network
+        do { network = try net.build(outputs: outs) } catch let e as SpikeError {
+            throw SpikeError("\(config.file): \(e.message)")
+        }
+        return ImportedModel(network: network, heads: heads, notes: notes, source: config.file)
+    }
+
+    // MARK: helpers
+
+    /// The network layer holding the output of Darknet layer `i - 1` (the input for layer 0).
+    func previous(_ i: Int, _ s: DarknetSection) throws -> Int {
+        if i == 0 { return 0 }
+        guard let p = out[i - 1] else {
+            throw s.error("follows a [\(config.sections[i].type)] head, whose output is not represented; insert a [route] to the layer wanted")
+        }
+        return p
+    }
+
+    /// Resolves a Darknet layer reference (negative: relative to `i`) to a network layer index.
+    func resolve(_ ref: Int, at i: Int, _ s: DarknetSection, key: String) throws -> Int {
+        let (j, o) = ref < 0 ? i.addingReportingOverflow(ref) : (ref, false)
+        guard !o, j >= 0, j < i else {
+            throw s.error("key '\(key)' refers to layer \(ref)\(ref < 0 ? " (= \(j))" : ""), which is not an earlier layer (this is layer #\(i); layers are numbered from 0 after [net])", key: key)
+        }
+        guard let n = out[j] else {
+            throw s.error("key '\(key)' refers to layer \(j), a [\(config.sections[j + 1].type)] head whose output is not represented", key: key)
+        }
+        return n
+    }
+
+    /// Appends a layer, re-throwing shape errors with the cfg location.
+    mutating func add(_ s: DarknetSection, _ name: String, _ op: LayerOp, inputs: [Int], neuron: NeuronModel? = nil,
+                      weights: [Float] = [], bias: [Float] = []) throws -> Int {
+        let shape: Shape
+        do { shape = try Network.inferShape(op, inputs: inputs.map { net.shape($0) }, layer: name) } catch let e as SpikeError {
+            throw s.error(e.message)
+        }
+        guard shape.height <= Builder.maxSide, shape.width <= Builder.maxSide, shape.channels <= Builder.maxChannels,
+              shape.count <= Builder.maxCount else {
+            throw s.error("layer '\(name)' would be \(shape), larger than this importer accepts (sides up to \(Builder.maxSide), \(Builder.maxChannels) channels)")
+        }
+        do { return try net.add(name, op, inputs: inputs, neuron: neuron, weights: weights, bias: bias) } catch let e as SpikeError {
+            throw s.error(e.message)
+        }
+    }
+
+    /// Neuron model for a Darknet activation, plus an ANN-only activation layer if it has no neuron equivalent.
+    func neuronModel(_ s: DarknetSection, darknetIndex i: Int, default d: String) throws -> (NeuronModel, ActivationFunction?) {
+        let a = s.string("activation", default: d).lowercased()
+        switch a {
+        case "leaky": return (.ibt(alpha: DarknetImporter.leakySlope), nil)
+        case "relu": return (.integrateAndFire(), nil)
+        case "linear": return (feedsHead.contains(i) ? .accumulator : .ibt(alpha: 1), nil)
+        case "logistic": return (.accumulator, .sigmoid)
+        case "swish": return (.accumulator, .swish)
+        case "relu6": return (.accumulator, .clip(min: 0, max: 6))
+        default:
+            throw s.error("activation '\(a)' is not supported (supported: leaky, relu, linear, logistic, swish, relu6)", key: "activation")
+        }
+    }
+
+    /// Adds the ANN-only activation layer after a neuron layer when needed; returns the layer holding the output.
+    mutating func finishActivation(_ s: DarknetSection, _ base: String, _ layer: Int, _ act: ActivationFunction?) throws -> Int {
+        guard let act else { return layer }
+        let tag = s.string("activation", default: "logistic").lowercased()
+        let idx = try add(s, "\(base)_\(tag)", .activation(act), inputs: [layer])
+        notes.append("\(base): \(tag) activation kept as the ANN-only \(act.name) layer \(base)_\(tag) on accumulator neurons (the simulator refuses it; convert or replace it first)")
+        return idx
+    }
+
+    func rejectKeys(_ s: DarknetSection, _ keys: [String], allowed: String = "0") throws {
+        for k in keys {
+            if let o = s.option(k), o.value != allowed {
+                throw s.error("key '\(k)=\(o.value)' is not supported by the importer", key: k)
+            }
+        }
+    }
+
+    mutating func countParameters(_ s: DarknetSection, _ n: Int) throws {
+        parameters += n
+        guard parameters <= DarknetImporter.maxParameters else {
+            throw s.error("the cfg declares more than \(DarknetImporter.maxParameters) parameters up to this layer; refusing (corrupt cfg?)")
+        }
+    }
+
+    // MARK: sections
+
+    mutating func convolutional(_ i: Int, _ s: DarknetSection) throws {
+        let name = "conv\(i)"
+        let input = try previous(i, s)
+        let inC = net.shape(input).channels
+        let filters = try s.int("filters", default: 1, in: 1...Builder.maxChannels)
+        let size = try s.int("size", default: 1, in: 1...1024)
+        let stride = try s.int("stride", default: 1, in: 1...1024)
+        let sx = try s.int("stride_x", default: stride, in: 1...1024), sy = try s.int("stride_y", default: stride, in: 1...1024)
+        let pad = try s.int("pad", default: 0)
+        let padding = pad != 0 ? size / 2 : try s.int("padding", default: 0, in: 0...1024)
+        let groups = try s.int("groups", default: 1, in: 1...Builder.maxChannels)
+        let bn = try s.int("batch_normalize", default: 0) != 0
+        if let d = try s.int("dilation"), d != 1 { throw s.error("key 'dilation=\(d)' is not supported by the importer", key: "dilation") }
+        try rejectKeys(s, ["binary", "xnor", "antialiasing", "deform", "share_index", "coordconv", "stretch", "stretch_sway"])
+        guard inC % groups == 0, filters % groups == 0 else {
+            throw s.error("groups=\(groups) must divide the input channels (\(inC)) and filters (\(filters))", key: "groups")
+        }
+        let (neuron, act) = try neuronModel(s, darknetIndex: i, default: "logistic")
+        let cig = inC / groups
+        let (k2, o1) = size.multipliedReportingOverflow(by: size)
+        let (k3, o2) = k2.multipliedReportingOverflow(by: cig)
+        let (count, o3) = k3.multipliedReportingOverflow(by: filters)
+        guard !o1, !o2, !o3, count <= DarknetImporter.maxParameters else {
+            throw s.error("a \(size)x\(size) convolution from \(inC) to \(filters) channels has too many weights")
+        }
+        try countParameters(s, count + filters)
+        let window = Window(kernelH: size, kernelW: size, strideH: sy, strideW: sx,
+                            padTop: padding, padLeft: padding, padBottom: padding, padRight: padding)
+        // Shape first, so that a wrong geometry is reported before the weights are read.
+        do { _ = try Network.inferShape(.conv(window, outChannels: filters, groups: groups), inputs: [net.shape(input)], layer: name) }
+        catch let e as SpikeError { throw s.error(e.message) }
+
+        var w = [Float](repeating: 0, count: count)
+        var bias = [Float](repeating: 0, count: filters)
+        if var r = reader {
+            let where_ = "\(name) (\(config.file):\(s.line))"
+            let b = try r.read(filters, for: where_, what: "biases")
+            var scale = [Double](repeating: 1, count: filters), shift = [Double](b.map(Double.init))
+            if bn {
+                let g = try r.read(filters, for: where_, what: "batch-norm scales")
+                let mean = try r.read(filters, for: where_, what: "batch-norm rolling means")
+                let v = try r.read(filters, for: where_, what: "batch-norm rolling variances")
+                for f in 0..<filters {
+                    let variance = Double(v[v.startIndex + f])
+                    guard variance + DarknetImporter.batchNormEpsilon > 0 else {
+                        throw s.error("weights: batch-norm variance of filter \(f) of \(name) is \(variance) (negative)")
+                    }
+                    let sc = Double(g[g.startIndex + f]) / (variance + DarknetImporter.batchNormEpsilon).squareRoot()
+                    scale[f] = sc
+                    shift[f] = Double(b[b.startIndex + f]) - sc * Double(mean[mean.startIndex + f])
+                }
+                foldedBN += 1
+            }
+            let src = try r.read(count, for: where_, what: "convolution weights [\(filters)][\(cig)][\(size)][\(size)]")
+            reader = r
+            src.withUnsafeBufferPointer { sp in
+                w.withUnsafeMutableBufferPointer { dp in
+                    for f in 0..<filters {
+                        let sc = scale[f]
+                        for c in 0..<cig {
+                            for ky in 0..<size {
+                                for kx in 0..<size {
+                                    let v = sp[((f * cig + c) * size + ky) * size + kx]
+                                    dp[((ky * size + kx) * cig + c) * filters + f] = Float(Double(v) * sc)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for f in 0..<filters { bias[f] = Float(shift[f]) }
+            if let bad = bias.firstIndex(where: { !$0.isFinite }) {
+                throw s.error("weights: bias of filter \(bad) of \(name) is not finite after folding batch norm")
+            }
+            if let bad = w.firstIndex(where: { !$0.isFinite }) {
+                throw s.error("weights: weight #\(bad) of \(name) is not finite after folding batch norm")
+            }
+        }
+        var idx = try add(s, name, .conv(window, outChannels: filters, groups: groups), inputs: [input],
+                          neuron: neuron, weights: w, bias: bias)
+        if neuron.kind == .accumulator && act == nil {
+            notes.append("\(name): linear, feeds a detection head: accumulator neurons (read out as V/T)")
+        }
+        idx = try finishActivation(s, name, idx, act)
+        out.append(idx)
+    }
+
+    mutating func maxpool(_ i: Int, _ s: DarknetSection) throws {
+        let name = "maxpool\(i)"
+        let input = try previous(i, s)
+        let stride = try s.int("stride", default: 1, in: 1...1024)
+        let sx = try s.int("stride_x", default: stride, in: 1...1024), sy = try s.int("stride_y", default: stride, in: 1...1024)
+        let size = try s.int("size", default: stride, in: 1...1024)
+        let padding = try s.int("padding", default: size - 1, in: 0...1024)
+        try rejectKeys(s, ["maxpool_depth", "antialiasing"])
+        let window = Window(kernelH: size, kernelW: size, strideH: sy, strideW: sx, padTop: padding / 2, padLeft: padding / 2,
+                            padBottom: padding - padding / 2, padRight: padding - padding / 2)
+        let idx = try add(s, name, .maxPool(window), inputs: [input])
+        let inS = net.shape(input), o = net.shape(idx)
+        let dh = (inS.height + padding - size) / sy + 1, dw = (inS.width + padding - size) / sx + 1
+        guard o.height == dh, o.width == dw else {
+            throw s.error("max-pool output \(o.height)x\(o.width) differs from Darknet's (w + padding - size)/stride + 1 = \(dh)x\(dw)")
+        }
+        out.append(idx)
+    }
+
+    mutating func avgpool(_ i: Int, _ s: DarknetSection) throws {
+        let input = try previous(i, s)
+        out.append(try add(s, "avgpool\(i)", .globalAvgPool, inputs: [input], neuron: .ibt(alpha: 1)))
+    }
+
+    mutating func route(_ i: Int, _ s: DarknetSection) throws {
+        let name = "route\(i)"
+        guard let refs = try s.ints("layers"), !refs.isEmpty else {
+            throw s.error("key 'layers' is missing or empty", key: "layers")
+        }
+        let ins = try refs.map { try resolve($0, at: i, s, key: "layers") }
+        let groups = try s.int("groups", default: 1, in: 1...Builder.maxChannels)
+        let gid = try s.int("group_id", default: 0, in: 0...(groups - 1))
+        var parts = ins
+        if groups > 1 {
+            parts = []
+            for (k, j) in ins.enumerated() {
+                let c = net.shape(j).channels
+                guard c % groups == 0 else {
+                    throw s.error("groups=\(groups) does not divide the \(c) channels of layer \(net.layers[j].name)", key: "groups")
+                }
+                let part = ins.count == 1 ? name : "\(name)_part\(k)"
+                parts.append(try add(s, part, .channelSlice(start: gid * (c / groups), count: c / groups), inputs: [j]))
+            }
+        }
+        if parts.count == 1 {
+            out.append(parts[0])  // a reference, or the single slice
+        } else {
+            out.append(try add(s, name, .concat, inputs: parts))
+        }
+    }
+
+    mutating func shortcut(_ i: Int, _ s: DarknetSection) throws {
+        let name = "shortcut\(i)"
+        let input = try previous(i, s)
+        guard let from = try s.ints("from"), !from.isEmpty else {
+            throw s.error("key 'from' is missing or empty", key: "from")
+        }
+        for k in ["weights_type", "weights_normalization"] {
+            let v = s.string(k, default: "none").lowercased()
+            if v != "none" { throw s.error("key '\(k)=\(v)' (weighted shortcut) is not supported by the importer", key: k) }
+        }
+        let others = try from.map { try resolve($0, at: i, s, key: "from") }
+        let alpha = try s.float("alpha", default: 1), beta = try s.float("beta", default: 1)
+        let (neuron, act) = try neuronModel(s, darknetIndex: i, default: "linear")
+        var scales: [Float] = []
+        if alpha != 1 || beta != 1 {
+            let c = net.shape(input).channels
+            scales = [Float](repeating: alpha, count: c)
+            for _ in others { scales += [Float](repeating: beta, count: c) }
+            notes.append("\(name): alpha \(alpha), beta \(beta) as per-input scales of the add")
+        }
+        let idx = try add(s, name, .add, inputs: [input] + others, neuron: neuron, weights: scales)
+        out.append(try finishActivation(s, name, idx, act))
+    }
+
+    mutating func upsample(_ i: Int, _ s: DarknetSection) throws {
+        let input = try previous(i, s)
+        let stride = try s.int("stride", default: 2)
+        guard stride >= 1 else {
+            throw s.error("key 'stride' is \(stride): downsampling (stride < 1) is not supported", key: "stride")
+        }
+        guard stride <= 64 else { throw s.error("key 'stride' is \(stride), expected a value in 1...64", key: "stride") }
+        if let sc = try s.float("scale"), sc != 1 {
+            throw s.error("key 'scale=\(sc)' is not supported by the importer", key: "scale")
+        }
+        out.append(try add(s, "upsample\(i)", .upsample(factor: stride), inputs: [input]))
+    }
+
+    mutating func yolo(_ i: Int, _ s: DarknetSection) throws {
+        let input = try previous(i, s)
+        guard input > 0 else { throw s.error("a [yolo] head needs a preceding layer") }
+        let classes = try s.int("classes", default: 20, in: 1...100_000)
+        let num = try s.int("num", default: 1, in: 1...1000)
+        let mask = try s.ints("mask") ?? Array(0..<num)
+        let a = try s.floats("anchors") ?? []
+        guard a.count % 2 == 0, a.count >= 2 * num else {
+            throw s.error("key 'anchors' has \(a.count) values, expected \(2 * num) (num=\(num) width,height pairs)", key: "anchors")
+        }
+        let anchors = (0..<num).map { [a[2 * $0], a[2 * $0 + 1]] }
+        guard !mask.isEmpty, mask.allSatisfy({ $0 >= 0 && $0 < num }) else {
+            throw s.error("key 'mask' must list anchor indices in 0..<\(num)", key: "mask")
+        }
+        let scaleXY = try s.float("scale_x_y", default: 1)
+        let c = net.shape(input).channels
+        guard c == mask.count * (classes + 5) else {
+            throw s.error("the preceding layer \(net.layers[input].name) has \(c) channels, expected mask count \(mask.count) × (classes \(classes) + 5) = \(mask.count * (classes + 5))")
+        }
+        heads.append(YOLOHead(layer: input, anchors: anchors, mask: mask, classes: classes, scaleXY: scaleXY))
+        outputs.append(input)
+        out.append(nil)
+        notes.append("yolo\(i): head on \(net.layers[input].name) (\(net.shape(input)), mask \(mask.map(String.init).joined(separator: ",")))")
+    }
+
+    mutating func region(_ i: Int, _ s: DarknetSection) throws {
+        let input = try previous(i, s)
+        guard input > 0 else { throw s.error("a [region] head needs a preceding layer") }
+        outputs.append(input)
+        out.append(nil)
+        notes.append("region\(i): YOLOv2 [region] head not represented (its decoding differs from [yolo]); \(net.layers[input].name) is a raw network output")
+    }
+}

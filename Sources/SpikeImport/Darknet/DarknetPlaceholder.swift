@@ -1,1 +1,0 @@
-// placeholder: the Darknet importer lives here

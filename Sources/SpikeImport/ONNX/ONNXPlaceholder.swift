@@ -1,1 +1,0 @@
-// placeholder: the ONNX importer lives here

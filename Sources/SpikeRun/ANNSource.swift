@@ -1,0 +1,17 @@
+import Foundation
+import SpikeCore
+import SpikeImport
+
+/// Loads a trained ANN for conversion: ONNX (`.onnx`), Darknet (`.cfg` with the `.weights` beside it
+/// or given), or a native model (`.json`) taken as an ANN graph.
+public enum ANNSource {
+    public static func load(_ path: String, weights: String? = nil) throws -> ImportedModel {
+        let ext = (path as NSString).pathExtension.lowercased()
+        switch ext {
+        case "json":
+            return ImportedModel(network: try ModelFile.read(path), source: path)
+        default:
+            return try loadImported(path, ext: ext, weights: weights)
+        }
+    }
+}
