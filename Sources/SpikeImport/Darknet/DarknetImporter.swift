@@ -33,7 +33,8 @@ import SpikeCore
 /// Every error names the file and line (`net.cfg:57 [convolutional] #12: ...`) or the weights file and layer.
 public enum DarknetImporter {
     /// Darknet's (AlexeyAB) batch-norm epsilon, added to the variance.
-    public static let batchNormEpsilon: Double = 0.00001
+    /// Darknet's batch-norm epsilon, added to the standard deviation: `(x − mean) / (sqrt(var) + 1e-6)`.
+    public static let batchNormEpsilon: Double = 0.000001
     /// Darknet's leaky-ReLU slope.
     public static let leakySlope: Float = 0.1
     /// Upper bound on the total number of weights a cfg may declare (protects against absurd or corrupt cfgs).
@@ -274,10 +275,11 @@ private struct Builder {
                 let v = try r.read(filters, for: where_, what: "batch-norm rolling variances")
                 for f in 0..<filters {
                     let variance = Double(v[v.startIndex + f])
-                    guard variance + DarknetImporter.batchNormEpsilon > 0 else {
+                    guard variance >= 0 else {
                         throw s.error("weights: batch-norm variance of filter \(f) of \(name) is \(variance) (negative)")
                     }
-                    let sc = Double(g[g.startIndex + f]) / (variance + DarknetImporter.batchNormEpsilon).squareRoot()
+                    // Darknet's inference normalizes by sqrt(variance) + 1e-6 (normalize_cpu), not sqrt(variance + eps).
+                    let sc = Double(g[g.startIndex + f]) / (variance.squareRoot() + DarknetImporter.batchNormEpsilon)
                     scale[f] = sc
                     shift[f] = Double(b[b.startIndex + f]) - sc * Double(mean[mean.startIndex + f])
                 }
