@@ -8,6 +8,9 @@ public struct RankSampleResult: Sendable {
     public var layers: [LayerCounters]
     /// Spikes emitted by this rank's neurons in each timestep (all layers).
     public var spikesPerStep: [Int64]
+    /// For each checkpoint of the configuration, the owned decoded values of every output layer
+    /// (concatenated in `Network.outputs` order).
+    public var checkpointValues: [[Float]] = []
 }
 
 /// Simulates this rank's share of a network, sample by sample. Every rank of the job constructs one
@@ -92,6 +95,8 @@ public final class RankSimulator {
         for s in states { s.reset(); s.counters = LayerCounters() }
         let T = config.timesteps
         var perStep = [Int64](repeating: 0, count: T)
+        let checkpoints = Set(config.checkpoints)
+        var checkpointValues = [[Float]]()
         for t in 1...T {
             var stepSpikes = 0
             for s in states {
@@ -107,9 +112,12 @@ public final class RankSimulator {
                 if s.index > 0 && !partition.layers[s.index].transfers.isEmpty { try exchange(s) }
             }
             perStep[t - 1] = Int64(stepSpikes)
+            if checkpoints.contains(t) {
+                checkpointValues.append(network.outputs.flatMap { states[$0].decode(config.decoding, timesteps: t) })
+            }
         }
         let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T)) }
-        return RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep)
+        return RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues)
     }
 
     /// Runs layer `s` for timestep `t`; returns the number of spikes its owned neurons emitted.

@@ -35,6 +35,9 @@ public struct SimulationConfig: Sendable, Codable {
     public var encoder: InputEncoder
     public var decoding: Decoding
     public var convKernel: ConvKernel = .auto
+    /// Timesteps t < T at which the outputs are also decoded (as a run with T = t would decode them):
+    /// one simulation gives the accuracy-vs-T curve.
+    public var checkpoints: [Int] = []
 
     public init(timesteps: Int, seed: UInt64 = 0, encoder: InputEncoder = .direct, decoding: Decoding = .membrane) {
         self.timesteps = timesteps; self.seed = seed; self.encoder = encoder; self.decoding = decoding
@@ -43,6 +46,9 @@ public struct SimulationConfig: Sendable, Codable {
     public func validate() throws {
         guard timesteps >= 1 else { throw SpikeError("timesteps must be at least 1, got \(timesteps)") }
         guard timesteps <= 1 << 20 else { throw SpikeError("timesteps must be at most \(1 << 20), got \(timesteps)") }
+        if let bad = checkpoints.first(where: { $0 < 1 || $0 >= timesteps }) {
+            throw SpikeError("checkpoint \(bad) must be between 1 and timesteps - 1 (\(timesteps - 1))")
+        }
     }
 }
 

@@ -92,6 +92,10 @@ public final class Coordinator {
             finished += 1
         }
         let ann: DenseForward? = (isRoot && options.compareANN) ? try DenseForward(network) : nil
+        var checkpointCorrect = [Int](repeating: 0, count: config.checkpoints.count)
+        for r in writer?.previous ?? [] {
+            for (c, p) in (r.checkpointPredictions ?? []).enumerated() where c < checkpointCorrect.count && p == r.label { checkpointCorrect[c] += 1 }
+        }
         var annCorrect = 0, agree = 0, annCompared = 0
         for r in writer?.previous ?? [] where r.annPrediction != nil {
             annCompared += 1
@@ -123,20 +127,35 @@ public final class Coordinator {
             let res = try sim.run(sample: index, input: input)
 
             // Decoded outputs: concatenated owned values, gathered and placed by owned range.
-            let mine = res.outputs.flatMap(\.values).withUnsafeBytes { Array($0) }
+            let mine = (res.outputs.flatMap(\.values) + res.checkpointValues.flatMap { $0 }).withUnsafeBytes { Array($0) }
             let all = try transport.gather(mine, root: 0)
             var flat = res.layers.flatMap { $0.flatValues }
             flat += res.spikesPerStep
             let summed = try transport.allreduceSum(flat)
             guard isRoot else { continue }
-            var outputs = network.outputs.map { [Float](repeating: 0, count: network.layers[$0].shape.count) }
+            let C = config.checkpoints.count
+            // outputs at T, then at each checkpoint; every rank sends its owned values in that order.
+            var views = [[[Float]]](repeating: network.outputs.map { [Float](repeating: 0, count: network.layers[$0].shape.count) },
+                                    count: C + 1)
             for (r, b) in all.enumerated() {
                 let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
                 var off = 0
-                for (o, li) in network.outputs.enumerated() {
-                    let range = partition.layers[li].blocks[r].own
-                    for j in 0..<range.count { outputs[o][range.lower + j] = vals[off + j] }
-                    off += range.count
+                for v in 0...C {
+                    for (o, li) in network.outputs.enumerated() {
+                        let range = partition.layers[li].blocks[r].own
+                        for j in 0..<range.count { views[v][o][range.lower + j] = vals[off + j] }
+                        off += range.count
+                    }
+                }
+            }
+            let outputs = views[0]
+            var checkpointPredictions = [Int]()
+            if C > 0, network.outputs.count == 1 {
+                for c in 0..<C {
+                    let o = views[c + 1][0]
+                    let p = o.indices.max(by: { o[$0] < o[$1] }) ?? 0
+                    checkpointPredictions.append(p)
+                    if p == label { checkpointCorrect[c] += 1 }
                 }
             }
             var layerFlat = [[Int64]]()
@@ -165,7 +184,7 @@ public final class Coordinator {
                                    spikes: layerFlat.enumerated().reduce(0) { $0 + (network.layers[$1.offset].op.hasNeurons || $1.offset == 0 ? $1.element[0] + $1.element[1] : 0) },
                                    synapticOps: layerFlat.reduce(0) { $0 + $1[2] }, analogMacs: layerFlat.reduce(0) { $0 + $1[3] },
                                    busiestStepSpikes: stepMax, layers: layerFlat, seconds: monotonicSeconds() - t0,
-                                   annPrediction: annPrediction)
+                                   annPrediction: annPrediction, checkpointPredictions: checkpointPredictions.isEmpty ? nil : checkpointPredictions)
             try writer?.append(rec)
             finished += 1
             progress.update(done: k + 1, accuracy: labelled > 0 ? Double(correct) / Double(labelled) : nil)
@@ -185,6 +204,11 @@ public final class Coordinator {
             .build(totals: totals, samples: finished, busiestStep: busiest, correct: correct, labelled: labelled,
                    perRank: perRank, wallSeconds: wall, complete: finished == options.samples,
                    samplesFile: writer?.samplesPath ?? "")
+        if !config.checkpoints.isEmpty, labelled > 0 {
+            result.checkpoints = zip(config.checkpoints, checkpointCorrect).map {
+                RunResult.Checkpoint(timesteps: $0, top1: Double($1) / Double(labelled))
+            } + [RunResult.Checkpoint(timesteps: config.timesteps, top1: Double(correct) / Double(labelled))]
+        }
         if options.compareANN, annCompared > 0 {
             result.ann = RunResult.ANNComparison(top1: labelled > 0 ? Double(annCorrect) / Double(annCompared) : nil,
                                                  top1Agreement: Double(agree) / Double(annCompared), samples: annCompared)

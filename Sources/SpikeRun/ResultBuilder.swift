@@ -58,7 +58,7 @@ struct ResultBuilder {
             synapticOps: synops, analogMacs: analog, annMacsPerSample: annMacs, layers: layers,
             energy: energy(options.energyPreset), energyPresets: EnergyPreset.all.map(energy), memory: memory, compute: compute,
             timing: timing, communication: comm, wallSeconds: wallSeconds, secondsPerSample: wallSeconds / n,
-            synapticOpsPerSecond: wallSeconds > 0 ? Double(synops + analog) / wallSeconds : 0, samplesFile: samplesFile, ann: nil)
+            synapticOpsPerSecond: wallSeconds > 0 ? Double(synops + analog) / wallSeconds : 0, samplesFile: samplesFile, ann: nil, checkpoints: nil)
     }
 
     func describe(_ m: NeuronModel) -> String {

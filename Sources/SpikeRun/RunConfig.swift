@@ -19,11 +19,12 @@ public struct RunConfig: Codable, Sendable {
     public var json: String?
     public var energyPreset: String?
     public var ranks: [Int]?
+    public var checkpoints: [Int]?
 
     public init() {}
 
     static let keys: Set<String> = ["model", "data", "split", "input", "timesteps", "samples", "firstSample", "seed",
-                                    "encoder", "decoding", "json", "energyPreset", "ranks"]
+                                    "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints"]
 
     /// Loads and validates a config file; errors name the file and the key.
     public static func load(_ path: String) throws -> RunConfig {

@@ -118,6 +118,12 @@ public struct RunResult: Codable, Sendable {
     public var samplesFile: String
     /// The ANN reference of the same network on the same samples (`--compare-ann`).
     public var ann: ANNComparison?
+    /// Top-1 decoded at intermediate timesteps (`--checkpoints`) and at T: the accuracy-vs-T curve.
+    public var checkpoints: [Checkpoint]?
+    public struct Checkpoint: Codable, Sendable {
+        public var timesteps: Int
+        public var top1: Double
+    }
     public struct ANNComparison: Codable, Sendable {
         public var top1: Double?
         /// Fraction of samples where the SNN's and the ANN's top-1 classes agree.
@@ -141,4 +147,6 @@ public struct SampleRecord: Codable, Sendable {
     public var seconds: Double
     /// The ANN reference's top-1 class (`--compare-ann`).
     public var annPrediction: Int?
+    /// Top-1 class decoded at each checkpoint (`--checkpoints`).
+    public var checkpointPredictions: [Int]?
 }

@@ -32,6 +32,9 @@ public enum SummaryTable {
                           big(Double(r.neurons)), big(Double(r.spikes)), r.firingRate * 100, big(Double(r.synapticOps)),
                           big(Double(r.analogMacs)), big(Double(r.annMacsPerSample))))
         if let t = r.top1 { out.append(String(format: "top-1: %.2f%% (%d labelled samples)", t * 100, r.labelledSamples)) }
+        if let cs = r.checkpoints {
+            out.append("top-1 vs T: " + cs.map { String(format: "T=%d %.2f%%", $0.timesteps, $0.top1 * 100) }.joined(separator: ", "))
+        }
         if let a = r.ann {
             out.append(String(format: "ANN reference: top-1 %@, SNN/ANN top-1 agreement %.2f%% (%d samples)",
                               a.top1.map { String(format: "%.2f%%", $0 * 100) } ?? "-", a.top1Agreement * 100, a.samples))

@@ -28,6 +28,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Output decoding: membrane or spikes.") var decoding: Decoding?
     @Option(help: "Result JSON path.") var json: String?
     @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32.") var energyPreset: String?
+    @Option(help: "Comma-separated timesteps below T at which outputs are also decoded (accuracy vs T in one run).") var checkpoints: String?
     @Option(help: "Zoo models: target firing rate for weight scaling.") var targetRate: Float = 0.1
     @Option(help: "Zoo tiny-yolov3: input side (multiple of 32).") var inputSize: Int?
     @Flag(help: "Continue a run whose samples file exists, skipping finished samples.") var resume = false
@@ -61,8 +62,15 @@ struct Simulate: ParsableCommand {
             guard let modelSpec = model ?? c.model else { throw SpikeError("no model: pass --model FILE or zoo:NAME, or set key 'model' in the config") }
             let seedValue = seed ?? c.seed ?? 1
             let network = try ModelSource.load(modelSpec, seed: seedValue, targetRate: targetRate, inputSize: inputSize)
-            let cfg = SimulationConfig(timesteps: timesteps ?? c.timesteps ?? 32, seed: seedValue,
+            var cfg = SimulationConfig(timesteps: timesteps ?? c.timesteps ?? 32, seed: seedValue,
                                        encoder: encoder ?? c.encoder ?? .direct, decoding: decoding ?? c.decoding ?? .membrane)
+            if let cp = checkpoints ?? c.checkpoints.map({ $0.map(String.init).joined(separator: ",") }) {
+                let values = cp.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard let ints = Optional(values.compactMap { Int($0) }), ints.count == values.count else {
+                    throw SpikeError("--checkpoints '\(cp)': expected comma-separated integers")
+                }
+                cfg.checkpoints = Array(Set(ints)).sorted()
+            }
             try cfg.validate()
             var opts = RunOptions(modelPath: modelSpec, samples: samples ?? c.samples ?? 1)
             opts.firstSample = firstSample ?? c.firstSample ?? 0

@@ -104,3 +104,24 @@ struct KernelEquivalenceTests {
         }
     }
 }
+
+@Suite("Checkpoints")
+struct CheckpointTests {
+    @Test("Decoding at t < T gives exactly what a run with T = t gives")
+    func checkpointsMatchShorterRuns() throws {
+        let net = try InvarianceTests.scaled("branchy")
+        let x = try SyntheticSource(shape: net.inputShape, seed: 2, count: 1).sample(0).input
+        for decoding in Decoding.allCases {
+            var config = SimulationConfig(timesteps: 20, seed: 3, encoder: .bernoulli, decoding: decoding)
+            config.checkpoints = [5, 12]
+            let long = config
+            let r = try LocalGroup(size: 1).run { t in
+                RankSampleResultBox(try RankSimulator(network: net, partition: try Partition(network: net, ranks: 1), transport: t, config: long).run(sample: 0, input: x))
+            }[0].value
+            for (k, t) in [5, 12].enumerated() {
+                let short = try simulateLocally(net, ranks: 1, config: SimulationConfig(timesteps: t, seed: 3, encoder: .bernoulli, decoding: decoding), inputs: [x])
+                #expect(r.checkpointValues[k].map(\.bitPattern) == short.outputs[0][0].map(\.bitPattern), "\(decoding) at t = \(t)")
+            }
+        }
+    }
+}
