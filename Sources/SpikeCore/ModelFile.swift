@@ -97,6 +97,12 @@ public enum ModelFile {
     }
 
     static func atomicWrite(_ data: Data, to url: URL) throws {
+        let dir = url.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: dir.path) {
+            do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+                throw SpikeError("\(dir.path): cannot create the output folder: \(error.localizedDescription)")
+            }
+        }
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
         do {
             try data.write(to: tmp)
