@@ -39,7 +39,7 @@ public enum ModelZoo {
         for i in 0..<5 {                                       // darknet layers 0-9
             _ = try conv("conv\(2 * i)", c, 3); try pool("maxpool\(2 * i + 1)", stride: 2); c *= 2
         }
-        let l8 = b.index(of: "conv8")
+        let l8 = try b.index(of: "conv8")
         _ = try conv("conv10", 512, 3); try pool("maxpool11", stride: 1)
         _ = try conv("conv12", 1024, 3)
         let l13 = try conv("conv13", 256, 1)

@@ -1,6 +1,22 @@
 extension Network {
     /// The output shape of `op` applied to inputs of the given shapes; `layer` names the layer in errors.
+    /// Largest number of neurons in one layer (events are indexed with 32-bit integers).
+    public static let maxLayerSize = Int(Int32.max)
+
     public static func inferShape(_ op: LayerOp, inputs: [Shape], layer: String) throws -> Shape {
+        let shape = try inferShapeUnchecked(op, inputs: inputs, layer: layer)
+        let (hw, o1) = shape.height.multipliedReportingOverflow(by: shape.width)
+        let (n, o2) = hw.multipliedReportingOverflow(by: shape.channels)
+        guard !o1, !o2, n <= maxLayerSize, shape.height > 0, shape.width > 0, shape.channels > 0 else {
+            throw SpikeError("layer '\(layer)': output shape \(shape) is empty or larger than \(maxLayerSize) neurons")
+        }
+        return shape
+    }
+
+    static func inferShapeUnchecked(_ op: LayerOp, inputs: [Shape], layer: String) throws -> Shape {
+        for s in inputs where s.height <= 0 || s.width <= 0 || s.channels <= 0 || s.height > 1 << 20 || s.width > 1 << 20 || s.channels > 1 << 24 {
+            throw SpikeError("layer '\(layer)': input shape \(s) is out of range")
+        }
         func need(_ n: Int) throws {
             guard inputs.count == n else {
                 throw SpikeError("layer '\(layer)': \(op.name) takes \(n) input(s), got \(inputs.count)")
@@ -56,7 +72,7 @@ extension Network {
             return Shape(inputs[0].height, inputs[0].width, count)
         case .upsample(let f):
             try need(1)
-            guard f > 0 else { throw SpikeError("layer '\(layer)': upsample factor must be positive, got \(f)") }
+            guard f > 0, f <= 1 << 10 else { throw SpikeError("layer '\(layer)': upsample factor must be in 1...1024, got \(f)") }
             return Shape(inputs[0].height * f, inputs[0].width * f, inputs[0].channels)
         }
     }
@@ -109,6 +125,9 @@ extension Network {
             guard biasOK else { throw SpikeError("layer '\(l.name)': has \(l.bias.count) biases, expected 0 or \(l.shape.channels)") }
             if let bad = l.weights.firstIndex(where: { !$0.isFinite }) {
                 throw SpikeError("layer '\(l.name)': weight #\(bad) is not finite")
+            }
+            if let bad = l.bias.firstIndex(where: { !$0.isFinite }) {
+                throw SpikeError("layer '\(l.name)': bias #\(bad) is not finite")
             }
         }
         guard !outputs.isEmpty, outputs.allSatisfy({ $0 > 0 && $0 < layers.count }) else {

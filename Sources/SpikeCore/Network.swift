@@ -64,8 +64,11 @@ public struct NetworkBuilder {
     }
 
     public var last: Int { layers.count - 1 }
-    /// Index of the layer called `name`, or the last layer if there is none.
-    public func index(of name: String) -> Int { layers.firstIndex { $0.name == name } ?? last }
+    /// Index of the layer called `name`.
+    public func index(of name: String) throws -> Int {
+        guard let i = layers.firstIndex(where: { $0.name == name }) else { throw SpikeError("network '\(self.name)': no layer '\(name)'") }
+        return i
+    }
     public func shape(_ i: Int) -> Shape { layers[i].shape }
 
     /// Appends a layer; the output shape is inferred and the weights checked. Returns its index.

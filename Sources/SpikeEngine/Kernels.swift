@@ -4,6 +4,30 @@ import SpikeCore
 /// neurons it reaches. The cost is proportional to events × fan-out. Events are visited in ascending
 /// source index, so every neuron sums its inputs in one canonical order whatever the rank count
 /// (DESIGN.md section 5, rule 2). Each returns the number of accumulate operations performed.
+extension Window {
+    /// Calls `body(oy, ox, ky, kx)` for every output position with a row in `rows` and a column in
+    /// `[0, outputWidth)` whose window holds input position `(iy, ix)`, in (ky, kx) order.
+    @inline(__always)
+    func forEachOutput(containing iy: Int, _ ix: Int, rows: Range<Int>, outputWidth: Int,
+                       _ body: (_ oy: Int, _ ox: Int, _ ky: Int, _ kx: Int) -> Void) {
+        for ky in 0..<kernelH {
+            let ty = iy + padTop - ky * dilationH
+            if ty < 0 { break }
+            if ty % strideH != 0 { continue }
+            let oy = ty / strideH
+            if !rows.contains(oy) { continue }
+            for kx in 0..<kernelW {
+                let tx = ix + padLeft - kx * dilationW
+                if tx < 0 { break }
+                if tx % strideW != 0 { continue }
+                let ox = tx / strideW
+                if ox >= outputWidth { continue }
+                body(oy, ox, ky, kx)
+            }
+        }
+    }
+}
+
 enum Kernels {
     /// `y[0..<n] += a * x[0..<n]`, with add/subtract fast paths for spikes (a = ±1).
     /// The fast paths give the same bits as the multiply-add (a·x is exact for a = ±1).
@@ -39,23 +63,11 @@ enum Kernels {
                     let oLo = Swift.max(g * opg, b.channelLower), oHi = Swift.min(g * opg + opg, b.channelUpper)
                     if oLo >= oHi { continue }
                     let cnt = oHi - oLo
-                    for ky in 0..<w.kernelH {
-                        let ty = iy + w.padTop - ky * w.dilationH
-                        if ty < 0 { break }
-                        if ty % w.strideH != 0 { continue }
-                        let oy = ty / w.strideH
-                        if oy < b.rowLower || oy >= b.rowUpper { continue }
-                        for kx in 0..<w.kernelW {
-                            let tx = ix + w.padLeft - kx * w.dilationW
-                            if tx < 0 { break }
-                            if tx % w.strideW != 0 { continue }
-                            let ox = tx / w.strideW
-                            if ox >= outW { continue }
-                            let wp = weights + ((ky * w.kernelW + kx) * ipg + icl) * outC + oLo
-                            let yp = current + ((oy * outW + ox) * outC + oLo - b.own.lower)
-                            axpy(cnt, v, wp, yp)
-                            ops += cnt
-                        }
+                    w.forEachOutput(containing: iy, ix, rows: b.rowLower..<b.rowUpper, outputWidth: outW) { oy, ox, ky, kx in
+                        let wp = weights + ((ky * w.kernelW + kx) * ipg + icl) * outC + oLo
+                        let yp = current + ((oy * outW + ox) * outC + oLo - b.own.lower)
+                        axpy(cnt, v, wp, yp)
+                        ops += cnt
                     }
                 }
             }
@@ -84,21 +96,9 @@ enum Kernels {
             let idx = Int(events.index[e]), v = events.value[e]
             let iy = idx / inRow, rem = idx - iy * inRow, ix = rem / c, ic = rem - ix * c
             if ic < b.channelLower || ic >= b.channelUpper { continue }
-            for ky in 0..<w.kernelH {
-                let ty = iy + w.padTop - ky * w.dilationH
-                if ty < 0 { break }
-                if ty % w.strideH != 0 { continue }
-                let oy = ty / w.strideH
-                if oy < b.rowLower || oy >= b.rowUpper { continue }
-                for kx in 0..<w.kernelW {
-                    let tx = ix + w.padLeft - kx * w.dilationW
-                    if tx < 0 { break }
-                    if tx % w.strideW != 0 { continue }
-                    let ox = tx / w.strideW
-                    if ox >= outW { continue }
-                    current[(oy * outW + ox) * c + ic - b.own.lower] += v * inverse[oy * outW + ox]
-                    ops += 1
-                }
+            w.forEachOutput(containing: iy, ix, rows: b.rowLower..<b.rowUpper, outputWidth: outW) { oy, ox, _, _ in
+                current[(oy * outW + ox) * c + ic - b.own.lower] += v * inverse[oy * outW + ox]
+                ops += 1
             }
         }
         return ops

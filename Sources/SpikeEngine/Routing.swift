@@ -111,21 +111,9 @@ struct MaxPoolGate {
             // Mark every owned output whose window holds this input.
             let iy = gi / s.rowStride, rem = gi - iy * s.rowStride, ix = rem / c, ch = rem - ix * c
             if ch < b.channelLower || ch >= b.channelUpper { continue }
-            for ky in 0..<w.kernelH {
-                let ty = iy + w.padTop - ky * w.dilationH
-                if ty < 0 { break }
-                if ty % w.strideH != 0 { continue }
-                let oy = ty / w.strideH
-                if oy < b.rowLower || oy >= b.rowUpper { continue }
-                for kx in 0..<w.kernelW {
-                    let tx = ix + w.padLeft - kx * w.dilationW
-                    if tx < 0 { break }
-                    if tx % w.strideW != 0 { continue }
-                    let ox = tx / w.strideW
-                    if ox >= o.width { continue }
-                    let j = (oy * o.width + ox) * o.channels + ch - ownLo
-                    marks[j >> 6] |= 1 << UInt64(j & 63)
-                }
+            w.forEachOutput(containing: iy, ix, rows: b.rowLower..<b.rowUpper, outputWidth: o.width) { oy, ox, _, _ in
+                let j = (oy * o.width + ox) * o.channels + ch - ownLo
+                marks[j >> 6] |= 1 << UInt64(j & 63)
             }
         }
         for word in marks.indices where marks[word] != 0 {
