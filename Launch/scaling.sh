@@ -2,7 +2,8 @@
 # Strong or weak scaling study: runs one config at several rank counts and writes one CSV.
 #   Launch/scaling.sh [--weak] [--ranks "1 2 4 8"] [--out DIR] CONFIG.yaml [extra simulate options]
 # Strong scaling: the same problem on every rank count. Weak scaling (zoo tiny-yolov3): the input
-# side grows with sqrt(ranks) (rounded to a multiple of 32), so each rank keeps about the same rows.
+# side grows with sqrt(ranks) (rounded to a multiple of 32), so each rank keeps about the same rows;
+# then the CSV column `speedup` (T1 / TN per sample) is the weak-scaling efficiency.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 weak=0; ranks="1 2"; out="results/scaling-$(date +%Y%m%d-%H%M%S)"; base=416
