@@ -2,7 +2,7 @@
 # Installs what SpikeScale needs on Debian 12 (run as root; a no-op when everything is there).
 # Swift itself is expected at /opt/swift (or on PATH).
 set -euo pipefail
-pkgs=(libmpich-dev mpich libopenblas-dev zlib1g-dev pkg-config darknet)
+pkgs=(libmpich-dev mpich libopenblas-dev zlib1g-dev libturbojpeg0-dev pkg-config darknet)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

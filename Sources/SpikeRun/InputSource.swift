@@ -63,3 +63,34 @@ public struct SyntheticSource: InputSource {
         return (out, nil)
     }
 }
+
+/// JPEG images from a folder (e.g. COCO8's images/val), letterboxed as Darknet does to the model's
+/// input size; no labels.
+public struct ImageFolderSource: InputSource {
+    public let images: ImageFolder
+    public let shape: Shape
+    public init(folder: String, expecting shape: Shape) throws {
+        guard shape.channels == 3 else {
+            throw SpikeError("\(folder): JPEG images have 3 channels but the model's input is \(shape)")
+        }
+        images = try ImageFolder(folder: folder)
+        self.shape = shape
+    }
+    public var description: String { "\(images.folder) (\(images.count) JPEG images, letterboxed to \(shape.width)x\(shape.height))" }
+    public var count: Int { images.count }
+    public func sample(_ i: Int) throws -> (input: [Float], label: Int?) {
+        (try images.image(i, width: shape.width, height: shape.height), nil)
+    }
+}
+
+/// Opens a data path: an IDX folder (MNIST-style) or a folder of JPEG images.
+public enum DataSource {
+    public static func open(_ path: String, split: String, expecting shape: Shape) throws -> InputSource {
+        let fm = FileManager.default
+        let idx = ["\(split)-images-idx3-ubyte", "\(split)-images-idx3-ubyte.gz"].contains {
+            fm.fileExists(atPath: (path as NSString).appendingPathComponent($0))
+        }
+        if idx { return try IDXSource(folder: path, split: split, expecting: shape) }
+        return try ImageFolderSource(folder: path, expecting: shape)
+    }
+}

@@ -19,7 +19,7 @@ struct Convert: ParsableCommand {
 
     @Argument(help: "Trained model: .onnx, .cfg (Darknet) or .json.") var model: String
     @Option(help: "Darknet weights (default: the .cfg path with .weights).") var weights: String?
-    @Option(help: "Calibration data: an IDX folder (MNIST-style).") var calibration: String
+    @Option(help: "Calibration data: an IDX folder (MNIST-style) or a folder of JPEG images (letterboxed as Darknet does).") var calibration: String
     @Option(help: "IDX split for calibration.") var calibrationSplit = "train"
     @Option(help: "Number of calibration samples.") var calibrationCount = 100
     @Option(help: "Normalization: layer or channel.") var norm: NormMode = .channel
@@ -34,14 +34,15 @@ struct Convert: ParsableCommand {
         do {
             let imported = try ANNSource.load(model, weights: weights)
             guard calibrationCount >= 1 else { throw SpikeError("--calibration-count must be at least 1") }
-            let data = try IDXSource(folder: calibration, split: calibrationSplit, expecting: imported.network.inputShape)
+            let data = try DataSource.open(calibration, split: calibrationSplit, expecting: imported.network.inputShape)
             guard calibrationCount <= data.count else { throw SpikeError("--calibration-count \(calibrationCount) but \(data.description) has \(data.count)") }
             let samples = try (0..<calibrationCount).map { try data.sample($0).input }
             var o = ConversionOptions()
             o.norm = norm; o.statistic = try Statistic(parsing: statistic); o.reset = reset
             o.initialMembrane = initialMembrane; o.thresholdScale = thresholdScale; o.maxPool = maxpool
             let (snn, report) = try Converter.convert(imported.network, calibration: samples,
-                                                      calibrationData: "\(calibration) \(calibrationSplit) images 0..<\(calibrationCount)",
+                                                      calibrationData: data is IDXSource ? "\(calibration) \(calibrationSplit) images 0..<\(calibrationCount)"
+                                                          : "\(data.description), first \(calibrationCount) in name order",
                                                       source: model, options: o, importNotes: imported.notes)
             try ModelFile.write(snn, to: output)
             let reportPath = (output as NSString).deletingPathExtension + ".report.json"

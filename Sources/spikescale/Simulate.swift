@@ -17,7 +17,7 @@ struct Simulate: ParsableCommand {
 
     @Option(help: "YAML experiment config; command-line options override its keys.") var config: String?
     @Option(help: "Model file (.json) or zoo:NAME.") var model: String?
-    @Option(help: "Dataset folder (IDX images and labels, e.g. ../shared/data/mnist).") var data: String?
+    @Option(help: "Dataset folder: IDX images and labels (e.g. ../shared/data/mnist) or JPEG images (letterboxed).") var data: String?
     @Option(help: "Dataset split: t10k or train.") var split: String?
     @Option(help: "Input source when there is no --data: synthetic.") var input: String?
     @Option(name: [.customShort("T"), .long], help: "Timesteps per sample.") var timesteps: Int?
@@ -80,7 +80,7 @@ struct Simulate: ParsableCommand {
             var source: InputSource?
             if t.rank == 0 {
                 if let d = data ?? c.data {
-                    source = try IDXSource(folder: d, split: split ?? c.split ?? "t10k", expecting: network.inputShape)
+                    source = try DataSource.open(d, split: split ?? c.split ?? "t10k", expecting: network.inputShape)
                 } else if (input ?? c.input) == "synthetic" {
                     source = SyntheticSource(shape: network.inputShape, seed: seedValue, count: Int(Int32.max))
                 } else {

@@ -102,3 +102,33 @@ struct TinyYOLOTests {
         }
     }
 }
+
+/// A real trained detector end to end through the CLI: Yolo-Fastest 1.1 (depthwise convolutions,
+/// shortcuts, grouped routes, upsample, two YOLO heads) converted with channel-norm on COCO8 train
+/// images, simulated on a COCO8 val image on 1, 2 and 3 ranks.
+@Suite("Converted Yolo-Fastest under mpiexec", .serialized)
+struct YoloFastestTests {
+    @Test("convert from Darknet files, then identical head outputs and counters on 1, 2, 3 ranks")
+    func yoloFastest() throws {
+        let dir = MPIHarness.tempDir()
+        let data = MPIHarness.sharedData
+        let c = try MPIHarness.run(ranks: 1, ["convert", "\(data)/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg",
+                                              "--calibration", "\(data)/coco8/images/train", "--calibration-count", "4",
+                                              "--norm", "channel", "--statistic", "p99.99", "--output", "\(dir)/yf.json"])
+        #expect(c.status == 0, "\(c.stderr)")
+        #expect(c.stdout.contains("batch norm folded") && c.stdout.contains("yolo"))
+        let report = try MPIHarness.json("\(dir)/yf.report.json")
+        #expect((report["calibrationData"] as? String)?.contains("coco8/images/train") == true)
+        var samples = [String]()
+        for k in [1, 2, 3] {
+            let out = "\(dir)/yf-\(k).json"
+            let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "\(dir)/yf.json", "--data", "\(data)/coco8/images/val",
+                                                  "--samples", "1", "-T", "6", "--json", out, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            guard r.status == 0 else { return }
+            let s = try MPIHarness.samples(out)[0]
+            samples.append(String(decoding: try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!], options: [.sortedKeys]), as: UTF8.self))
+        }
+        #expect(samples.count == 3 && samples[0] == samples[1] && samples[0] == samples[2])
+    }
+}

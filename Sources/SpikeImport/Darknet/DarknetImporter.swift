@@ -8,7 +8,7 @@ import SpikeCore
 /// - `[net]`/`[network]`: `width`, `height`, `channels` give the input shape `Shape(height, width, channels)`.
 /// - `[convolutional]`: `filters`, `size`, `stride` (`stride_x`/`stride_y`), `pad` (1: `size/2`) or
 ///   `padding`, `groups`, `batch_normalize`, `activation`. Batch norm is folded
-///   (`w' = w·γ/√(σ²+1e-5)`, `b' = β − γ·μ/√(σ²+1e-5)`) and the weights are transposed from Darknet's
+///   (`w' = w·γ/(√σ² + 1e-6)`, `b' = β − γ·μ/(√σ² + 1e-6)`, as Darknet's normalize_cpu) and the weights are transposed from Darknet's
 ///   `[out][in/g][kh][kw]` to `[kh][kw][in/g][out]`.
 /// - activations: `leaky` → IBT(α = 0.1), `relu` → IF, `linear` → IBT(α = 1) (identity), or the
 ///   accumulator when the layer feeds a `[yolo]`/`[region]` head; `logistic`, `swish` and `relu6` →
@@ -139,7 +139,7 @@ private struct Builder {
             notes.append("weights: \(w.file) version \(w.major).\(w.minor).\(w.revision), seen \(w.seen), \(w.values.count) floats, all consumed")
         }
         if foldedBN > 0 {
-            notes.append("batch norm folded into \(foldedBN) convolution layer(s): w·γ/√(σ²+1e-5), bias β − γ·μ/√(σ²+1e-5)")
+            notes.append("batch norm folded into \(foldedBN) convolution layer(s): w·γ/(√σ² + 1e-6), bias β − γ·μ/(√σ² + 1e-6) as Darknet computes it")
         }
         var outs: [Int] = []
         for o in outputs where !outs.contains(o) { outs.append(o) }
