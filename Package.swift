@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "SpikeImport", dependencies: ["SpikeCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: fast),
         .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
+        .target(name: "SpikeMetrics", dependencies: ["SpikeCore"], swiftSettings: fast),
         .target(name: "SpikeData", dependencies: ["SpikeCore", "CZlib", "CTurboJPEG"], swiftSettings: fast),
         .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport",
                                                 .product(name: "Yams", package: "Yams")],
@@ -50,7 +51,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/SpikeBench", swiftSettings: fast),
         .testTarget(name: "SpikeScaleTests", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeRun",
+            "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeRun",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: cpuFlags),
         .testTarget(name: "MultiRankTests", dependencies: ["SpikeCore", "SpikeRun", "spikescale"],

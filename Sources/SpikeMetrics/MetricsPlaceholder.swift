@@ -1,0 +1,1 @@
+// Task metrics (mAP) live here.
