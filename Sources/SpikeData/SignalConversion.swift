@@ -1,0 +1,90 @@
+import Foundation
+import SpikeCore
+
+// Signal conversion between the two data domains, after Deng et al. 2020 ("Rethinking the
+// performance comparison between SNNs and ANNs"), section 3.1:
+//  - spike-to-frame (event binning) feeds event-camera data to an SNN as T binary spike frames;
+//  - spike-to-image (binary or intensity images) feeds event data to an ANN as one static image;
+//  - image-to-spike (direct current and Bernoulli in the engine, Poisson here) feeds static images
+//    to an SNN.
+// All tensors are channels-last (HWC, flat index `(y * width + x) * channels + c`). Event tensors
+// have 2 channels: channel = polarity (0 = OFF, 1 = ON).
+
+/// Event streams to time-binned spike frames (the SNN input for event data).
+public enum EventBinning {
+    /// Channels of an event tensor: one per polarity.
+    public static let channels = 2
+
+    /// Bins `events` into `timesteps` frames of `binMicroseconds` each: frame `t` holds the events
+    /// with timestamp in `[t * bin, (t + 1) * bin)`, as an HWC `height x width x 2` tensor that is 1
+    /// where at least one event of that pixel and polarity fell into the bin, else 0 (binary spike
+    /// frames). Events at or after `timesteps * bin`, and events outside `height x width`, are dropped.
+    /// `binMicroseconds` must be positive.
+    public static func frames(_ events: [Event], binMicroseconds: Int, timesteps: Int,
+                              height: Int = 34, width: Int = 34) -> [[Float]] {
+        precondition(binMicroseconds > 0, "EventBinning.frames: binMicroseconds must be positive, got \(binMicroseconds)")
+        let steps = max(0, timesteps), size = max(0, height) * max(0, width) * channels
+        var frames = [[Float]](repeating: [Float](repeating: 0, count: size), count: steps)
+        for e in events {
+            let t = Int(e.timestamp) / binMicroseconds
+            guard t < steps, let i = index(e, height: height, width: width) else { continue }
+            frames[t][i] = 1
+        }
+        return frames
+    }
+
+    /// Spike-to-image, binary: 1 where any event of that pixel and polarity occurred, else 0
+    /// (HWC, 2 channels). Events outside `height x width` are dropped.
+    public static func binaryImage(_ events: [Event], height: Int = 34, width: Int = 34) -> [Float] {
+        var image = [Float](repeating: 0, count: max(0, height) * max(0, width) * channels)
+        for e in events { if let i = index(e, height: height, width: width) { image[i] = 1 } }
+        return image
+    }
+
+    /// Spike-to-image, intensity: the number of events per pixel and polarity divided by the largest
+    /// such count, so values lie in [0, 1] and the busiest pixel is 1 (HWC, 2 channels). All zeros
+    /// when there are no events. Events outside `height x width` are dropped.
+    public static func intensityImage(_ events: [Event], height: Int = 34, width: Int = 34) -> [Float] {
+        var counts = [Int](repeating: 0, count: max(0, height) * max(0, width) * channels)
+        for e in events { if let i = index(e, height: height, width: width) { counts[i] += 1 } }
+        guard let peak = counts.max(), peak > 0 else { return counts.map { _ in 0 } }
+        let scale = 1 / Float(peak)
+        return counts.map { $0 == peak ? 1 : Float($0) * scale }
+    }
+
+    /// Flat HWC index of an event, or nil if it lies outside the frame. Polarity is 0 or 1
+    /// (any nonzero polarity counts as ON).
+    @inline(__always)
+    static func index(_ e: Event, height: Int, width: Int) -> Int? {
+        let x = Int(e.x), y = Int(e.y)
+        guard x < width, y < height else { return nil }
+        return (y * width + x) * channels + (e.polarity == 0 ? 0 : 1)
+    }
+}
+
+/// Image-to-spike by a Poisson process (the rate coding of Deng et al. section 3.1).
+///
+/// Pixel value `x` sets a Poisson rate `λ = x * maxRate` spikes per timestep. Sampled once per step,
+/// the process fires in a step iff at least one of its arrivals falls into that step, which happens
+/// with probability `1 - exp(-λ)`; so neuron `i` spikes at step `t` iff
+/// `Philox(seed).uniform(sample:, layer: 0, neuron: i, timestep: t) < 1 - exp(-x * maxRate)`.
+/// Values `x <= 0` never spike. Each draw is keyed by `(seed, sample, layer 0, neuron, timestep)`
+/// only, so the spikes do not depend on who computes them, in what order, or on how many ranks.
+public enum PoissonEncoding {
+    /// `timesteps` spike frames (0 or 1 per element) of the same layout as `image`.
+    public static func spikes(_ image: [Float], timesteps: Int, seed: UInt64, sample: Int,
+                              maxRate: Float = 1) -> [[Float]] {
+        let rng = Philox(seed: seed)
+        let p = image.map { x -> Float in
+            let lambda = x * maxRate
+            return lambda > 0 ? 1 - Float(exp(-Double(lambda))) : 0
+        }
+        return (0..<max(0, timesteps)).map { t in
+            var frame = [Float](repeating: 0, count: image.count)
+            for i in p.indices where p[i] > 0 {
+                if rng.uniform(sample: sample, layer: 0, neuron: i, timestep: t) < p[i] { frame[i] = 1 }
+            }
+            return frame
+        }
+    }
+}
