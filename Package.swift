@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "SpikeScaleTests", dependencies: [
             "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeRun",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ], swiftSettings: cpuFlags),
+        ], exclude: ["Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "MultiRankTests", dependencies: ["SpikeCore", "SpikeRun", "spikescale"],
                     swiftSettings: cpuFlags),
     ]

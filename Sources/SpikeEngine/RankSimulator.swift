@@ -1,4 +1,7 @@
 import SpikeCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one rank computed for one sample.
 public struct RankSampleResult: Sendable {
@@ -224,10 +227,12 @@ public final class RankSimulator {
         case .direct:
             for i in v.lower..<v.upper where input[i] != 0 { s.own.append(i, input[i]) }
             return 0
-        case .bernoulli:
+        case .bernoulli, .poisson:
+            let poisson = config.encoder == .poisson
             var n = 0
             for i in v.lower..<v.upper where input[i] > 0 {
-                if rng.uniform(sample: sample, layer: 0, neuron: i, timestep: t) < input[i] {
+                let p = poisson ? 1 - expf(-input[i]) : input[i]
+                if rng.uniform(sample: sample, layer: 0, neuron: i, timestep: t) < p {
                     s.own.append(i, 1)
                     if s.block.own.contains(i) { n += 1 }
                 }

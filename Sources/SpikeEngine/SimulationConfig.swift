@@ -10,6 +10,9 @@ public enum InputEncoder: String, Sendable, Codable, CaseIterable {
     /// Each input neuron spikes with probability equal to its value, every timestep, drawn from the
     /// counter-based generator keyed by (seed, sample, layer, neuron, timestep).
     case bernoulli
+    /// Poisson spike train sampled once per step: P(spike) = 1 − exp(−x) (Deng et al. section 3.1),
+    /// from the same keyed generator as Bernoulli.
+    case poisson
 }
 
 /// How output layers are read out after T timesteps.

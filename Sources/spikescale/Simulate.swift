@@ -24,7 +24,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Number of samples.") var samples: Int?
     @Option(help: "Index of the first sample.") var firstSample: Int?
     @Option(help: "Seed of the stochastic encoders (and of zoo weights).") var seed: UInt64?
-    @Option(help: "Input encoder: direct or bernoulli.") var encoder: InputEncoder?
+    @Option(help: "Input encoder: direct, bernoulli or poisson.") var encoder: InputEncoder?
     @Option(help: "Output decoding: membrane or spikes.") var decoding: Decoding?
     @Option(help: "Result JSON path.") var json: String?
     @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32.") var energyPreset: String?

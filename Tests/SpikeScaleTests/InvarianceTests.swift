@@ -28,6 +28,7 @@ struct InvarianceTests {
         let inputs = (0..<3).map { data.image($0) }
         try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .direct), ranks: [2, 3, 4, 7])
         try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .bernoulli, decoding: .spikes), ranks: [2, 3, 4])
+        try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .poisson), ranks: [3])
     }
 
     @Test("Residual add, concat, slice, upsample, depthwise and signed IBT neurons")

@@ -1,1 +1,0 @@
-// Task metrics (mAP) live here.
