@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SpikeImport", dependencies: ["SpikeCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: fast),
         .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
-        .target(name: "SpikeMetrics", dependencies: ["SpikeCore"], swiftSettings: fast),
+        .target(name: "SpikeMetrics", dependencies: ["SpikeCore", "SpikeImport"], swiftSettings: fast),
         .target(name: "SpikeData", dependencies: ["SpikeCore", "CZlib", "CTurboJPEG"], swiftSettings: fast),
         .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport",
                                                 .product(name: "Yams", package: "Yams")],
