@@ -116,28 +116,7 @@ struct MaxPoolGate {
                 marks[j >> 6] |= 1 << UInt64(j & 63)
             }
         }
-        for word in marks.indices where marks[word] != 0 {
-            var bitsLeft = marks[word]
-            marks[word] = 0
-            while bitsLeft != 0 {
-                let bit = bitsLeft.trailingZeroBitCount
-                bitsLeft &= bitsLeft - 1
-                let j = word * 64 + bit + ownLo
-                let oy = j / o.rowStride, rem = j - oy * o.rowStride, ox = rem / o.channels, ch = rem - ox * o.channels
-                var best = -Float.infinity, bestV: Float = 0
-                for ky in 0..<w.kernelH {
-                    let iy = oy * w.strideH - w.padTop + ky * w.dilationH
-                    if iy < 0 || iy >= s.height { continue }
-                    for kx in 0..<w.kernelW {
-                        let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
-                        if ix < 0 || ix >= s.width { continue }
-                        let q = (iy * s.width + ix) * c + ch - viewLower
-                        if score[q] > best { best = score[q]; bestV = now[q] }
-                    }
-                }
-                if bestV != 0 { out.append(j, bestV) }
-            }
-        }
+        emitMarked(inShape: s, outShape: o, window: w, ownLower: ownLo, into: &out)
         for k in span.0..<span.1 { now[Int(ev.index[k]) - viewLower] = 0 }
     }
 
@@ -177,6 +156,14 @@ struct MaxPoolGate {
             let j = (oy * o.width + ox) * o.channels + ch - ownLo
             marks[j >> 6] |= 1 << UInt64(j & 63)
         }
+        emitMarked(inShape: s, outShape: o, window: w, ownLower: ownLo, into: &out)
+        for k in span.0..<span.1 { now[Int(ev.index[k]) - viewLower] = 0 }
+    }
+
+    /// For every marked output (ascending), passes on this step's event of the window input with the
+    /// largest running sum (ties to the first in (ky, kx) order), and clears the marks.
+    mutating func emitMarked(inShape s: Shape, outShape o: Shape, window w: Window, ownLower ownLo: Int, into out: inout EventList) {
+        let c = s.channels
         for word in marks.indices where marks[word] != 0 {
             var bitsLeft = marks[word]
             marks[word] = 0
@@ -184,20 +171,20 @@ struct MaxPoolGate {
                 let bit = bitsLeft.trailingZeroBitCount
                 bitsLeft &= bitsLeft - 1
                 let j = word * 64 + bit + ownLo
-                let opos = j / o.channels, ch = j - opos * o.channels
-                let oy = opos / o.width, ox = opos - oy * o.width
-                let base = ((oy * sh) * s.width + ox * sw) * c + ch - viewLower
+                let oy = j / o.rowStride, rem = j - oy * o.rowStride, ox = rem / o.channels, ch = rem - ox * o.channels
                 var best = -Float.infinity, bestV: Float = 0
                 for ky in 0..<w.kernelH {
-                    var q = base + ky * s.width * c
-                    for _ in 0..<w.kernelW {
+                    let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                    if iy < 0 || iy >= s.height { continue }
+                    for kx in 0..<w.kernelW {
+                        let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                        if ix < 0 || ix >= s.width { continue }
+                        let q = (iy * s.width + ix) * c + ch - viewLower
                         if score[q] > best { best = score[q]; bestV = now[q] }
-                        q += c
                     }
                 }
                 if bestV != 0 { out.append(j, bestV) }
             }
         }
-        for k in span.0..<span.1 { now[Int(ev.index[k]) - viewLower] = 0 }
     }
 }

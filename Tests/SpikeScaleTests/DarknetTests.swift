@@ -23,18 +23,7 @@ private func darknetTempDir() throws -> URL {
 }
 
 /// Deterministic generator for the seeded tests (SplitMix64).
-private struct DarknetRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
-}
+private typealias DarknetRNG = SplitMix
 
 /// Little-endian bytes of a Darknet weights file: header (0.2.5, seen) then `floats`.
 private func weightsFile(_ floats: [Float], major: Int32 = 0, minor: Int32 = 2, revision: Int32 = 5) -> [UInt8] {

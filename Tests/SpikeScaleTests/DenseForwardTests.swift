@@ -5,17 +5,6 @@ import SpikeANN
 
 // Checks the ANN reference executor (SpikeANN.DenseForward) layer by layer against naive loops.
 
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private func randomArray(_ n: Int, _ rng: inout SplitMix, scale: Float = 1) -> [Float] {
     (0..<n).map { _ in Float.random(in: -scale..<scale, using: &rng) }

@@ -125,14 +125,8 @@ import Testing
     }
 
     @Test func fuzzedBytesNeverCrash() throws {
-        var state: UInt64 = 0x5EED_1234_ABCD_0001
-        func next() -> UInt64 { // SplitMix64
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix(0x5EED_1234_ABCD_0001)
+        func next() -> UInt64 { rng.next() }
         let real = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.folder + "/2.bs2")).prefix(500))
         var decoded = 0, rejected = 0
         for iteration in 0..<200 {

@@ -108,14 +108,8 @@ private func decodeError(_ body: () throws -> RGBImage) -> SpikeError? {
     /// with a consistent image or throws a SpikeError; it never crashes.
     @Test func fuzzedJPEGsNeverCrash() throws {
         let real = [UInt8](try Data(contentsOf: URL(fileURLWithPath: coco8 + "/val/000000000049.jpg")))
-        var state: UInt64 = 0x5EED_F022
-        func next() -> UInt64 {   // splitmix64
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix(0x5EED_F022)
+        func next() -> UInt64 { rng.next() }
         func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
         var decoded = 0, failed = 0
         for iteration in 0..<200 {

@@ -44,3 +44,22 @@ let sharedData: String = {
 
 /// Bit patterns, so that comparisons are exact (and NaN-safe).
 func bits(_ a: [[Float]]) -> [[UInt32]] { a.map { $0.map(\.bitPattern) } }
+
+/// SplitMix64: the one seeded generator of the tests (fuzzing, random weights).
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    init(state: UInt64) { self.state = state }
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A uniform integer in 0..<n.
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
+    /// A uniform Float in [0, 1) with 24 bits.
+    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
