@@ -39,11 +39,12 @@ let package = Package(
         .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
         .target(name: "SpikeMetrics", dependencies: ["SpikeCore", "SpikeImport"], swiftSettings: fast),
         .target(name: "SpikeData", dependencies: ["SpikeCore", "CZlib", "CTurboJPEG"], swiftSettings: fast),
-        .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport",
+        .target(name: "SpikeReport", swiftSettings: fast),
+        .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics",
                                                 .product(name: "Yams", package: "Yams")],
                 swiftSettings: fast),
         .executableTarget(name: "spikescale", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun",
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun", "SpikeMetrics", "SpikeReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "SpikeBench", dependencies: [
@@ -54,6 +55,7 @@ let package = Package(
             "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeRun",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Reference"], swiftSettings: cpuFlags),
+        .testTarget(name: "ReportTests", dependencies: ["SpikeReport"], swiftSettings: cpuFlags),
         .testTarget(name: "MultiRankTests", dependencies: ["SpikeCore", "SpikeRun", "spikescale"],
                     swiftSettings: cpuFlags),
     ]

@@ -37,6 +37,9 @@ public struct ConversionLayerReport: Codable, Sendable {
     /// λ used: one value (layer-norm) or min / median / max over channels (channel-norm).
     public var lambdaMin: Float, lambdaMedian: Float, lambdaMax: Float
     public var note: String?
+    /// Max |a| of each channel over the calibration samples (Spiking-YOLO Fig. 1: how far most
+    /// channels sit below the layer's maximum under layer-norm).
+    public var channelMax: [Float]?
 }
 
 /// What a conversion did, for JSON and the terminal.
@@ -112,7 +115,7 @@ public enum Converter {
             rows.append(ConversionLayerReport(name: l.name, op: l.op.name, annActivation: annActivationName(l.neuron!),
                                               neuronModel: "", maxActivation: stats.layerMax[i], statisticValue: layerStat,
                                               lambdaMin: sorted.first ?? 0, lambdaMedian: sorted[sorted.count / 2], lambdaMax: sorted.last ?? 0,
-                                              note: note))
+                                              note: note, channelMax: stats.channelMax[i]))
         }
         // Pooling layers pass their input's scale on (Normalization); give them a λ entry anyway.
         for (i, l) in net.layers.enumerated() where l.op.hasNeurons && lambda[i].isEmpty { lambda[i] = [Float](repeating: 1, count: l.shape.channels) }

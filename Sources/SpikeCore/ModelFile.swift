@@ -14,6 +14,15 @@ public enum ModelFile {
         var weightsBytes: Int
         var outputs: [String]
         var layers: [Record]
+        var yoloHeads: [HeadRecord]?
+    }
+
+    struct HeadRecord: Codable {
+        var layer: String
+        var anchors: [[Float]]
+        var mask: [Int]
+        var classes: Int
+        var scaleXY: Float?
     }
 
     struct TensorRef: Codable { var offset: Int; var count: Int }
@@ -87,7 +96,11 @@ public enum ModelFile {
         }
         let doc = Document(format: format, version: version, name: network.name, weightsFile: binName,
                            weightsBytes: blob.count * 4, outputs: network.outputs.map { network.layers[$0].name },
-                           layers: records)
+                           layers: records,
+                           yoloHeads: network.heads.isEmpty ? nil : network.heads.map {
+                               HeadRecord(layer: network.layers[$0.layer].name, anchors: $0.anchors, mask: $0.mask,
+                                          classes: $0.classes, scaleXY: $0.scaleXY)
+                           })
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json = try enc.encode(doc)
@@ -174,7 +187,20 @@ public enum ModelFile {
             guard let j = byName[o] else { throw SpikeError("\(jsonPath): field 'outputs' names unknown layer '\(o)'") }
             outs.append(j)
         }
-        let net = Network(name: doc.name, layers: layers, outputs: outs)
+        var heads = [YOLOHead]()
+        for (k, h) in (doc.yoloHeads ?? []).enumerated() {
+            let at = "\(jsonPath): yoloHeads[\(k)]"
+            guard let j = byName[h.layer] else { throw SpikeError("\(at): field 'layer' names unknown layer '\(h.layer)'") }
+            guard h.classes >= 1, !h.mask.isEmpty, h.mask.allSatisfy({ h.anchors.indices.contains($0) }),
+                  h.anchors.allSatisfy({ $0.count == 2 }) else {
+                throw SpikeError("\(at): needs classes >= 1, anchors as [width, height] pairs and mask entries indexing them")
+            }
+            guard layers[j].shape.channels == h.mask.count * (5 + h.classes) else {
+                throw SpikeError("\(at): layer '\(h.layer)' has \(layers[j].shape.channels) channels, the head needs \(h.mask.count) x (5 + \(h.classes))")
+            }
+            heads.append(YOLOHead(layer: j, anchors: h.anchors, mask: h.mask, classes: h.classes, scaleXY: h.scaleXY ?? 1))
+        }
+        let net = Network(name: doc.name, layers: layers, outputs: outs, heads: heads)
         do { try net.validate() } catch let e as SpikeError { throw SpikeError("\(jsonPath): \(e.message)") }
         return net
     }
@@ -230,7 +256,7 @@ public enum ModelFile {
     /// Rejects keys this version does not know, so a misspelt field is not silently ignored.
     static func checkKeys(_ data: Data, path: String) throws {
         guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
-        let topKeys: Set<String> = ["format", "version", "name", "weightsFile", "weightsBytes", "outputs", "layers"]
+        let topKeys: Set<String> = ["format", "version", "name", "weightsFile", "weightsBytes", "outputs", "layers", "yoloHeads"]
         if let k = top.keys.sorted().first(where: { !topKeys.contains($0) }) {
             throw SpikeError("\(path): unknown field '\(k)'")
         }

@@ -6,9 +6,12 @@ public struct Network: Sendable {
     public var layers: [Layer]
     /// Indices of the layers whose decoded values form the network's output, in order.
     public var outputs: [Int]
+    /// Darknet `[yolo]` heads reading layers of this network (detectors), kept through conversion
+    /// and in the model file so that runs can decode detections.
+    public var heads: [YOLOHead] = []
 
-    public init(name: String, layers: [Layer], outputs: [Int]) {
-        self.name = name; self.layers = layers; self.outputs = outputs
+    public init(name: String, layers: [Layer], outputs: [Int], heads: [YOLOHead] = []) {
+        self.name = name; self.layers = layers; self.outputs = outputs; self.heads = heads
     }
 
     public var inputShape: Shape { layers[0].shape }

@@ -41,6 +41,30 @@ public enum EventBinning {
         return image
     }
 
+    /// Spike-to-image, unrolled binary image (Deng et al. 2020, Fig. 4c, the input of their model 4):
+    /// the spike pattern unrolled along time, 1 where a time bin holds an event. The `bins` binary
+    /// frames of ``frames(_:binMicroseconds:timesteps:height:width:)`` are stacked along the channel
+    /// axis: an HWC tensor `height x width x (2 * bins)` whose channel `t * 2 + polarity` is 1 iff at
+    /// least one event of that pixel and polarity has a timestamp in `[t * bin, (t + 1) * bin)`.
+    /// Flattened per pixel it is that position's time pattern (bin after bin, OFF then ON), so for an
+    /// MLP the flat vector is exactly the unrolled position x time image; a CNN sees the time bins as
+    /// input channels. Events at or after `bins * binMicroseconds`, and events outside
+    /// `height x width`, are dropped. `binMicroseconds` must be positive.
+    public static func unrolledBinaryImage(_ events: [Event], binMicroseconds: Int, bins: Int,
+                                           height: Int = 34, width: Int = 34) -> [Float] {
+        precondition(binMicroseconds > 0, "EventBinning.unrolledBinaryImage: binMicroseconds must be positive, got \(binMicroseconds)")
+        let steps = max(0, bins), depth = channels * steps
+        var image = [Float](repeating: 0, count: max(0, height) * max(0, width) * depth)
+        guard steps > 0 else { return image }
+        for e in events {
+            let t = Int(e.timestamp) / binMicroseconds
+            guard t < steps, let i = index(e, height: height, width: width) else { continue }
+            // index = pixel * 2 + polarity; the unrolled index is pixel * depth + t * 2 + polarity.
+            image[(i / channels) * depth + t * channels + i % channels] = 1
+        }
+        return image
+    }
+
     /// Spike-to-image, intensity: the number of events per pixel and polarity divided by the largest
     /// such count, so values lie in [0, 1] and the busiest pixel is 1 (HWC, 2 channels). All zeros
     /// when there are no events. Events outside `height x width` are dropped.

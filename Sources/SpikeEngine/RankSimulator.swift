@@ -14,6 +14,10 @@ public struct RankSampleResult: Sendable {
     /// For each checkpoint of the configuration, the owned decoded values of every output layer
     /// (concatenated in `Network.outputs` order).
     public var checkpointValues: [[Float]] = []
+    /// For each checkpoint, this rank's cumulative [spikes, synaptic ops, analog MACs] up to it.
+    public var checkpointCounters: [[Int64]] = []
+    /// Spikes of the recorded neurons (`rasterNeurons`) in the raster sample: (layer, neuron, ±t).
+    public var raster: [(layer: Int, neuron: Int, time: Int)] = []
 }
 
 /// Simulates this rank's share of a network, sample by sample. Every rank of the job constructs one
@@ -31,6 +35,13 @@ public final class RankSimulator {
     /// Bytes and messages this rank sent in spike packets.
     public private(set) var bytesSent: Int64 = 0
     public private(set) var messagesSent: Int64 = 0
+    /// Per layer, per channel: spikes of this rank's owned neurons, summed over samples (layers
+    /// without neurons other than the input are empty).
+    public private(set) var channelSpikes: [[Int64]]
+    /// The input neurons' membranes for the `current` encoder (this rank's view of layer 0).
+    var inputMembrane: [Float] = []
+    /// Per layer: the recorded neurons (sorted flat indices) this rank owns.
+    let rasterNeurons: [[Int32]]
     var packBuffer: [UInt8] = []
 
     public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig) throws {
@@ -72,6 +83,21 @@ public final class RankSimulator {
         }
         self.states = states
         layerSeconds = [Double](repeating: 0, count: network.layers.count)
+        channelSpikes = network.layers.enumerated().map { i, l in
+            (l.op.hasNeurons || i == 0) ? [Int64](repeating: 0, count: l.shape.channels) : []
+        }
+        rasterNeurons = network.layers.enumerated().map { i, l in
+            guard config.rasterNeurons > 0, l.op.hasNeurons || i == 0 else { return [] }
+            let own = states[i].block.own
+            return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { own.contains($0) }.map { Int32($0) }
+        }
+    }
+
+    /// The neurons recorded for rasters: `per` evenly spaced flat indices of a layer of `count` neurons.
+    public static func rasterPicks(count: Int, per: Int) -> [Int] {
+        let k = min(per, count)
+        guard k > 0 else { return [] }
+        return (0..<k).map { ($0 * count + count / (2 * k)) / k }
     }
 
     /// Simulates one sample for `config.timesteps` steps. `input` is the whole sample (HWC, the
@@ -92,20 +118,30 @@ public final class RankSimulator {
     ///    the pieces in rank order, which is ascending index order. Consumers read only the view.
     /// 6. Counters count owned neurons only, so their sum over ranks counts each event once.
     public func run(sample: Int, input: [Float]) throws -> RankSampleResult {
-        guard input.count == network.inputShape.count else {
-            throw SpikeError("sample \(sample): input has \(input.count) values, the network's input \(network.inputShape) needs \(network.inputShape.count)")
+        let frames = config.encoder == .events ? config.timesteps : 1
+        guard input.count == network.inputShape.count * frames else {
+            throw SpikeError("sample \(sample): input has \(input.count) values, the network's input \(network.inputShape) needs \(network.inputShape.count)"
+                             + (frames > 1 ? " per frame x \(frames) frames (one per timestep) = \(network.inputShape.count * frames)" : ""))
         }
         for s in states { s.reset(); s.counters = LayerCounters() }
+        if config.encoder == .current {
+            inputMembrane = [Float](repeating: 0, count: states[0].block.view.count)
+        }
         let T = config.timesteps
         var perStep = [Int64](repeating: 0, count: T)
         let checkpoints = Set(config.checkpoints)
         var checkpointValues = [[Float]]()
+        var checkpointCounters = [[Int64]]()
+        var raster = [(layer: Int, neuron: Int, time: Int)]()
+        let recording = config.rasterNeurons > 0 && sample == config.rasterSample
         for t in 1...T {
             var stepSpikes = 0
             for s in states {
                 let t0 = monotonicSeconds()
                 s.own.removeAll()
-                stepSpikes += step(s, sample: sample, t: t, input: input)
+                let fired = step(s, sample: sample, t: t, input: input)
+                stepSpikes += fired
+                if fired > 0 { countChannels(s, recording: recording ? t : 0, into: &raster) }
                 if s.isOutput && s.layer.neuron == nil {
                     for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
                 }
@@ -117,10 +153,41 @@ public final class RankSimulator {
             perStep[t - 1] = Int64(stepSpikes)
             if checkpoints.contains(t) {
                 checkpointValues.append(network.outputs.flatMap { states[$0].decode(config.decoding, timesteps: t) })
+                var c: [Int64] = [0, 0, 0]
+                for s in states {
+                    if s.layer.op.hasNeurons || s.index == 0 { c[0] += s.counters.spikes }
+                    c[1] += s.counters.synapticOps; c[2] += s.counters.macs
+                }
+                checkpointCounters.append(c)
             }
         }
         let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T)) }
-        return RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues)
+        return RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues,
+                                checkpointCounters: checkpointCounters, raster: raster)
+    }
+
+    /// Adds the spikes layer `s` just emitted to its per-channel counts (owned neurons only) and, at
+    /// `recording` = t > 0, records those of the raster neurons.
+    func countChannels(_ s: LayerState, recording t: Int, into raster: inout [(layer: Int, neuron: Int, time: Int)]) {
+        let c = s.layer.shape.channels
+        let own = s.block.own
+        let picks = rasterNeurons[s.index]
+        channelSpikes[s.index].withUnsafeMutableBufferPointer { counts in
+            for k in 0..<s.own.count {
+                let i = Int(s.own.index[k])
+                guard own.contains(i) else { continue }
+                counts[i % c] += 1
+                if t > 0, !picks.isEmpty, Self.sortedContains(picks, Int32(i)) {
+                    raster.append((s.index, i, s.own.value[k] < 0 ? -t : t))
+                }
+            }
+        }
+    }
+
+    static func sortedContains(_ a: [Int32], _ x: Int32) -> Bool {
+        var lo = 0, hi = a.count
+        while lo < hi { let m = (lo + hi) / 2; if a[m] < x { lo = m + 1 } else { hi = m } }
+        return lo < a.count && a[lo] == x
     }
 
     /// Runs layer `s` for timestep `t`; returns the number of spikes its owned neurons emitted.
@@ -236,6 +303,34 @@ public final class RankSimulator {
                     s.own.append(i, 1)
                     if s.block.own.contains(i) { n += 1 }
                 }
+            }
+            s.counters.positiveSpikes += Int64(n)
+            s.counters.neuronUpdates += Int64(s.block.own.count)
+            return n
+        case .current:
+            var n = 0
+            inputMembrane.withUnsafeMutableBufferPointer { V in
+                for i in v.lower..<v.upper {
+                    let x = input[i]
+                    if x == 0 && V[i - v.lower] < 1 { continue }
+                    var u = V[i - v.lower] + x
+                    if u >= 1 {
+                        u -= 1
+                        s.own.append(i, 1)
+                        if s.block.own.contains(i) { n += 1 }
+                    }
+                    V[i - v.lower] = u
+                }
+            }
+            s.counters.positiveSpikes += Int64(n)
+            s.counters.neuronUpdates += Int64(s.block.own.count)
+            return n
+        case .events:
+            let off = (t - 1) * network.inputShape.count
+            var n = 0
+            for i in v.lower..<v.upper where input[off + i] != 0 {
+                s.own.append(i, 1)
+                if s.block.own.contains(i) { n += 1 }
             }
             s.counters.positiveSpikes += Int64(n)
             s.counters.neuronUpdates += Int64(s.block.own.count)

@@ -3,16 +3,24 @@ import SpikeCore
 import Glibc
 #endif
 
-/// How the input sample becomes events.
+/// How the input sample becomes events (Deng et al. section 3.1, image to spikes).
 public enum InputEncoder: String, Sendable, Codable, CaseIterable {
-    /// The analog value is injected as a current every timestep (the first layer multiplies-accumulates).
+    /// Analog encoding layer: the pixel values reach the first weight layer as analog events every
+    /// timestep, so that layer computes in ANN mode (multiply-accumulates) and emits spikes.
     case direct
+    /// Direct analog current: each input neuron integrates its pixel value as a constant current
+    /// (IF, θ = 1, reset by subtraction, V₀ = 0) and emits binary spikes; a deterministic rate code,
+    /// so the first weight layer only adds.
+    case current
     /// Each input neuron spikes with probability equal to its value, every timestep, drawn from the
     /// counter-based generator keyed by (seed, sample, layer, neuron, timestep).
     case bernoulli
     /// Poisson spike train sampled once per step: P(spike) = 1 − exp(−x) (Deng et al. section 3.1),
     /// from the same keyed generator as Bernoulli.
     case poisson
+    /// Event frames: the sample holds `timesteps` binary frames (e.g. N-MNIST events binned per
+    /// timestep); frame t's nonzero entries spike at timestep t.
+    case events
 }
 
 /// How output layers are read out after T timesteps.
@@ -41,6 +49,10 @@ public struct SimulationConfig: Sendable, Codable {
     /// Timesteps t < T at which the outputs are also decoded (as a run with T = t would decode them):
     /// one simulation gives the accuracy-vs-T curve.
     public var checkpoints: [Int] = []
+    /// Record the spike times of this many evenly spaced neurons per spiking layer (and the input)
+    /// in sample `rasterSample` (for raster plots); 0 records nothing.
+    public var rasterNeurons = 0
+    public var rasterSample = 0
 
     public init(timesteps: Int, seed: UInt64 = 0, encoder: InputEncoder = .direct, decoding: Decoding = .membrane) {
         self.timesteps = timesteps; self.seed = seed; self.encoder = encoder; self.decoding = decoding
@@ -49,6 +61,7 @@ public struct SimulationConfig: Sendable, Codable {
     public func validate() throws {
         guard timesteps >= 1 else { throw SpikeError("timesteps must be at least 1, got \(timesteps)") }
         guard timesteps <= 1 << 20 else { throw SpikeError("timesteps must be at most \(1 << 20), got \(timesteps)") }
+        guard rasterNeurons >= 0, rasterNeurons <= 4096 else { throw SpikeError("raster neurons per layer must be between 0 and 4096, got \(rasterNeurons)") }
         if let bad = checkpoints.first(where: { $0 < 1 || $0 >= timesteps }) {
             throw SpikeError("checkpoint \(bad) must be between 1 and timesteps - 1 (\(timesteps - 1))")
         }

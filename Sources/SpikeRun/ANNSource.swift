@@ -9,7 +9,8 @@ public enum ANNSource {
         let ext = (path as NSString).pathExtension.lowercased()
         switch ext {
         case "json":
-            return ImportedModel(network: try ModelFile.read(path), source: path)
+            let n = try ModelFile.read(path)
+            return ImportedModel(network: n, heads: n.heads, source: path)
         default:
             return try loadImported(path, ext: ext, weights: weights)
         }

@@ -2,6 +2,7 @@ import Foundation
 import SpikeCore
 import SpikeANN
 import SpikeEngine
+import SpikeMetrics
 
 /// An error every rank knows about (bad data read on rank 0 and broadcast, a plan that does not fit):
 /// rank 0 reports it once and every rank exits non-zero without aborting.
@@ -71,6 +72,12 @@ public final class Coordinator {
             guard options.firstSample >= 0, options.firstSample + options.samples <= source.count else {
                 throw SpikeError("samples \(options.firstSample)..<\(options.firstSample + options.samples) requested but \(source.description) has \(source.count)")
             }
+            if config.encoder == .events && source.framesPerSample != config.timesteps {
+                throw SpikeError("encoder 'events' needs \(config.timesteps) frames per sample (one per timestep) but \(source.description) gives \(source.framesPerSample); use event data with the frames representation and the same T")
+            }
+            if config.encoder != .events && source.framesPerSample != 1 {
+                throw SpikeError("\(source.description) gives \(source.framesPerSample) frames per sample: use --encoder events")
+            }
             if let p = options.jsonPath {
                 writer = try ResultWriter(jsonPath: p, resume: options.resume, overwrite: options.overwrite)
                 done = writer!.previous.map(\.sample)
@@ -102,6 +109,22 @@ public final class Coordinator {
             if r.annPrediction == r.label { annCorrect += 1 }
             if r.annPrediction == r.prediction { agree += 1 }
         }
+        // Cumulative [spikes, synaptic ops, analog MACs] at each checkpoint, summed over samples.
+        var checkpointTotals = [[Int64]](repeating: [0, 0, 0], count: config.checkpoints.count)
+        for r in writer?.previous ?? [] {
+            for (c, v) in (r.checkpointCounters ?? []).enumerated() where c < checkpointTotals.count && v.count == 3 {
+                for j in 0..<3 { checkpointTotals[c][j] += v[j] }
+            }
+        }
+        var detection = isRoot ? DetectionScoring(network: network, checkpoints: config.checkpoints.count) : nil
+        if detection != nil, let source {
+            for r in writer?.previous ?? [] {
+                detection!.addPrevious(sample: try source.load(r.sample), snn: r.detections ?? [],
+                                       checkpoints: r.checkpointDetections, ann: r.annDetections)
+            }
+        }
+        var raster: RunResult.Raster?
+        var simulatedHere = 0
         let start = monotonicSeconds()
         let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
         for k in 0..<options.samples {
@@ -110,10 +133,11 @@ public final class Coordinator {
             let t0 = monotonicSeconds()
             var bytes = [UInt8]()
             var label: Int?
+            var loaded: Sample?
             if isRoot {
                 do {
-                    let s = try source!.sample(index)
-                    label = s.label
+                    let s = try source!.load(index)
+                    label = s.label; loaded = s
                     bytes = [0] + withUnsafeBytes(of: Int64(s.label ?? -1)) { Array($0) } + s.input.withUnsafeBytes { Array($0) }
                 } catch {
                     bytes = [1] + Array("\(error)".utf8)
@@ -125,13 +149,37 @@ public final class Coordinator {
             }
             let input = bytes[9...].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             let res = try sim.run(sample: index, input: input)
+            simulatedHere += 1
 
             // Decoded outputs: concatenated owned values, gathered and placed by owned range.
             let mine = (res.outputs.flatMap(\.values) + res.checkpointValues.flatMap { $0 }).withUnsafeBytes { Array($0) }
             let all = try transport.gather(mine, root: 0)
             var flat = res.layers.flatMap { $0.flatValues }
             flat += res.spikesPerStep
+            flat += res.checkpointCounters.flatMap { $0 }
             let summed = try transport.allreduceSum(flat)
+            if index == config.rasterSample && config.rasterNeurons > 0 {
+                let mine = res.raster.flatMap { [Int64($0.layer), Int64($0.neuron), Int64($0.time)] }
+                let all = try transport.gather(mine.withUnsafeBytes { Array($0) }, root: 0)
+                if isRoot {
+                    var byNeuron = [Int: (layer: Int, neuron: Int, times: [Int])]()
+                    for b in all {
+                        let v = b.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+                        for k in stride(from: 0, to: v.count - 2, by: 3) {
+                            let key = Int(v[k]) << 32 | Int(v[k + 1])
+                            byNeuron[key, default: (Int(v[k]), Int(v[k + 1]), [])].times.append(Int(v[k + 2]))
+                        }
+                    }
+                    var neurons = [RunResult.RasterNeuron]()
+                    for (i, l) in network.layers.enumerated() where l.op.hasNeurons || i == 0 {
+                        for n in RankSimulator.rasterPicks(count: l.shape.count, per: config.rasterNeurons) {
+                            let times = byNeuron[i << 32 | n]?.times ?? []
+                            neurons.append(RunResult.RasterNeuron(layer: l.name, neuron: n, spikeTimes: times))
+                        }
+                    }
+                    raster = RunResult.Raster(sample: index, timesteps: T, neurons: neurons)
+                }
+            }
             guard isRoot else { continue }
             let C = config.checkpoints.count
             // outputs at T, then at each checkpoint; every rank sends its owned values in that order.
@@ -164,15 +212,26 @@ public final class Coordinator {
                 totals[i] = totals[i] + c
                 layerFlat.append(c.flatValues)
             }
-            let steps = summed[(L * 5)...]
+            let steps = summed[(L * 5) ..< (L * 5 + T)]
+            var sampleCheckpointCounters = [[Int64]]()
+            for c in 0..<config.checkpoints.count {
+                let v = Array(summed[(L * 5 + T + 3 * c) ..< (L * 5 + T + 3 * c + 3)])
+                sampleCheckpointCounters.append(v)
+                for j in 0..<3 { checkpointTotals[c][j] += v[j] }
+            }
             let stepMax = steps.max() ?? 0
             busiest = max(busiest, stepMax)
             var prediction: Int?
             if outputs.count == 1, let m = outputs[0].indices.max(by: { outputs[0][$0] < outputs[0][$1] }) { prediction = m }
             if let l = label, let p = prediction { labelled += 1; if l == p { correct += 1 } }
             var annPrediction: Int?
-            if let ann {
-                let o = ann.predict(input)
+            let annOutputs = ann.map { $0.predict(input) }
+            var sampleDetections: (snn: [Detection], checkpoints: [[Detection]], ann: [Detection]?)?
+            if detection != nil, let loaded {
+                sampleDetections = detection!.add(image: index, sample: loaded, snnOutputs: outputs,
+                                                  checkpointOutputs: Array(views.dropFirst()), annOutputs: annOutputs)
+            }
+            if let o = annOutputs, detection == nil {
                 if o.count == 1, let m = o[0].indices.max(by: { o[0][$0] < o[0][$1] }) {
                     annPrediction = m
                     annCompared += 1
@@ -184,7 +243,11 @@ public final class Coordinator {
                                    spikes: layerFlat.enumerated().reduce(0) { $0 + (network.layers[$1.offset].op.hasNeurons || $1.offset == 0 ? $1.element[0] + $1.element[1] : 0) },
                                    synapticOps: layerFlat.reduce(0) { $0 + $1[2] }, analogMacs: layerFlat.reduce(0) { $0 + $1[3] },
                                    busiestStepSpikes: stepMax, layers: layerFlat, seconds: monotonicSeconds() - t0,
-                                   annPrediction: annPrediction, checkpointPredictions: checkpointPredictions.isEmpty ? nil : checkpointPredictions)
+                                   annPrediction: annPrediction, checkpointPredictions: checkpointPredictions.isEmpty ? nil : checkpointPredictions,
+                                   checkpointCounters: sampleCheckpointCounters.isEmpty ? nil : sampleCheckpointCounters,
+                                   detections: sampleDetections?.snn,
+                                   checkpointDetections: (sampleDetections?.checkpoints.isEmpty ?? true) ? nil : sampleDetections?.checkpoints,
+                                   annDetections: sampleDetections?.ann)
             try writer?.append(rec)
             finished += 1
             progress.update(done: k + 1, accuracy: labelled > 0 ? Double(correct) / Double(labelled) : nil)
@@ -193,6 +256,8 @@ public final class Coordinator {
         let wall = monotonicSeconds() - start
         _ = T
         // Per-rank timing, communication and memory, gathered to rank 0.
+        // Per-channel spike counts of this invocation's samples, summed over ranks.
+        let channelCounts = try transport.allreduceSum(sim.channelSpikes.flatMap { $0 })
         let tm = sim.timing
         let mine: [Double] = [tm.update, tm.pack, tm.exchange, tm.wait, tm.total, Double(sim.bytesSent), Double(sim.messagesSent),
                               Double(peakResidentBytes())]
@@ -204,10 +269,28 @@ public final class Coordinator {
             .build(totals: totals, samples: finished, busiestStep: busiest, correct: correct, labelled: labelled,
                    perRank: perRank, wallSeconds: wall, complete: finished == options.samples,
                    samplesFile: writer?.samplesPath ?? "")
-        if !config.checkpoints.isEmpty, labelled > 0 {
-            result.checkpoints = zip(config.checkpoints, checkpointCorrect).map {
-                RunResult.Checkpoint(timesteps: $0, top1: Double($1) / Double(labelled))
-            } + [RunResult.Checkpoint(timesteps: config.timesteps, top1: Double(correct) / Double(labelled))]
+        var off = 0
+        for (i, l) in network.layers.enumerated() {
+            let c = sim.channelSpikes[i].count
+            defer { off += c }
+            guard c > 0, simulatedHere > 0 else { continue }
+            let perChannel = Double(l.shape.height * l.shape.width) * Double(T) * Double(simulatedHere)
+            result.layers[i].channelFiringRates = channelCounts[off ..< off + c].map { Double($0) / perChannel }
+        }
+        result.raster = raster
+        let detectionMaps = detection?.checkpointMaps ?? []
+        if let d = detection { result.detection = d.summary() }
+        if !config.checkpoints.isEmpty, finished > 0 {
+            let n = Double(finished)
+            result.checkpoints = config.checkpoints.enumerated().map { c, t in
+                RunResult.Checkpoint(timesteps: t, top1: labelled > 0 ? Double(checkpointCorrect[c]) / Double(labelled) : nil,
+                                     spikesPerSample: Double(checkpointTotals[c][0]) / n,
+                                     synapticOpsPerSample: Double(checkpointTotals[c][1]) / n,
+                                     analogMacsPerSample: Double(checkpointTotals[c][2]) / n,
+                                     map50: c < detectionMaps.count ? detectionMaps[c] : nil)
+            } + [RunResult.Checkpoint(timesteps: config.timesteps, top1: result.top1, spikesPerSample: Double(result.spikes) / n,
+                                      synapticOpsPerSample: Double(result.synapticOps) / n, analogMacsPerSample: Double(result.analogMacs) / n,
+                                      map50: result.detection?.map50)]
         }
         if options.compareANN, annCompared > 0 {
             result.ann = RunResult.ANNComparison(top1: labelled > 0 ? Double(annCorrect) / Double(annCompared) : nil,

@@ -2,6 +2,27 @@ import Foundation
 import SpikeCore
 import SpikeData
 import SpikeEngine
+import SpikeMetrics
+
+/// One sample as a source gives it: the network input, and what it is scored against.
+public struct Sample: Sendable {
+    /// HWC floats of the network's input shape; for event frames, `timesteps` such frames one after another.
+    public var input: [Float]
+    /// Class label (classification sets).
+    public var label: Int?
+    /// Labelled objects in original-image pixels, centre boxes (detection sets); `image` is the sample index.
+    public var boxes: [GroundTruth]?
+    /// Original image size before letterboxing (detection sets).
+    public var imageWidth: Int?
+    public var imageHeight: Int?
+    /// File the sample came from, for reports.
+    public var name: String?
+    public init(input: [Float], label: Int? = nil, boxes: [GroundTruth]? = nil, imageWidth: Int? = nil, imageHeight: Int? = nil,
+                name: String? = nil) {
+        self.input = input; self.label = label; self.boxes = boxes; self.imageWidth = imageWidth; self.imageHeight = imageHeight
+        self.name = name
+    }
+}
 
 /// Where a run's samples come from. Only rank 0 reads them; the coordinator broadcasts each one.
 public protocol InputSource {
@@ -11,6 +32,18 @@ public protocol InputSource {
     var count: Int { get }
     /// Sample `i` as HWC floats, and its class label where the source has one.
     func sample(_ i: Int) throws -> (input: [Float], label: Int?)
+    /// Sample `i` with everything the source knows about it (boxes, image size, file name).
+    func load(_ i: Int) throws -> Sample
+    /// Number of input frames a sample holds (1 for images; `timesteps` for event frames).
+    var framesPerSample: Int { get }
+}
+
+extension InputSource {
+    public func load(_ i: Int) throws -> Sample {
+        let s = try sample(i)
+        return Sample(input: s.input, label: s.label)
+    }
+    public var framesPerSample: Int { 1 }
 }
 
 /// IDX images (MNIST, Fashion-MNIST) from a folder.
@@ -83,14 +116,93 @@ public struct ImageFolderSource: InputSource {
     }
 }
 
-/// Opens a data path: an IDX folder (MNIST-style) or a folder of JPEG images.
+/// A detection set in the YOLO layout (COCO8, Darknet, Ultralytics): JPEG images letterboxed as
+/// Darknet does, each with a label file (`class cx cy w h` per line, normalised) found by replacing
+/// `images` by `labels` in its path. An image without a label file has no objects.
+public struct DetectionFolderSource: InputSource {
+    public let images: ImageFolder
+    public let shape: Shape
+    public let classes: Int?
+    public let labelFiles: [String?]
+    public init(imageFolder: String, expecting shape: Shape, classes: Int? = nil) throws {
+        guard shape.channels == 3 else {
+            throw SpikeError("\(imageFolder): JPEG images have 3 channels but the model's input is \(shape)")
+        }
+        images = try ImageFolder(folder: imageFolder)
+        self.shape = shape; self.classes = classes
+        labelFiles = images.files.map { YOLOLabels.labelPath(forImage: $0) }
+    }
+    /// True if `imageFolder` has a sibling label folder (`.../images/X` beside `.../labels/X`).
+    public static func hasLabels(imageFolder: String) -> Bool {
+        guard let l = YOLOLabels.labelPath(forImage: (imageFolder as NSString).appendingPathComponent("x.jpg")) else { return false }
+        var d: ObjCBool = false
+        return FileManager.default.fileExists(atPath: (l as NSString).deletingLastPathComponent, isDirectory: &d) && d.boolValue
+    }
+    public var description: String {
+        "\(images.folder) (\(images.count) JPEG images with YOLO labels, letterboxed to \(shape.width)x\(shape.height))"
+    }
+    public var count: Int { images.count }
+    public func sample(_ i: Int) throws -> (input: [Float], label: Int?) { (try load(i).input, nil) }
+    public func load(_ i: Int) throws -> Sample {
+        guard images.files.indices.contains(i) else { throw SpikeError("\(images.folder): image #\(i) requested but the folder has \(images.count)") }
+        let img = try JPEG.decode(path: images.files[i])
+        let labels = try labelFiles[i].map { try YOLOLabels.read(path: $0, classes: classes) } ?? []
+        let W = Float(img.width), H = Float(img.height)
+        let boxes = labels.map {
+            GroundTruth(image: i, classID: $0.classID, box: Box(x: $0.cx * W, y: $0.cy * H, w: $0.w * W, h: $0.h * H))
+        }
+        return Sample(input: Letterbox.darknet(img, width: shape.width, height: shape.height), boxes: boxes,
+                      imageWidth: img.width, imageHeight: img.height, name: images.files[i])
+    }
+}
+
+/// Opens a data path: an IDX folder (MNIST-style), an N-MNIST folder (with `split` a list such as
+/// test100), a YOLO-layout detection set (a folder with `images/SPLIT` and `labels/SPLIT`, or an
+/// image folder with labels beside it), or a folder of JPEG images.
 public enum DataSource {
-    public static func open(_ path: String, split: String, expecting shape: Shape) throws -> InputSource {
+    /// How event data (N-MNIST) becomes network input.
+    public struct EventOptions: Sendable {
+        public var representation = "frames"
+        public var binMilliseconds: Double = 10
+        public var timesteps = 32
+        public init() {}
+    }
+
+    /// `split` nil picks the evaluation split: t10k (IDX), test100 (N-MNIST), val (detection sets).
+    public static func open(_ path: String, split requested: String?, expecting shape: Shape, classes: Int? = nil,
+                            events: EventOptions = EventOptions()) throws -> InputSource {
         let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir) else { throw SpikeError("\(path): no such data folder") }
+        guard isDir.boolValue else { throw SpikeError("\(path): not a folder (expected an IDX, N-MNIST, YOLO-layout or JPEG folder)") }
+        var split = requested ?? "t10k"
+        func exists(_ p: String, dir: Bool) -> Bool {
+            var d: ObjCBool = false
+            return fm.fileExists(atPath: p, isDirectory: &d) && d.boolValue == dir
+        }
         let idx = ["\(split)-images-idx3-ubyte", "\(split)-images-idx3-ubyte.gz"].contains {
             fm.fileExists(atPath: (path as NSString).appendingPathComponent($0))
         }
         if idx { return try IDXSource(folder: path, split: split, expecting: shape) }
+        if exists((path as NSString).appendingPathComponent("train1K.txt"), dir: false) {
+            switch requested {
+            case nil, "t10k", "test": split = "test100"
+            case "train": split = "train1K"
+            default: break
+            }
+        }
+        let list = split.hasSuffix(".txt") ? split : split + ".txt"
+        if exists((path as NSString).appendingPathComponent(list), dir: false) || exists((path as NSString).appendingPathComponent("train1K.txt"), dir: false) {
+            throw SpikeError("N-MNIST: TODO-NMNIST-WIRING")
+        }
+        if requested == nil, exists((path as NSString).appendingPathComponent("images"), dir: true) { split = "val" }
+        let splitImages = ((path as NSString).appendingPathComponent("images") as NSString).appendingPathComponent(split)
+        if exists(splitImages, dir: true) {
+            return try DetectionFolderSource(imageFolder: splitImages, expecting: shape, classes: classes)
+        }
+        if DetectionFolderSource.hasLabels(imageFolder: path) {
+            return try DetectionFolderSource(imageFolder: path, expecting: shape, classes: classes)
+        }
         return try ImageFolderSource(folder: path, expecting: shape)
     }
 }

@@ -63,21 +63,15 @@ final class ResultWriter {
         try? handle.close()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let d = try enc.encode(result)
-        let tmp = jsonPath + ".partial"
-        do {
-            try d.write(to: URL(fileURLWithPath: tmp))
-            if FileManager.default.fileExists(atPath: jsonPath) { try FileManager.default.removeItem(atPath: jsonPath) }
-            try FileManager.default.moveItem(atPath: tmp, toPath: jsonPath)
-        } catch {
-            throw SpikeError("\(jsonPath): cannot write the result (the per-sample lines are kept in \(samplesPath)): \(error.localizedDescription)")
+        do { try ResultFiles.atomicWrite(try enc.encode(result), to: jsonPath) } catch let e as SpikeError {
+            throw SpikeError("\(e.message) (the per-sample lines are kept in \(samplesPath))")
         }
     }
 }
 
 /// A progress line with rate and ETA on standard error (rank 0 only). On a terminal it redraws
 /// in place; otherwise it prints a line at most every 10 seconds.
-final class ProgressLine {
+public final class ProgressLine {
     let total: Int
     let enabled: Bool
     let start = Date()
@@ -85,9 +79,9 @@ final class ProgressLine {
     let tty = isatty(2) != 0
     var printed = false
 
-    init(total: Int, enabled: Bool) { self.total = total; self.enabled = enabled }
+    public init(total: Int, enabled: Bool) { self.total = total; self.enabled = enabled }
 
-    func update(done: Int, accuracy: Double?) {
+    public func update(done: Int, accuracy: Double?) {
         guard enabled else { return }
         let now = Date()
         let minGap: TimeInterval = tty ? 0.2 : 10
@@ -102,10 +96,32 @@ final class ProgressLine {
         printed = true
     }
 
-    func finish() { if enabled && tty && printed { FileHandle.standardError.write("\n".data(using: .utf8)!) } }
+    public func finish() { if enabled && tty && printed { FileHandle.standardError.write("\n".data(using: .utf8)!) } }
 
     func fmt(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t % 3600) / 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+}
+
+/// Writing result files whole: to a temporary name in the same folder, then renamed.
+public enum ResultFiles {
+    public static func atomicWrite(_ d: Data, to path: String) throws {
+        let fm = FileManager.default
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty && !fm.fileExists(atPath: dir) {
+            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw SpikeError("\(dir): cannot create the output folder: \(error.localizedDescription)")
+            }
+        }
+        let tmp = path + ".partial"
+        do {
+            try d.write(to: URL(fileURLWithPath: tmp))
+            if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
+            try fm.moveItem(atPath: tmp, toPath: path)
+        } catch {
+            try? fm.removeItem(atPath: tmp)
+            throw SpikeError("\(path): cannot write: \(error.localizedDescription)")
+        }
     }
 }

@@ -20,11 +20,56 @@ public struct RunConfig: Codable, Sendable {
     public var energyPreset: String?
     public var ranks: [Int]?
     public var checkpoints: [Int]?
+    public var compareAnn: Bool?
+    /// Neurons per layer recorded for the spike raster.
+    public var raster: Int?
+    /// Event data (N-MNIST): representation (frames, binary, intensity) and bin width in ms.
+    public var representation: String?
+    public var binMs: Double?
+    /// A custom energy table (used when `energyPreset` is `custom`, or alone).
+    public var energy: EnergyTable?
+    /// Output folder of a sweep (rows, per-point results, plots).
+    public var output: String?
+    /// Conversion (sweeps over normalization and threshold convert an ANN): calibration data and count.
+    public var calibration: String?
+    public var calibrationSplit: String?
+    public var calibrationCount: Int?
+    public var statistic: String?
+    public var sweep: SweepGrid?
+
+    public struct EnergyTable: Codable, Sendable {
+        public var name: String?
+        public var macPicojoules: Double
+        public var acPicojoules: Double
+        static let keys: Set<String> = ["name", "macPicojoules", "acPicojoules"]
+    }
+    /// The grid of `spikescale sweep`: every combination is one point (T values come from one
+    /// simulation per combination of the others, decoded at each T as checkpoints).
+    public struct SweepGrid: Codable, Sendable {
+        public var timesteps: [Int]?
+        public var thresholdScale: [Double]?
+        public var norm: [String]?
+        public var encoder: [String]?
+        public var decoding: [String]?
+        static let keys: Set<String> = ["timesteps", "thresholdScale", "norm", "encoder", "decoding"]
+    }
 
     public init() {}
 
     static let keys: Set<String> = ["model", "data", "split", "input", "timesteps", "samples", "firstSample", "seed",
-                                    "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints"]
+                                    "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints", "compareAnn", "raster",
+                                    "representation", "binMs", "energy", "output", "calibration", "calibrationSplit",
+                                    "calibrationCount", "statistic", "sweep"]
+
+    /// The energy table a run uses: the named preset, or the config's custom table.
+    public func energyPreset(named override: String?) throws -> EnergyPreset {
+        let name = override ?? energyPreset ?? (energy != nil ? "custom" : "spiking-yolo-fp32")
+        if name == "custom" {
+            guard let e = energy else { throw SpikeError("energy preset 'custom' needs the config key 'energy' with macPicojoules and acPicojoules") }
+            return EnergyPreset(name: e.name ?? "custom", macPicojoules: e.macPicojoules, acPicojoules: e.acPicojoules, source: "config")
+        }
+        return try EnergyPreset.named(name)
+    }
 
     /// Loads and validates a config file; errors name the file and the key.
     public static func load(_ path: String) throws -> RunConfig {
@@ -34,9 +79,16 @@ public struct RunConfig: Codable, Sendable {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw SpikeError("\(path): not valid YAML: \(error)") }
         guard let map = node?.mapping else { throw SpikeError("\(path): the config must be a mapping of keys to values") }
-        for (k, _) in map {
+        for (k, v) in map {
             guard let key = k.string, keys.contains(key) else {
                 throw SpikeError("\(path): unknown key '\(k.string ?? "?")'; known keys: \(keys.sorted().joined(separator: ", "))")
+            }
+            let nested: Set<String>? = key == "sweep" ? SweepGrid.keys : key == "energy" ? EnergyTable.keys : nil
+            if let nested {
+                guard let m = v.mapping else { throw SpikeError("\(path): key '\(key)' must be a mapping") }
+                for (nk, _) in m where !(nk.string.map(nested.contains) ?? false) {
+                    throw SpikeError("\(path): unknown key '\(key).\(nk.string ?? "?")'; known keys of '\(key)': \(nested.sorted().joined(separator: ", "))")
+                }
             }
         }
         let c: RunConfig
@@ -47,7 +99,31 @@ public struct RunConfig: Codable, Sendable {
         if let s = c.samples, s < 1 { throw SpikeError("\(path): key 'samples' must be at least 1, got \(s)") }
         if let f = c.firstSample, f < 0 { throw SpikeError("\(path): key 'firstSample' must be non-negative, got \(f)") }
         if let r = c.ranks, r.contains(where: { $0 < 1 }) { throw SpikeError("\(path): key 'ranks' must list positive rank counts") }
-        if let p = c.energyPreset { _ = try EnergyPreset.named(p) }
+        if let p = c.energyPreset, p != "custom" { _ = try EnergyPreset.named(p) }
+        if let e = c.energy, !(e.macPicojoules > 0 && e.acPicojoules > 0) {
+            throw SpikeError("\(path): keys 'energy.macPicojoules' and 'energy.acPicojoules' must be positive")
+        }
+        if let r = c.raster, r < 0 { throw SpikeError("\(path): key 'raster' must be non-negative, got \(r)") }
+        if let b = c.binMs, !(b > 0) { throw SpikeError("\(path): key 'binMs' must be positive, got \(b)") }
+        if let n = c.calibrationCount, n < 1 { throw SpikeError("\(path): key 'calibrationCount' must be at least 1, got \(n)") }
+        if let cp = c.checkpoints, cp.contains(where: { $0 < 1 }) { throw SpikeError("\(path): key 'checkpoints' must list positive timesteps") }
+        if let g = c.sweep {
+            if let t = g.timesteps, t.isEmpty || t.contains(where: { $0 < 1 }) {
+                throw SpikeError("\(path): key 'sweep.timesteps' must list timesteps of at least 1, got \(t)")
+            }
+            if let t = g.thresholdScale, t.isEmpty || t.contains(where: { !($0 > 0) }) {
+                throw SpikeError("\(path): key 'sweep.thresholdScale' must list positive factors, got \(t)")
+            }
+            for n in g.norm ?? [] where n != "layer" && n != "channel" {
+                throw SpikeError("\(path): key 'sweep.norm': '\(n)' is not layer or channel")
+            }
+            for e in g.encoder ?? [] where InputEncoder(rawValue: e) == nil {
+                throw SpikeError("\(path): key 'sweep.encoder': '\(e)' is not one of \(InputEncoder.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            for d in g.decoding ?? [] where Decoding(rawValue: d) == nil {
+                throw SpikeError("\(path): key 'sweep.decoding': '\(d)' is not membrane or spikes")
+            }
+        }
         return c
     }
 }

@@ -1,5 +1,6 @@
 import SpikeCore
 import SpikeEngine
+import SpikeMetrics
 
 /// Energy cost per operation, in picojoules (DESIGN.md section 6).
 public struct EnergyPreset: Sendable, Codable, Equatable {
@@ -44,6 +45,8 @@ public struct RunResult: Codable, Sendable {
         public var macs: Int
         public var neuronUpdates: Int64
         public var partition: String
+        /// Spikes per neuron per timestep of each channel (the last HWC axis), over all samples.
+        public var channelFiringRates: [Double]?
     }
     public struct Energy: Codable, Sendable {
         public var preset: String
@@ -122,7 +125,53 @@ public struct RunResult: Codable, Sendable {
     public var checkpoints: [Checkpoint]?
     public struct Checkpoint: Codable, Sendable {
         public var timesteps: Int
-        public var top1: Double
+        public var top1: Double?
+        /// Cumulative figures up to this timestep, per sample (what a run with T = timesteps counts).
+        public var spikesPerSample: Double?
+        public var synapticOpsPerSample: Double?
+        public var analogMacsPerSample: Double?
+        /// mAP@0.5 of the detections decoded at this timestep (detection runs).
+        public var map50: Double?
+        public init(timesteps: Int, top1: Double?, spikesPerSample: Double? = nil, synapticOpsPerSample: Double? = nil,
+                    analogMacsPerSample: Double? = nil, map50: Double? = nil) {
+            self.timesteps = timesteps; self.top1 = top1; self.spikesPerSample = spikesPerSample
+            self.synapticOpsPerSample = synapticOpsPerSample; self.analogMacsPerSample = analogMacsPerSample; self.map50 = map50
+        }
+    }
+    /// Spike times of sampled neurons in the first simulated sample (`--raster N`), for raster plots.
+    public var raster: Raster?
+    public struct Raster: Codable, Sendable {
+        public var sample: Int
+        public var timesteps: Int
+        public var neurons: [RasterNeuron]
+    }
+    public struct RasterNeuron: Codable, Sendable {
+        public var layer: String
+        /// Flat HWC index within the layer.
+        public var neuron: Int
+        /// Timesteps (1...T) at which it fired; negative for a negative spike of a signed neuron.
+        public var spikeTimes: [Int]
+    }
+    /// Detection metrics (models with YOLO heads on a labelled detection set).
+    public var detection: DetectionSummary?
+    public struct DetectionSummary: Codable, Sendable {
+        public var images: Int
+        public var groundTruthBoxes: Int
+        public var detections: Int
+        public var confidenceThreshold: Double
+        public var nmsThreshold: Double
+        /// VOC all-point mAP@0.5 against the labels.
+        public var map50: Double?
+        /// COCO mAP@[0.5:0.95] against the labels.
+        public var map50to95: Double?
+        /// The ANN's detections and mAP on the same images (`--compare-ann`).
+        public var annDetections: Int?
+        public var annMap50: Double?
+        public var annMap50to95: Double?
+        /// mAP@0.5 of the SNN's detections scored against the ANN's detections (score >= 0.25) as ground truth.
+        public var fidelityMap50: Double?
+        /// Mean absolute difference between SNN and ANN raw head values.
+        public var headMAE: Double?
     }
     public struct ANNComparison: Codable, Sendable {
         public var top1: Double?
@@ -149,4 +198,11 @@ public struct SampleRecord: Codable, Sendable {
     public var annPrediction: Int?
     /// Top-1 class decoded at each checkpoint (`--checkpoints`).
     public var checkpointPredictions: [Int]?
+    /// Cumulative [spikes, synaptic ops, analog MACs] at each checkpoint.
+    public var checkpointCounters: [[Int64]]?
+    /// Detection models: the SNN's detections at T (after NMS, score >= 0.005), at each checkpoint,
+    /// and the ANN's (`--compare-ann`).
+    public var detections: [Detection]?
+    public var checkpointDetections: [[Detection]]?
+    public var annDetections: [Detection]?
 }

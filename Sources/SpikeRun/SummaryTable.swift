@@ -33,7 +33,17 @@ public enum SummaryTable {
                           big(Double(r.analogMacs)), big(Double(r.annMacsPerSample))))
         if let t = r.top1 { out.append(String(format: "top-1: %.2f%% (%d labelled samples)", t * 100, r.labelledSamples)) }
         if let cs = r.checkpoints {
-            out.append("top-1 vs T: " + cs.map { String(format: "T=%d %.2f%%", $0.timesteps, $0.top1 * 100) }.joined(separator: ", "))
+            let acc = cs.compactMap { c in c.top1.map { String(format: "T=%d %.2f%%", c.timesteps, $0 * 100) } }
+            if !acc.isEmpty { out.append("top-1 vs T: " + acc.joined(separator: ", ")) }
+            let maps = cs.compactMap { c in c.map50.map { String(format: "T=%d %.4f", c.timesteps, $0) } }
+            if !maps.isEmpty { out.append("mAP@0.5 vs T: " + maps.joined(separator: ", ")) }
+        }
+        if let d = r.detection {
+            func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
+            out.append("detection: \(d.images) images, \(d.groundTruthBoxes) labelled boxes, \(d.detections) SNN detections; mAP@0.5 \(f(d.map50)), COCO mAP@[.5:.95] \(f(d.map50to95))")
+            if d.annDetections != nil {
+                out.append("ANN reference: mAP@0.5 \(f(d.annMap50)), COCO mAP \(f(d.annMap50to95)), \(d.annDetections ?? 0) detections; fidelity mAP@0.5 (SNN vs ANN detections >= 0.25) \(f(d.fidelityMap50)); head MAE \(d.headMAE.map { String(format: "%.4g", $0) } ?? "-")")
+            }
         }
         if let a = r.ann {
             out.append(String(format: "ANN reference: top-1 %@, SNN/ANN top-1 agreement %.2f%% (%d samples)",

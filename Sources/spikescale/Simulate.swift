@@ -18,16 +18,19 @@ struct Simulate: ParsableCommand {
     @Option(help: "YAML experiment config; command-line options override its keys.") var config: String?
     @Option(help: "Model file (.json) or zoo:NAME.") var model: String?
     @Option(help: "Dataset folder: IDX images and labels (e.g. ../shared/data/mnist) or JPEG images (letterboxed).") var data: String?
-    @Option(help: "Dataset split: t10k or train.") var split: String?
+    @Option(help: "Dataset split: t10k or train (IDX), test100 or train1K (N-MNIST), val or train (YOLO layout); default the evaluation split.") var split: String?
     @Option(help: "Input source when there is no --data: synthetic.") var input: String?
     @Option(name: [.customShort("T"), .long], help: "Timesteps per sample.") var timesteps: Int?
     @Option(help: "Number of samples.") var samples: Int?
     @Option(help: "Index of the first sample.") var firstSample: Int?
     @Option(help: "Seed of the stochastic encoders (and of zoo weights).") var seed: UInt64?
-    @Option(help: "Input encoder: direct, bernoulli or poisson.") var encoder: InputEncoder?
+    @Option(help: "Input encoder: direct (analog encoding layer), current (input IF neurons driven by the pixel value), bernoulli, poisson, or events (event frames, one per timestep).") var encoder: InputEncoder?
+    @Option(help: "Event data (N-MNIST): frames (SNN input, one binary frame per timestep), binary (unrolled binary image) or intensity (normalised counts).") var representation: String?
+    @Option(help: "Event data: bin width in milliseconds.") var binMs: Double?
+    @Option(help: "Record the spike times of this many neurons per layer in the first sample (raster plot).") var raster: Int?
     @Option(help: "Output decoding: membrane or spikes.") var decoding: Decoding?
     @Option(help: "Result JSON path.") var json: String?
-    @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32.") var energyPreset: String?
+    @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32, or custom (the config's 'energy' table).") var energyPreset: String?
     @Option(help: "Comma-separated timesteps below T at which outputs are also decoded (accuracy vs T in one run).") var checkpoints: String?
     @Option(help: "Zoo models: target firing rate for weight scaling.") var targetRate: Float = 0.1
     @Option(help: "Zoo tiny-yolov3: input side (multiple of 32).") var inputSize: Int?
@@ -71,16 +74,23 @@ struct Simulate: ParsableCommand {
                 }
                 cfg.checkpoints = Array(Set(ints)).sorted()
             }
+            cfg.rasterNeurons = raster ?? c.raster ?? 0
+            cfg.rasterSample = firstSample ?? c.firstSample ?? 0
             try cfg.validate()
             var opts = RunOptions(modelPath: modelSpec, samples: samples ?? c.samples ?? 1)
             opts.firstSample = firstSample ?? c.firstSample ?? 0
             opts.jsonPath = json ?? c.json
-            opts.energyPreset = try EnergyPreset.named(energyPreset ?? c.energyPreset ?? "spiking-yolo-fp32")
-            opts.resume = resume; opts.overwrite = overwrite; opts.progress = !quiet; opts.compareANN = compareAnn
+            opts.energyPreset = try c.energyPreset(named: energyPreset)
+            opts.resume = resume; opts.overwrite = overwrite; opts.progress = !quiet; opts.compareANN = compareAnn || (c.compareAnn ?? false)
             var source: InputSource?
             if t.rank == 0 {
                 if let d = data ?? c.data {
-                    source = try DataSource.open(d, split: split ?? c.split ?? "t10k", expecting: network.inputShape)
+                    var ev = DataSource.EventOptions()
+                    ev.representation = representation ?? c.representation ?? "frames"
+                    ev.binMilliseconds = binMs ?? c.binMs ?? 10
+                    ev.timesteps = cfg.timesteps
+                    source = try DataSource.open(d, split: split ?? c.split, expecting: network.inputShape,
+                                                 classes: network.heads.first?.classes, events: ev)
                 } else if (input ?? c.input) == "synthetic" {
                     source = SyntheticSource(shape: network.inputShape, seed: seedValue, count: Int(Int32.max))
                 } else {

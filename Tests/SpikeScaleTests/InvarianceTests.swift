@@ -95,6 +95,8 @@ struct KernelEquivalenceTests {
         for enc in InputEncoder.allCases {
             var scatter = SimulationConfig(timesteps: 12, seed: 4, encoder: enc)
             scatter.convKernel = .scatter
+            // Event input: 12 binary frames per sample, each a different threshold of the image.
+            let inputs = enc != .events ? inputs : inputs.map { x in (0..<12).flatMap { t in x.map { $0 > 0.3 + 0.04 * Float(t) ? 1 : 0 } } }
             let ref = try simulateLocally(net, ranks: 1, config: scatter, inputs: inputs)
             #expect(ref.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0)
             for k in 1...4 {

@@ -144,10 +144,11 @@ private struct Builder {
         var outs: [Int] = []
         for o in outputs where !outs.contains(o) { outs.append(o) }
         if outs.isEmpty { outs = [net.last] }
-        let network: Network
+        var network: Network
         do { network = try net.build(outputs: outs) } catch let e as SpikeError {
             throw SpikeError("\(config.file): \(e.message)")
         }
+        network.heads = heads
         return ImportedModel(network: network, heads: heads, notes: notes, source: config.file)
     }
 
