@@ -193,7 +193,9 @@ public enum DataSource {
         }
         let list = split.hasSuffix(".txt") ? split : split + ".txt"
         if exists((path as NSString).appendingPathComponent(list), dir: false) || exists((path as NSString).appendingPathComponent("train1K.txt"), dir: false) {
-            throw SpikeError("N-MNIST: TODO-NMNIST-WIRING")
+            let rep = try EventRepresentation(parsing: events.representation, binMilliseconds: events.binMilliseconds,
+                                              timesteps: events.timesteps)
+            return try NMNISTSource(folder: path, split: split, representation: rep, expecting: shape)
         }
         if requested == nil, exists((path as NSString).appendingPathComponent("images"), dir: true) { split = "val" }
         let splitImages = ((path as NSString).appendingPathComponent("images") as NSString).appendingPathComponent(split)
@@ -204,5 +206,13 @@ public enum DataSource {
             return try DetectionFolderSource(imageFolder: path, expecting: shape, classes: classes)
         }
         return try ImageFolderSource(folder: path, expecting: shape)
+    }
+}
+
+extension NMNISTSource {
+    /// `timesteps` for the frames representation (one frame per timestep), else 1.
+    public var framesPerSample: Int {
+        if case .frames(_, let t) = representation { return t }
+        return 1
     }
 }

@@ -47,7 +47,8 @@ struct ResultBuilder {
             RunResult.Timing(rank: r, update: v[0], pack: v[1], exchange: v[2], wait: v[3], total: v[4])
         }
         let comm = perRank.enumerated().map { r, v in
-            RunResult.Communication(rank: r, bytesSent: Int64(v[5]), messages: Int64(v[6]), peakResidentBytes: Int(v[7]))
+            RunResult.Communication(rank: r, bytesSent: Int64(v[5]), messages: Int64(v[6]), peakResidentBytes: Int(v[7]),
+                                    bytesPerTimestep: v[5] / (Double(T) * max(Double(samples), 1)))
         }
         let spikeNeurons = Double(neuronTotal) * Double(T) * n
         return RunResult(

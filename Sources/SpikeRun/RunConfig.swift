@@ -36,6 +36,17 @@ public struct RunConfig: Codable, Sendable {
     public var calibrationCount: Int?
     public var statistic: String?
     public var sweep: SweepGrid?
+    /// Conversion of an ANN model before simulating (`convert`, and `simulate`/`sweep` given an ANN).
+    public var norm: String?
+    public var reset: String?
+    public var initialMembrane: Float?
+    public var thresholdScale: Float?
+    public var maxpool: String?
+    /// Where `convert` writes the SNN (and `simulate` saves the one it converted).
+    public var snnModel: String?
+    /// Zoo networks: firing rate the weights are scaled to, and Tiny-YOLOv3's input side.
+    public var targetRate: Float?
+    public var inputSize: Int?
 
     public struct EnergyTable: Codable, Sendable {
         public var name: String?
@@ -59,7 +70,8 @@ public struct RunConfig: Codable, Sendable {
     static let keys: Set<String> = ["model", "data", "split", "input", "timesteps", "samples", "firstSample", "seed",
                                     "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints", "compareAnn", "raster",
                                     "representation", "binMs", "energy", "output", "calibration", "calibrationSplit",
-                                    "calibrationCount", "statistic", "sweep"]
+                                    "calibrationCount", "statistic", "sweep", "norm", "reset", "initialMembrane", "thresholdScale",
+                                    "maxpool", "snnModel", "targetRate", "inputSize"]
 
     /// The energy table a run uses: the named preset, or the config's custom table.
     public func energyPreset(named override: String?) throws -> EnergyPreset {
@@ -107,6 +119,13 @@ public struct RunConfig: Codable, Sendable {
         if let b = c.binMs, !(b > 0) { throw SpikeError("\(path): key 'binMs' must be positive, got \(b)") }
         if let n = c.calibrationCount, n < 1 { throw SpikeError("\(path): key 'calibrationCount' must be at least 1, got \(n)") }
         if let cp = c.checkpoints, cp.contains(where: { $0 < 1 }) { throw SpikeError("\(path): key 'checkpoints' must list positive timesteps") }
+        if let n = c.norm, n != "layer" && n != "channel" { throw SpikeError("\(path): key 'norm': '\(n)' is not layer or channel") }
+        if let r = c.reset, r != "subtract" && r != "zero" { throw SpikeError("\(path): key 'reset': '\(r)' is not subtract or zero") }
+        if let m = c.maxpool, m != "gate" && m != "average" { throw SpikeError("\(path): key 'maxpool': '\(m)' is not gate or average") }
+        if let v = c.initialMembrane, !(abs(v) <= 1) { throw SpikeError("\(path): key 'initialMembrane' must be a fraction of the threshold in [-1, 1], got \(v)") }
+        if let v = c.thresholdScale, !(v > 0) { throw SpikeError("\(path): key 'thresholdScale' must be positive, got \(v)") }
+        if let v = c.targetRate, !(v >= 0 && v < 1) { throw SpikeError("\(path): key 'targetRate' must be in [0, 1), got \(v)") }
+        if let v = c.inputSize, v < 32 || v % 32 != 0 { throw SpikeError("\(path): key 'inputSize' must be a positive multiple of 32, got \(v)") }
         if let g = c.sweep {
             if let t = g.timesteps, t.isEmpty || t.contains(where: { $0 < 1 }) {
                 throw SpikeError("\(path): key 'sweep.timesteps' must list timesteps of at least 1, got \(t)")

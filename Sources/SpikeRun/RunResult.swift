@@ -85,6 +85,8 @@ public struct RunResult: Codable, Sendable {
         public var bytesSent: Int64
         public var messages: Int64
         public var peakResidentBytes: Int
+        /// Bytes this rank sent in spike packets per timestep (averaged over timesteps and samples).
+        public var bytesPerTimestep: Double?
     }
 
     public var tool = "spikescale"

@@ -17,37 +17,35 @@ struct Convert: ParsableCommand {
         the output layer an accumulator. Writes OUT.json + OUT.bin and the report OUT.report.json.
         """)
 
-    @Argument(help: "Trained model: .onnx, .cfg (Darknet) or .json.") var model: String
+    @Option(help: "YAML experiment config: its conversion keys (calibration, calibrationSplit, calibrationCount, norm, statistic, reset, initialMembrane, thresholdScale, maxpool, snnModel) fill options not given here.") var config: String?
+    @Argument(help: "Trained model: .onnx, .cfg (Darknet) or .json (default: the config's 'model').") var model: String?
     @Option(help: "Darknet weights (default: the .cfg path with .weights).") var weights: String?
-    @Option(help: "Calibration data: an IDX folder (MNIST-style) or a folder of JPEG images (letterboxed as Darknet does).") var calibration: String
-    @Option(help: "IDX split for calibration.") var calibrationSplit = "train"
-    @Option(help: "Number of calibration samples.") var calibrationCount = 100
-    @Option(help: "Normalization: layer or channel.") var norm: NormMode = .channel
-    @Option(help: "Statistic: max, p99.9, p99.99.") var statistic = "p99.99"
-    @Option(help: "Reset: subtract or zero.") var reset: ResetMode = .subtract
-    @Option(help: "Initial membrane potential as a fraction of the threshold.") var initialMembrane: Float = 0
-    @Option(help: "Multiply every spiking threshold by this factor.") var thresholdScale: Float = 1
-    @Option(help: "Max-pool: gate (spiking max-pool) or average (replaced by average pooling).") var maxpool: MaxPoolMode = .gate
-    @Option(help: "Output model path (.json; weights go to .bin beside it).") var output: String
+    @Option(help: "Calibration data: an IDX folder (MNIST-style), a YOLO-layout or JPEG image folder (letterboxed as Darknet does), or N-MNIST.") var calibration: String?
+    @Option(help: "Split for calibration (default train).") var calibrationSplit: String?
+    @Option(help: "Number of calibration samples (default 100).") var calibrationCount: Int?
+    @Option(help: "Normalization: layer or channel (default channel).") var norm: NormMode?
+    @Option(help: "Statistic: max, p99.9, p99.99 (default p99.99).") var statistic: String?
+    @Option(help: "Reset: subtract or zero (default subtract).") var reset: ResetMode?
+    @Option(help: "Initial membrane potential as a fraction of the threshold (default 0).") var initialMembrane: Float?
+    @Option(help: "Multiply every spiking threshold by this factor (default 1).") var thresholdScale: Float?
+    @Option(help: "Max-pool: gate (spiking max-pool) or average (replaced by average pooling).") var maxpool: MaxPoolMode?
+    @Option(help: "Output model path (.json; weights go to .bin beside it; default: the config's 'snnModel').") var output: String?
 
     func run() throws {
         do {
+            var c = RunConfig()
+            if let p = config { c = try RunConfig.load(p) }
+            guard let model = model ?? c.model else { throw SpikeError("no model: pass MODEL or set key 'model' in the config") }
+            guard let output = output ?? c.snnModel else { throw SpikeError("no output: pass --output OUT.json or set key 'snnModel' in the config") }
             let imported = try ANNSource.load(model, weights: weights)
-            guard calibrationCount >= 1 else { throw SpikeError("--calibration-count must be at least 1") }
-            let data = try DataSource.open(calibration, split: calibrationSplit, expecting: imported.network.inputShape)
-            guard calibrationCount <= data.count else { throw SpikeError("--calibration-count \(calibrationCount) but \(data.description) has \(data.count)") }
-            let samples = try (0..<calibrationCount).map { try data.sample($0).input }
-            var o = ConversionOptions()
-            o.norm = norm; o.statistic = try Statistic(parsing: statistic); o.reset = reset
-            o.initialMembrane = initialMembrane; o.thresholdScale = thresholdScale; o.maxPool = maxpool
-            let (snn, report) = try Converter.convert(imported.network, calibration: samples,
-                                                      calibrationData: data is IDXSource ? "\(calibration) \(calibrationSplit) images 0..<\(calibrationCount)"
-                                                          : "\(data.description), first \(calibrationCount) in name order",
-                                                      source: model, options: o, importNotes: imported.notes)
+            let setup = try ConversionSetup(config: c, calibration: calibration, calibrationSplit: calibrationSplit,
+                                            calibrationCount: calibrationCount, norm: norm, statistic: statistic, reset: reset,
+                                            initialMembrane: initialMembrane, thresholdScale: thresholdScale, maxpool: maxpool)
+            let (snn, report) = try setup.convert(imported, source: model)
             try ModelFile.write(snn, to: output)
             let reportPath = (output as NSString).deletingPathExtension + ".report.json"
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try enc.encode(report).write(to: URL(fileURLWithPath: reportPath))
+            try ResultFiles.atomicWrite(try enc.encode(report), to: reportPath)
             print(report.table)
             print("wrote \(output) and \(reportPath)")
         } catch let e as SpikeError { printError("spikescale: error: \(e.message)"); throw ExitCode(1) }

@@ -18,9 +18,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Split (default: the evaluation split of the dataset).") var split: String?
     @Option(help: "Number of samples (default: all).") var samples: Int?
     @Option(help: "Index of the first sample.") var firstSample = 0
-    @Option(help: "Event data: binary or intensity.") var representation = "intensity"
+    @Option(help: "Event data: intensity, binary (bins cover 300 ms) or binary:BINS.") var representation = "intensity"
     @Option(help: "Event data: bin width in milliseconds (binary representation).") var binMs: Double = 10
-    @Option(help: "Event data, binary representation: number of bins.") var bins: Int?
     @Option(help: "Result JSON path.") var json: String?
     @Flag(help: "No progress line.") var quiet = false
 
@@ -30,7 +29,6 @@ struct Evaluate: ParsableCommand {
             let network = imported.network
             var ev = DataSource.EventOptions()
             ev.representation = representation; ev.binMilliseconds = binMs
-            ev.timesteps = bins ?? 0
             let source = try DataSource.open(data, split: split, expecting: network.inputShape,
                                              classes: network.heads.first?.classes, events: ev)
             let n = samples ?? (source.count - firstSample)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpikeConvert
 import SpikeCore
 import SpikeEngine
 import SpikeMPI
@@ -32,8 +33,13 @@ struct Simulate: ParsableCommand {
     @Option(help: "Result JSON path.") var json: String?
     @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32, or custom (the config's 'energy' table).") var energyPreset: String?
     @Option(help: "Comma-separated timesteps below T at which outputs are also decoded (accuracy vs T in one run).") var checkpoints: String?
-    @Option(help: "Zoo models: target firing rate for weight scaling.") var targetRate: Float = 0.1
+    @Option(help: "Zoo models: target firing rate for weight scaling (default 0.1).") var targetRate: Float?
     @Option(help: "Zoo tiny-yolov3: input side (multiple of 32).") var inputSize: Int?
+    @Option(help: "ANN models (.onnx, .cfg): convert first, calibrating on this data (or the config's 'calibration').") var calibration: String?
+    @Option(help: "ANN models: calibration samples (default 100).") var calibrationCount: Int?
+    @Option(help: "ANN models: normalization, layer or channel.") var norm: NormMode?
+    @Option(help: "ANN models: initial membrane potential as a fraction of the threshold.") var initialMembrane: Float?
+    @Option(help: "ANN models: multiply every spiking threshold by this factor.") var thresholdScale: Float?
     @Flag(help: "Continue a run whose samples file exists, skipping finished samples.") var resume = false
     @Flag(help: "Replace existing result files.") var overwrite = false
     @Flag(help: "Print the partition plan.") var showPlan = false
@@ -64,7 +70,23 @@ struct Simulate: ParsableCommand {
             if let p = config { c = try RunConfig.load(p) }
             guard let modelSpec = model ?? c.model else { throw SpikeError("no model: pass --model FILE or zoo:NAME, or set key 'model' in the config") }
             let seedValue = seed ?? c.seed ?? 1
-            let network = try ModelSource.load(modelSpec, seed: seedValue, targetRate: targetRate, inputSize: inputSize)
+            var network: Network
+            let ext = (modelSpec as NSString).pathExtension.lowercased()
+            if (ext == "onnx" || ext == "cfg") && (calibration ?? c.calibration) != nil {
+                // An ANN with calibration data: every rank converts it (deterministic, same bits everywhere).
+                let setup = try ConversionSetup(config: c, calibration: calibration, calibrationCount: calibrationCount, norm: norm,
+                                                initialMembrane: initialMembrane, thresholdScale: thresholdScale)
+                let (snn, report) = try setup.convert(try ANNSource.load(modelSpec), source: modelSpec)
+                network = snn
+                if t.rank == 0, let out = c.snnModel {
+                    try ModelFile.write(snn, to: out)
+                    let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    try ResultFiles.atomicWrite(try enc.encode(report), to: (out as NSString).deletingPathExtension + ".report.json")
+                }
+            } else {
+                network = try ModelSource.load(modelSpec, seed: seedValue, targetRate: targetRate ?? c.targetRate ?? 0.1,
+                                               inputSize: inputSize ?? c.inputSize)
+            }
             var cfg = SimulationConfig(timesteps: timesteps ?? c.timesteps ?? 32, seed: seedValue,
                                        encoder: encoder ?? c.encoder ?? .direct, decoding: decoding ?? c.decoding ?? .membrane)
             if let cp = checkpoints ?? c.checkpoints.map({ $0.map(String.init).joined(separator: ",") }) {

@@ -10,7 +10,7 @@ struct SpikeScale: ParsableCommand {
         Run under MPI with `mpirun -n K spikescale simulate ...`; without mpirun it is a world of one rank.
         Results do not depend on the number of ranks: spike counts and outputs are bit-identical.
         """,
-        subcommands: [Simulate.self, Convert.self, Sweep.self, Evaluate.self, Report.self, Zoo.self, Inspect.self, Plan.self, Summarize.self])
+        subcommands: [Simulate.self, Convert.self, Sweep.self, Evaluate.self, Costs.self, Report.self, Zoo.self, Inspect.self, Plan.self, Summarize.self])
 }
 
 /// Prints to standard error.

@@ -11,10 +11,12 @@ struct DeterminismTests {
         #expect(r["complete"] as? Bool == true)
         let layers = (r["layers"] as! [[String: Any]]).map { l in
             ["name", "spikes", "positiveSpikes", "negativeSpikes", "synapticOps", "analogMacs", "neuronUpdates"].map { "\(l[$0]!)" }
+                + ["\(l["channelFiringRates"] ?? "-")"]
         }
         let samples = try MPIHarness.samples(json).map { s -> String in
             // outputs are printed with full float precision by JSONEncoder, so string equality is bit equality.
-            let o = try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!, s["busiestStepSpikes"]!], options: [.sortedKeys])
+            let o = try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!, s["busiestStepSpikes"]!, s["detections"] ?? "-",
+                                                                s["checkpointCounters"] ?? "-"], options: [.sortedKeys])
             return String(decoding: o, as: UTF8.self)
         }
         return (layers, samples)
@@ -123,12 +125,16 @@ struct YoloFastestTests {
         for k in [1, 2, 3] {
             let out = "\(dir)/yf-\(k).json"
             let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "\(dir)/yf.json", "--data", "\(data)/coco8/images/val",
-                                                  "--samples", "1", "-T", "6", "--json", out, "--quiet"])
+                                                  "--samples", "2", "-T", "6", "--checkpoints", "3", "--json", out, "--quiet"])
             #expect(r.status == 0, "\(r.stderr)")
             guard r.status == 0 else { return }
-            let s = try MPIHarness.samples(out)[0]
-            samples.append(String(decoding: try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!], options: [.sortedKeys]), as: UTF8.self))
+            let d = try #require(try MPIHarness.json(out)["detection"] as? [String: Any])
+            #expect(d["images"] as? Int == 2 && d["groundTruthBoxes"] as? Int == 3, "COCO8 val 000000000036 and 042 have 2 + 1 boxes: \(d)")
+            for s in try MPIHarness.samples(out) {
+                samples.append(String(decoding: try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!, s["detections"]!,
+                                                                                             s["checkpointCounters"]!], options: [.sortedKeys]), as: UTF8.self))
+            }
         }
-        #expect(samples.count == 3 && samples[0] == samples[1] && samples[0] == samples[2])
+        #expect(samples.count == 6 && samples[0...1] == samples[2...3] && samples[0...1] == samples[4...5])
     }
 }
