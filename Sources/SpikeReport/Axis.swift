@@ -66,24 +66,34 @@ public enum Ticks {
         return (first...last).map { i in value(Double(i) * n, e) + 0.0 }
     }
 
-    /// Ticks of a log10 axis over [lo, hi] (both > 0): decades when the range spans three or more
-    /// (thinned to at most 8), else 1-2-5 steps within each decade, else linear ticks.
+    /// Ticks of a log10 axis over [lo, hi] (both > 0): decades when the range holds four or more
+    /// (thinned to at most 8); else 1-2-5 steps within each decade when that gives 2 to 8 ticks, else
+    /// 1-3 steps, else decades; linear ticks when the range holds too few of those.
     public static func log10(_ lo: Double, _ hi: Double) -> [Double] {
         guard lo > 0, hi >= lo, lo.isFinite, hi.isFinite else { return [] }
         let a = Int((Foundation.log10(lo) - 1e-9).rounded(.up)), b = Int((Foundation.log10(hi) + 1e-9).rounded(.down))
-        if b - a + 1 >= 3 {
-            let stride = Swift.max(1, Int((Double(b - a + 1) / 8).rounded(.up)))
+        let decades = b >= a ? Array(a...b) : []
+        if decades.count >= 4 {
+            let stride = Swift.max(1, Int((Double(decades.count) / 8).rounded(.up)))
             return Swift.stride(from: a, through: b, by: stride).map { value(1, $0) }
         }
-        var out = [Double]()
-        let k0 = Int(floor(Foundation.log10(lo))) , k1 = Int(floor(Foundation.log10(hi)))
-        for k in k0...k1 {
-            for m in [1.0, 2, 5] {
-                let v = value(m, k)
-                if v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9) { out.append(v) }
+        func steps(_ ms: [Double]) -> [Double] {
+            var out = [Double]()
+            for k in Int(floor(Foundation.log10(lo)))...Int(floor(Foundation.log10(hi))) {
+                for m in ms {
+                    let v = value(m, k)
+                    if v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9) { out.append(v) }
+                }
             }
+            return out
         }
-        if out.count >= 2 { return out }
+        let s125 = steps([1, 2, 5])
+        if s125.count >= 2 && s125.count <= 8 { return s125 }
+        if decades.count >= 2 {
+            let s13 = steps([1, 3])
+            return s13.count <= 8 ? s13 : decades.map { value(1, $0) }
+        }
+        if s125.count >= 2 { return s125 }
         return linear(lo, hi, target: 4).filter { $0 > 0 }
     }
 

@@ -259,7 +259,7 @@ public enum Chart {
         var lo = range?.lowerBound ?? finite.min() ?? 0, hi = range?.upperBound ?? finite.max() ?? 1
         if !(lo.isFinite && hi.isFinite) { lo = 0; hi = 1 }
         if hi <= lo { let d = lo == 0 ? 1 : abs(lo) * 0.1; lo -= d; hi += d }
-        let scaleTicks = Ticks.linear(lo, hi, target: 4)
+        let scaleTicks = Ticks.linear(lo, hi, target: 5)
         let scaleLabels = Fmt.tickLabels(scaleTicks, step: scaleTicks.count > 1 ? scaleTicks[1] - scaleTicks[0] : 1)
         var c = SVGCanvas(width: o.width, height: o.height)
         let rowLabelW = rows.map { textWidth(truncate($0, 18), size: Layout.tickSize) }.max() ?? 0

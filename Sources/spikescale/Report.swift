@@ -155,6 +155,13 @@ private func bits(_ b: Double) -> String {
 
 private func metricName(_ detection: Bool) -> String { detection ? "mAP@0.5 (%)" : "top-1 accuracy (%)" }
 
+/// A percentage axis that does not run past 100 % when the data stay within.
+private func percentAxis(_ label: String, _ values: [Double]) -> Axis {
+    let v = values.filter(\.isFinite)
+    let free = ResolvedAxis(values: v, axis: Axis(label))
+    return Axis(label, max: (v.max() ?? 100) <= 100 && free.hi > 100 ? 100 : nil)
+}
+
 // MARK: - Builder
 
 /// Turns inputs into an `HTMLReport` whose figures each become an SVG file.
@@ -227,7 +234,8 @@ struct ReportBuilder {
             }
             let svg = Chart.line(series, options: ChartOptions(
                 title: "\(detection ? "mAP@0.5" : "Top-1 accuracy") vs timesteps: \(n)",
-                x: Axis("timesteps T", scale: .log2, ticks: ts.count <= 12 ? ts : nil), y: Axis(metricName(detection))))
+                x: Axis("timesteps T", scale: .log2, ticks: ts.count <= 12 ? ts : nil),
+                y: percentAxis(metricName(detection), series.flatMap { $0.points.map(\.y) })))
             blocks.append(figure("\(n)-\(detection ? "map" : "accuracy")-vs-T", svg,
                                  "\(detection ? "mAP@0.5" : "Top-1 accuracy") decoded at each checkpoint of one run of \(r.timesteps) timesteps on \(r.samples) samples\(annRef != nil ? "; dashed: the ANN on the same samples" : "")."))
         }
@@ -279,7 +287,7 @@ struct ReportBuilder {
         // Raster.
         if let ras = r.raster, !ras.neurons.isEmpty {
             let rows = ras.neurons.map { RasterRow(group: $0.layer, label: "\($0.neuron)", spikeTimes: $0.spikeTimes) }
-            let h = Double(min(900, max(320, 140 + rows.count * 5)))
+            let h = Double(min(1000, max(320, 150 + rows.count * 9)))
             let svg = Chart.raster(rows: rows, timesteps: ras.timesteps, options: ChartOptions(
                 title: "Spike raster, sample \(ras.sample): \(n)", x: Axis("timestep"), y: Axis("neurons by layer"), width: 900, height: h))
             blocks.append(figure("\(n)-raster", svg, "Spikes of \(rows.count) sampled neurons in sample \(ras.sample) over \(ras.timesteps) timesteps, grouped by layer."))
@@ -380,7 +388,7 @@ struct ReportBuilder {
             let ts = Array(Set(curves.flatMap { $0.points.map(\.x) })).sorted()
             let svg = Chart.line(curves, options: ChartOptions(title: "\(det ? "mAP@0.5" : "Top-1 accuracy") vs timesteps by run",
                                                                x: Axis("timesteps T", scale: .log2, ticks: ts.count <= 12 ? ts : nil),
-                                                               y: Axis(metricName(det))))
+                                                               y: percentAxis(metricName(det), curves.flatMap { $0.points.map(\.y) })))
             blocks.append(figure("compare-accuracy-vs-T", svg, "Accuracy decoded at each checkpoint, one line per run."))
         }
         let rows = zip(runs, names).map { run, name -> [String] in
@@ -433,7 +441,8 @@ struct ReportBuilder {
                 let a = ann.reduce(0, +) / Double(ann.count) * 100
                 accSeries.append(Series("ANN", xy: [(lo, a), (hi, a)], dashed: true, markers: false))
             }
-            let svg = Chart.line(accSeries, options: ChartOptions(title: "\(metricTitle) vs timesteps: \(n)", x: xT, y: Axis(metricLabel),
+            let svg = Chart.line(accSeries, options: ChartOptions(title: "\(metricTitle) vs timesteps: \(n)", x: xT,
+                                                                  y: percentAxis(metricLabel, accSeries.flatMap { $0.points.map(\.y) }),
                                                                   height: accSeries.count > 6 ? 480 : 420))
             blocks.append(figure("\(n)-\(detection ? "map" : "accuracy")-vs-T", svg, "\(metricTitle) against the number of timesteps, one line per combination of the swept settings\(accSeries.last?.name == "ANN" ? "; dashed: the ANN" : "")."))
         }
@@ -466,7 +475,7 @@ struct ReportBuilder {
                 let svg = Chart.line(Array(lines), options: ChartOptions(
                     title: "\(metricTitle) vs threshold scale: \(n)",
                     x: Axis("threshold scale", scale: ratio >= 10 && scales.first! > 0 ? .log10 : .linear, ticks: scales.count <= 10 ? scales : nil),
-                    y: Axis(metricLabel), height: lines.count > 6 ? 480 : 420))
+                    y: percentAxis(metricLabel, lines.flatMap { $0.points.map(\.y) }), height: lines.count > 6 ? 480 : 420))
                 blocks.append(figure("\(n)-accuracy-vs-threshold", svg, "\(metricTitle) against the threshold scale, one line per number of timesteps."))
             }
         }

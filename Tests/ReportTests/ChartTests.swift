@@ -209,6 +209,8 @@ func allCharts(label: String = "x") -> [String: String] {
         #expect(Ticks.log10(8, 128) == [10, 20, 50, 100])
         #expect(Ticks.log10(1e3, 1e12).count <= 8)
         #expect(Ticks.log10(2, 3).allSatisfy { $0 >= 2 && $0 <= 3 })
+        #expect(Ticks.log10(5000, 5e6) == [1e4, 3e4, 1e5, 3e5, 1e6, 3e6])
+        #expect(Ticks.log10(0.02, 0.5) == [0.02, 0.05, 0.1, 0.2, 0.5])
         let r = ResolvedAxis(values: [8, 16, 32, 64, 128], axis: Axis(scale: .log2))
         #expect(r.ticks == [8, 16, 32, 64, 128])
         #expect(r.labels == ["8", "16", "32", "64", "128"])
