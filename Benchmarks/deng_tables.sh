@@ -35,6 +35,17 @@ for net in cnn mlp; do
     ROWS45+=("Model $m ($net, ANN on ${rep%%:*} images)=$OUT/m$m-$net-nmnist.json")
   done
 done
+# Model 5's CNN converted to an SNN (calibrated on 200 train1K intensity images): fed its intensity image
+# through the analog encoding layer, and fed the raw events as 30 binary frames of 10 ms (encoder events).
+if [ -f Tests/Fixtures/nmnist-model5-cnn.onnx ]; then
+  $B convert Tests/Fixtures/nmnist-model5-cnn.onnx --calibration "$NM" --calibration-count 200 --output "$OUT/nm5-snn.json" > /dev/null
+  $B simulate --model "$OUT/nm5-snn.json" --data "$NM" -T 30 --samples 100 --encoder direct --compare-ann \
+     --json "$OUT/m5-snn-direct.json" --overwrite --quiet > /dev/null
+  $B simulate --model "$OUT/nm5-snn.json" --data "$NM" -T 30 --bin-ms 10 --samples 100 --encoder events \
+     --checkpoints 10,20 --json "$OUT/m5-snn-events.json" --overwrite --quiet > /dev/null
+  ROWS45+=("Model 5 (cnn) converted to SNN, intensity image=$OUT/m5-snn-direct.json"
+           "Model 5 (cnn) converted to SNN, fed 10 ms event frames=$OUT/m5-snn-events.json")
+fi
 {
   echo "## ANN-oriented workload: MNIST t10k ($SAMPLES images), T = $T"
   echo

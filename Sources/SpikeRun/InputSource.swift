@@ -162,7 +162,9 @@ public struct DetectionFolderSource: InputSource {
 public enum DataSource {
     /// How event data (N-MNIST) becomes network input.
     public struct EventOptions: Sendable {
-        public var representation = "frames"
+        /// nil: from the model's input shape: 34x34x2 takes intensity images, 34x34x(2k) unrolled
+        /// binary images of k bins (frames must be asked for, with the events encoder).
+        public var representation: String?
         public var binMilliseconds: Double = 10
         public var timesteps = 32
         public init() {}
@@ -193,8 +195,9 @@ public enum DataSource {
         }
         let list = split.hasSuffix(".txt") ? split : split + ".txt"
         if exists((path as NSString).appendingPathComponent(list), dir: false) || exists((path as NSString).appendingPathComponent("train1K.txt"), dir: false) {
-            let rep = try EventRepresentation(parsing: events.representation, binMilliseconds: events.binMilliseconds,
-                                              timesteps: events.timesteps)
+            let name = events.representation ?? (shape.channels == 2 ? "intensity"
+                                                 : shape.channels % 2 == 0 ? "binary:\(shape.channels / 2)" : "intensity")
+            let rep = try EventRepresentation(parsing: name, binMilliseconds: events.binMilliseconds, timesteps: events.timesteps)
             return try NMNISTSource(folder: path, split: split, representation: rep, expecting: shape)
         }
         if requested == nil, exists((path as NSString).appendingPathComponent("images"), dir: true) { split = "val" }

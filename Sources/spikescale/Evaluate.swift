@@ -18,7 +18,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Split (default: the evaluation split of the dataset).") var split: String?
     @Option(help: "Number of samples (default: all).") var samples: Int?
     @Option(help: "Index of the first sample.") var firstSample = 0
-    @Option(help: "Event data: intensity, binary (bins cover 300 ms) or binary:BINS.") var representation = "intensity"
+    @Option(help: "Event data: intensity, binary (bins cover 300 ms) or binary:BINS (default: from the model's input shape).") var representation: String?
     @Option(help: "Event data: bin width in milliseconds (binary representation).") var binMs: Double = 10
     @Option(help: "Result JSON path.") var json: String?
     @Flag(help: "No progress line.") var quiet = false

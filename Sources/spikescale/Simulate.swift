@@ -108,7 +108,7 @@ struct Simulate: ParsableCommand {
             if t.rank == 0 {
                 if let d = data ?? c.data {
                     var ev = DataSource.EventOptions()
-                    ev.representation = representation ?? c.representation ?? "frames"
+                    ev.representation = representation ?? c.representation ?? (cfg.encoder == .events ? "frames" : nil)
                     ev.binMilliseconds = binMs ?? c.binMs ?? 10
                     ev.timesteps = cfg.timesteps
                     source = try DataSource.open(d, split: split ?? c.split, expecting: network.inputShape,

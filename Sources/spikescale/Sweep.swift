@@ -128,7 +128,7 @@ struct Sweep: ParsableCommand {
             var desc = ""
             if t.rank == 0 {
                 var ev = DataSource.EventOptions()
-                ev.representation = c.representation ?? "frames"; ev.binMilliseconds = c.binMs ?? 10; ev.timesteps = grid.timesteps.last!
+                ev.representation = c.representation ?? (encs.contains("events") ? "frames" : nil); ev.binMilliseconds = c.binMs ?? 10; ev.timesteps = grid.timesteps.last!
                 source = try DataSource.open(dataPath, split: split ?? c.split, expecting: imported.network.inputShape,
                                              classes: imported.network.heads.first?.classes, events: ev)
                 desc = source!.description
