@@ -2,7 +2,8 @@
 # Deng et al. 2020 ("Rethinking the performance comparison between SNNs and ANNs") Tables 4-6 on the
 # real data: accuracy beside memory and compute cost.
 #   ANN-oriented workload (MNIST t10k): model 1 = the trained ANN, model 2 = its converted SNN with
-#   Bernoulli input and with direct input (analog encoding layer), at the same T; for an MLP and a CNN.
+#   Bernoulli input, direct analog current (input IF neurons) and an analog encoding layer (encoder
+#   direct), at the same T; for an MLP and a CNN.
 #   SNN-oriented workload (N-MNIST test100): model 4 = ANN on unrolled binary images, model 5 = ANN on
 #   intensity images (trained on train1K by Benchmarks/nmnist/train_models45.py); model 6 (a directly
 #   trained SNN) is not available yet and its row stays empty.
@@ -18,7 +19,7 @@ for net in mlp cnn; do
   $B convert Tests/Fixtures/mnist-$net.onnx --calibration "$DATA/mnist" --calibration-count 100 --norm channel \
      --statistic p99.99 --output "$OUT/mnist-$net-snn.json" > "$OUT/mnist-$net-convert.txt"
   $B evaluate Tests/Fixtures/mnist-$net.onnx --data "$DATA/mnist" --samples "$SAMPLES" --json "$OUT/m1-$net.json" --quiet
-  for enc in bernoulli direct; do
+  for enc in bernoulli current direct; do
     $B simulate --model "$OUT/mnist-$net-snn.json" --data "$DATA/mnist" -T "$T" --samples "$SAMPLES" --encoder $enc \
        --seed 1 --compare-ann --checkpoints 16,32 --json "$OUT/m2-$net-$enc.json" --overwrite --quiet > /dev/null
   done
@@ -50,8 +51,10 @@ fi
   echo "## ANN-oriented workload: MNIST t10k ($SAMPLES images), T = $T"
   echo
   $B costs "Model 1 MLP (ANN)=$OUT/m1-mlp.json" "Model 2 MLP (SNN, Bernoulli)=$OUT/m2-mlp-bernoulli.json" \
-           "Model 2 MLP (SNN, direct)=$OUT/m2-mlp-direct.json" "Model 1 CNN (ANN)=$OUT/m1-cnn.json" \
-           "Model 2 CNN (SNN, Bernoulli)=$OUT/m2-cnn-bernoulli.json" "Model 2 CNN (SNN, direct)=$OUT/m2-cnn-direct.json"
+           "Model 2 MLP (SNN, direct current)=$OUT/m2-mlp-current.json" \
+           "Model 2 MLP (SNN, analog encoding layer)=$OUT/m2-mlp-direct.json" "Model 1 CNN (ANN)=$OUT/m1-cnn.json" \
+           "Model 2 CNN (SNN, Bernoulli)=$OUT/m2-cnn-bernoulli.json" "Model 2 CNN (SNN, direct current)=$OUT/m2-cnn-current.json" \
+           "Model 2 CNN (SNN, analog encoding layer)=$OUT/m2-cnn-direct.json"
   echo
   echo "## SNN-oriented workload: N-MNIST test100 (models trained on train1K)"
   echo

@@ -21,6 +21,7 @@ public struct ConversionOptions: Sendable {
     /// Multiplies every spiking threshold (threshold sweeps, Deng et al. Fig. 13); 1 = data-based λ.
     public var thresholdScale: Float = 1
     public var maxPool: MaxPoolMode = .gate
+    public var residual: ResidualScaling = .perSource
     public init() {}
 }
 
@@ -51,6 +52,7 @@ public struct ConversionReport: Codable, Sendable {
     public var initialMembrane: Float
     public var thresholdScale: Float
     public var maxPool: String
+    public var residual: String?
     public var calibrationSamples: Int
     /// What the calibration samples were (names or indices), kept apart from evaluation data.
     public var calibrationData: String
@@ -119,7 +121,7 @@ public enum Converter {
         }
         // Pooling layers pass their input's scale on (Normalization); give them a λ entry anyway.
         for (i, l) in net.layers.enumerated() where l.op.hasNeurons && lambda[i].isEmpty { lambda[i] = [Float](repeating: 1, count: l.shape.channels) }
-        var (snn, scales) = try Normalization.apply(net, lambda: lambda)
+        var (snn, scales) = try Normalization.apply(net, lambda: lambda, residual: o.residual)
         var k = 0
         for (i, l) in snn.layers.enumerated() where l.op.hasNeurons {
             let used = scales[i].sorted()
@@ -136,7 +138,7 @@ public enum Converter {
         }
         try snn.validate()
         let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
-                                      initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue,
+                                      initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue, residual: o.residual.rawValue,
                                       calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
                                       replacements: replacements)
         return (snn, report)

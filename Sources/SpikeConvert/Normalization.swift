@@ -7,11 +7,20 @@ import SpikeCore
 /// Layers without weights (pooling, routing) pass their input's factors on; a residual add takes
 /// per-input, per-channel factors as its synaptic weights, so branches with different scales merge
 /// exactly (no averaging), and concat keeps each block's own factors.
+/// How a residual add's output scale relates to its branches' scales.
+public enum ResidualScaling: String, Sendable, Codable, CaseIterable {
+    /// The add's own calibrated λ; each branch enters with weight λ_branch / λ_add (may exceed 1).
+    case perSource = "per-source"
+    /// λ_add = max(own λ, every branch's λ) per channel: branch weights are at most 1, the stream
+    /// keeps the larger scale (fewer saturated neurons after the add, lower rates).
+    case maxOfSources = "max"
+}
+
 public enum Normalization {
     /// Returns `network` with weights rescaled by `lambda` (one array per layer, one entry per output
     /// channel, used for conv, dense and add layers; ignored elsewhere), and the per-channel factor
     /// every layer's output ends up with.
-    public static func apply(_ network: Network, lambda: [[Float]]) throws -> (network: Network, scales: [[Float]]) {
+    public static func apply(_ network: Network, lambda: [[Float]], residual: ResidualScaling = .perSource) throws -> (network: Network, scales: [[Float]]) {
         var net = network
         var out = [[Float]](repeating: [], count: net.layers.count)
         for (i, l) in net.layers.enumerated() {
@@ -48,7 +57,11 @@ public enum Normalization {
                 net.layers[i].bias = l.bias.enumerated().map { $1 / lam[$0] }
                 out[i] = lam
             case .add:
-                let lam = try check(lambda, i, c, l.name)
+                var lam = try check(lambda, i, c, l.name)
+                if residual == .maxOfSources {
+                    // One scale for the stream: never below any branch's, so no branch is amplified.
+                    for ch in 0..<c { for j in l.inputs { lam[ch] = max(lam[ch], out[j][ch]) } }
+                }
                 var wt = [Float]()
                 for (k, j) in l.inputs.enumerated() {
                     for ch in 0..<c {

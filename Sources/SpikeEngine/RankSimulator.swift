@@ -151,8 +151,14 @@ public final class RankSimulator {
                 if s.index > 0 && !partition.layers[s.index].transfers.isEmpty { try exchange(s) }
             }
             perStep[t - 1] = Int64(stepSpikes)
+            if t == config.burnIn {
+                for o in network.outputs {
+                    let st = states[o]
+                    for i in st.inputSum.indices { st.inputSum[i] = 0; st.spikeSum[i] = 0 }
+                }
+            }
             if checkpoints.contains(t) {
-                checkpointValues.append(network.outputs.flatMap { states[$0].decode(config.decoding, timesteps: t) })
+                checkpointValues.append(network.outputs.flatMap { states[$0].decode(config.decoding, timesteps: t - config.burnIn) })
                 var c: [Int64] = [0, 0, 0]
                 for s in states {
                     if s.layer.op.hasNeurons || s.index == 0 { c[0] += s.counters.spikes }
@@ -161,7 +167,7 @@ public final class RankSimulator {
                 checkpointCounters.append(c)
             }
         }
-        let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T)) }
+        let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T - config.burnIn)) }
         return RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues,
                                 checkpointCounters: checkpointCounters, raster: raster)
     }

@@ -53,6 +53,10 @@ public struct SimulationConfig: Sendable, Codable {
     /// in sample `rasterSample` (for raster plots); 0 records nothing.
     public var rasterNeurons = 0
     public var rasterSample = 0
+    /// Timesteps at the start that the decoding leaves out (burn-in): outputs are averaged over
+    /// t = burnIn+1 ... T (and up to each checkpoint), so the transient while spikes first travel
+    /// through a deep network does not bias them. 0 decodes every timestep.
+    public var burnIn = 0
 
     public init(timesteps: Int, seed: UInt64 = 0, encoder: InputEncoder = .direct, decoding: Decoding = .membrane) {
         self.timesteps = timesteps; self.seed = seed; self.encoder = encoder; self.decoding = decoding
@@ -62,6 +66,10 @@ public struct SimulationConfig: Sendable, Codable {
         guard timesteps >= 1 else { throw SpikeError("timesteps must be at least 1, got \(timesteps)") }
         guard timesteps <= 1 << 20 else { throw SpikeError("timesteps must be at most \(1 << 20), got \(timesteps)") }
         guard rasterNeurons >= 0, rasterNeurons <= 4096 else { throw SpikeError("raster neurons per layer must be between 0 and 4096, got \(rasterNeurons)") }
+        guard burnIn >= 0, burnIn < timesteps else { throw SpikeError("burn-in must be between 0 and timesteps - 1 (\(timesteps - 1)), got \(burnIn)") }
+        if let bad = checkpoints.first(where: { $0 <= burnIn }) {
+            throw SpikeError("checkpoint \(bad) must be after the burn-in of \(burnIn) timesteps")
+        }
         if let bad = checkpoints.first(where: { $0 < 1 || $0 >= timesteps }) {
             throw SpikeError("checkpoint \(bad) must be between 1 and timesteps - 1 (\(timesteps - 1))")
         }

@@ -2,6 +2,7 @@ import Foundation
 import SpikeCore
 import SpikeEngine
 import Yams
+import SpikeConvert
 
 /// An experiment config (YAML). Every key is optional and is overridden by the command line.
 /// Unknown keys are rejected with the key's name, so a misspelt option is never silently ignored.
@@ -42,6 +43,10 @@ public struct RunConfig: Codable, Sendable {
     public var initialMembrane: Float?
     public var thresholdScale: Float?
     public var maxpool: String?
+    /// Residual adds: per-source (each branch its own scale) or max (one scale per stream).
+    public var residual: String?
+    /// Timesteps left out of the decoding at the start.
+    public var burnIn: Int?
     /// Where `convert` writes the SNN (and `simulate` saves the one it converted).
     public var snnModel: String?
     /// Zoo networks: firing rate the weights are scaled to, and Tiny-YOLOv3's input side.
@@ -71,7 +76,7 @@ public struct RunConfig: Codable, Sendable {
                                     "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints", "compareAnn", "raster",
                                     "representation", "binMs", "energy", "output", "calibration", "calibrationSplit",
                                     "calibrationCount", "statistic", "sweep", "norm", "reset", "initialMembrane", "thresholdScale",
-                                    "maxpool", "snnModel", "targetRate", "inputSize"]
+                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn"]
 
     /// The energy table a run uses: the named preset, or the config's custom table.
     public func energyPreset(named override: String?) throws -> EnergyPreset {
@@ -122,6 +127,8 @@ public struct RunConfig: Codable, Sendable {
         if let n = c.norm, n != "layer" && n != "channel" { throw SpikeError("\(path): key 'norm': '\(n)' is not layer or channel") }
         if let r = c.reset, r != "subtract" && r != "zero" { throw SpikeError("\(path): key 'reset': '\(r)' is not subtract or zero") }
         if let m = c.maxpool, m != "gate" && m != "average" { throw SpikeError("\(path): key 'maxpool': '\(m)' is not gate or average") }
+        if let r = c.residual, ResidualScaling(rawValue: r) == nil { throw SpikeError("\(path): key 'residual': '\(r)' is not per-source or max") }
+        if let b = c.burnIn, b < 0 { throw SpikeError("\(path): key 'burnIn' must be non-negative, got \(b)") }
         if let v = c.initialMembrane, !(abs(v) <= 1) { throw SpikeError("\(path): key 'initialMembrane' must be a fraction of the threshold in [-1, 1], got \(v)") }
         if let v = c.thresholdScale, !(v > 0) { throw SpikeError("\(path): key 'thresholdScale' must be positive, got \(v)") }
         if let v = c.targetRate, !(v >= 0 && v < 1) { throw SpikeError("\(path): key 'targetRate' must be in [0, 1), got \(v)") }

@@ -29,6 +29,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Initial membrane potential as a fraction of the threshold (default 0).") var initialMembrane: Float?
     @Option(help: "Multiply every spiking threshold by this factor (default 1).") var thresholdScale: Float?
     @Option(help: "Max-pool: gate (spiking max-pool) or average (replaced by average pooling).") var maxpool: MaxPoolMode?
+    @Option(help: "Residual adds: per-source (each branch keeps its scale, default) or max (one scale per stream, no branch amplified).") var residual: ResidualScaling?
     @Option(help: "Output model path (.json; weights go to .bin beside it; default: the config's 'snnModel').") var output: String?
 
     func run() throws {
@@ -40,7 +41,8 @@ struct Convert: ParsableCommand {
             let imported = try ANNSource.load(model, weights: weights)
             let setup = try ConversionSetup(config: c, calibration: calibration, calibrationSplit: calibrationSplit,
                                             calibrationCount: calibrationCount, norm: norm, statistic: statistic, reset: reset,
-                                            initialMembrane: initialMembrane, thresholdScale: thresholdScale, maxpool: maxpool)
+                                            initialMembrane: initialMembrane, thresholdScale: thresholdScale, maxpool: maxpool,
+                                            residual: residual)
             let (snn, report) = try setup.convert(imported, source: model)
             try ModelFile.write(snn, to: output)
             let reportPath = (output as NSString).deletingPathExtension + ".report.json"
@@ -55,3 +57,4 @@ struct Convert: ParsableCommand {
 extension NormMode: ExpressibleByArgument {}
 extension ResetMode: ExpressibleByArgument {}
 extension MaxPoolMode: ExpressibleByArgument {}
+extension ResidualScaling: ExpressibleByArgument {}

@@ -40,6 +40,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "ANN models: normalization, layer or channel.") var norm: NormMode?
     @Option(help: "ANN models: initial membrane potential as a fraction of the threshold.") var initialMembrane: Float?
     @Option(help: "ANN models: multiply every spiking threshold by this factor.") var thresholdScale: Float?
+    @Option(help: "ANN models: residual scaling, per-source or max.") var residual: ResidualScaling?
+    @Option(help: "Timesteps at the start left out of the decoding (burn-in).") var burnIn: Int?
     @Flag(help: "Continue a run whose samples file exists, skipping finished samples.") var resume = false
     @Flag(help: "Replace existing result files.") var overwrite = false
     @Flag(help: "Print the partition plan.") var showPlan = false
@@ -75,7 +77,7 @@ struct Simulate: ParsableCommand {
             if (ext == "onnx" || ext == "cfg") && (calibration ?? c.calibration) != nil {
                 // An ANN with calibration data: every rank converts it (deterministic, same bits everywhere).
                 let setup = try ConversionSetup(config: c, calibration: calibration, calibrationCount: calibrationCount, norm: norm,
-                                                initialMembrane: initialMembrane, thresholdScale: thresholdScale)
+                                                initialMembrane: initialMembrane, thresholdScale: thresholdScale, residual: residual)
                 let (snn, report) = try setup.convert(try ANNSource.load(modelSpec), source: modelSpec)
                 network = snn
                 if t.rank == 0, let out = c.snnModel {
@@ -98,6 +100,7 @@ struct Simulate: ParsableCommand {
             }
             cfg.rasterNeurons = raster ?? c.raster ?? 0
             cfg.rasterSample = firstSample ?? c.firstSample ?? 0
+            cfg.burnIn = burnIn ?? c.burnIn ?? 0
             try cfg.validate()
             var opts = RunOptions(modelPath: modelSpec, samples: samples ?? c.samples ?? 1)
             opts.firstSample = firstSample ?? c.firstSample ?? 0
