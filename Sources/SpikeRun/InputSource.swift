@@ -114,6 +114,13 @@ public struct ImageFolderSource: InputSource {
     public func sample(_ i: Int) throws -> (input: [Float], label: Int?) {
         (try images.image(i, width: shape.width, height: shape.height), nil)
     }
+    /// With the original size, so detections come out in image pixels.
+    public func load(_ i: Int) throws -> Sample {
+        guard images.files.indices.contains(i) else { throw SpikeError("\(images.folder): image #\(i) requested but the folder has \(images.count)") }
+        let img = try JPEG.decode(path: images.files[i])
+        return Sample(input: Letterbox.darknet(img, width: shape.width, height: shape.height), imageWidth: img.width,
+                      imageHeight: img.height, name: images.files[i])
+    }
 }
 
 /// A detection set in the YOLO layout (COCO8, Darknet, Ultralytics): JPEG images letterboxed as

@@ -49,19 +49,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
-        try MPIRuntime.initialize()
-        let transport = try MPITransport.world()
-        var failed = false
-        do {
-            try simulate(transport)
-        } catch let e as CollectiveError {
-            if transport.rank == 0 { printError("spikescale: error: \(e.message)") }
-            failed = true
-        } catch {
-            if transport.size == 1 { printError("spikescale: error: \(error)"); failed = true } else { transport.abort("\(error)") }
-        }
-        try MPIRuntime.finalize()
-        if failed { throw ExitCode(1) }
+        try runOnWorld(simulate)
     }
 
     func simulate(_ t: MPITransport) throws {
@@ -132,6 +120,24 @@ struct Simulate: ParsableCommand {
             if let p = opts.jsonPath { print("result: \(p)\nsamples: \(p).samples.jsonl") }
         }
     }
+}
+
+/// Runs a command's body on the ranks of this MPI job: errors every rank agrees on are printed once by
+/// rank 0 and end the job with exit code 1; any other error aborts the whole job with its message.
+func runOnWorld(_ body: (MPITransport) throws -> Void) throws {
+    try MPIRuntime.initialize()
+    let transport = try MPITransport.world()
+    var failed = false
+    do {
+        try body(transport)
+    } catch let e as CollectiveError {
+        if transport.rank == 0 { printError("spikescale: error: \(e.message)") }
+        failed = true
+    } catch {
+        if transport.size == 1 { printError("spikescale: error: \(error)"); failed = true } else { transport.abort("\(error)") }
+    }
+    try MPIRuntime.finalize()
+    if failed { throw ExitCode(1) }
 }
 
 /// Runs `body` on every rank; if it fails anywhere, every rank throws the same `CollectiveError`

@@ -43,19 +43,7 @@ struct Sweep: ParsableCommand {
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
-        try MPIRuntime.initialize()
-        let transport = try MPITransport.world()
-        var failed = false
-        do {
-            try sweep(transport)
-        } catch let e as CollectiveError {
-            if transport.rank == 0 { printError("spikescale: error: \(e.message)") }
-            failed = true
-        } catch {
-            if transport.size == 1 { printError("spikescale: error: \(error)"); failed = true } else { transport.abort("\(error)") }
-        }
-        try MPIRuntime.finalize()
-        if failed { throw ExitCode(1) }
+        try runOnWorld(sweep)
     }
 
     struct Plan {
