@@ -22,6 +22,9 @@ public struct ConversionOptions: Sendable {
     public var thresholdScale: Float = 1
     public var maxPool: MaxPoolMode = .gate
     public var residual: ResidualScaling = .perSource
+    /// False: the Spiking-YOLO ablation "plain ReLU neurons": leaky-ReLU and linear layers get IF
+    /// neurons too, so negative activations are dropped (no signed IBT neurons).
+    public var signedNeurons = true
     public init() {}
 }
 
@@ -127,6 +130,9 @@ public enum Converter {
             let used = scales[i].sorted()
             rows[k].lambdaMin = used.first ?? 0; rows[k].lambdaMedian = used.isEmpty ? 0 : used[used.count / 2]; rows[k].lambdaMax = used.last ?? 0
             var n = l.neuron!
+            if n.kind == .signedIBT && !o.signedNeurons {
+                n = .integrateAndFire()
+            }
             if n.kind != .accumulator {
                 n.threshold = o.thresholdScale
                 n.reset = o.reset
@@ -137,6 +143,7 @@ public enum Converter {
             k += 1
         }
         try snn.validate()
+        if !o.signedNeurons { replacements.append("signed IBT neurons replaced by IF neurons (--neurons relu): negative activations are dropped") }
         let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
                                       initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue, residual: o.residual.rawValue,
                                       calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,

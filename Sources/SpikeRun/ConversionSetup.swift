@@ -13,7 +13,8 @@ public struct ConversionSetup: Sendable {
     /// Each argument is the command-line value (nil when not given); the config fills the rest.
     public init(config c: RunConfig, calibration: String?, calibrationSplit: String? = nil, calibrationCount: Int? = nil,
                 norm: NormMode? = nil, statistic: String? = nil, reset: ResetMode? = nil, initialMembrane: Float? = nil,
-                thresholdScale: Float? = nil, maxpool: MaxPoolMode? = nil, residual: ResidualScaling? = nil) throws {
+                thresholdScale: Float? = nil, maxpool: MaxPoolMode? = nil, residual: ResidualScaling? = nil,
+                neurons: String? = nil) throws {
         guard let cal = calibration ?? c.calibration else {
             throw SpikeError("converting an ANN needs calibration data: pass --calibration DATA or set key 'calibration'")
         }
@@ -29,6 +30,9 @@ public struct ConversionSetup: Sendable {
         o.thresholdScale = thresholdScale ?? c.thresholdScale ?? 1
         o.maxPool = maxpool ?? c.maxpool.flatMap(MaxPoolMode.init(rawValue:)) ?? .gate
         o.residual = residual ?? c.residual.flatMap(ResidualScaling.init(rawValue:)) ?? .perSource
+        let kind = neurons ?? c.neurons ?? "ibt"
+        guard kind == "ibt" || kind == "relu" else { throw SpikeError("--neurons '\(kind)': expected ibt or relu") }
+        o.signedNeurons = kind == "ibt"
         options = o
     }
 

@@ -45,6 +45,8 @@ public struct RunConfig: Codable, Sendable {
     public var maxpool: String?
     /// Residual adds: per-source (each branch its own scale) or max (one scale per stream).
     public var residual: String?
+    /// Neurons for leaky-ReLU and linear layers: ibt (signed, default) or relu (IF, negatives dropped).
+    public var neurons: String?
     /// Timesteps left out of the decoding at the start.
     public var burnIn: Int?
     /// Where `convert` writes the SNN (and `simulate` saves the one it converted).
@@ -76,7 +78,7 @@ public struct RunConfig: Codable, Sendable {
                                     "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints", "compareAnn", "raster",
                                     "representation", "binMs", "energy", "output", "calibration", "calibrationSplit",
                                     "calibrationCount", "statistic", "sweep", "norm", "reset", "initialMembrane", "thresholdScale",
-                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn"]
+                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn", "neurons"]
 
     /// The energy table a run uses: the named preset, or the config's custom table.
     public func energyPreset(named override: String?) throws -> EnergyPreset {
@@ -128,6 +130,7 @@ public struct RunConfig: Codable, Sendable {
         if let r = c.reset, r != "subtract" && r != "zero" { throw SpikeError("\(path): key 'reset': '\(r)' is not subtract or zero") }
         if let m = c.maxpool, m != "gate" && m != "average" { throw SpikeError("\(path): key 'maxpool': '\(m)' is not gate or average") }
         if let r = c.residual, ResidualScaling(rawValue: r) == nil { throw SpikeError("\(path): key 'residual': '\(r)' is not per-source or max") }
+        if let n = c.neurons, n != "ibt" && n != "relu" { throw SpikeError("\(path): key 'neurons': '\(n)' is not ibt or relu") }
         if let b = c.burnIn, b < 0 { throw SpikeError("\(path): key 'burnIn' must be non-negative, got \(b)") }
         if let v = c.initialMembrane, !(abs(v) <= 1) { throw SpikeError("\(path): key 'initialMembrane' must be a fraction of the threshold in [-1, 1], got \(v)") }
         if let v = c.thresholdScale, !(v > 0) { throw SpikeError("\(path): key 'thresholdScale' must be positive, got \(v)") }

@@ -194,3 +194,42 @@ struct IDXSourceView: InputSource {
     var count: Int { data.count }
     func sample(_ i: Int) throws -> (input: [Float], label: Int?) { (data.image(i), Int(data.labels[i])) }
 }
+
+@Suite("Options that close the conversion gap of deep networks")
+struct ConversionGapOptionTests {
+    @Test("Burn-in: outputs average only the timesteps after it; checkpoints must come after it")
+    func burnIn() throws {
+        var b = NetworkBuilder(name: "pass", input: Shape(1, 1, 2))
+        try b.add("out", .dense(outFeatures: 2), neuron: .accumulator, weights: [1, 0, 0, 1], bias: [0, 0])
+        let net = try b.build()
+        var cfg = SimulationConfig(timesteps: 8, encoder: .current)
+        cfg.burnIn = 4
+        cfg.checkpoints = [6]
+        // x = 0.5 spikes at t = 2, 4, 6, 8; x = 0.25 at t = 4, 8: after t = 4, 2 and 1 spikes in 4 steps.
+        let r = try simulateLocally(net, ranks: 1, config: cfg, inputs: [[0.5, 0.25]])
+        #expect(r.outputs[0][0] == [0.5, 0.25])
+        cfg.checkpoints = [4]
+        #expect(throws: SpikeError.self) { try cfg.validate() }
+        cfg.checkpoints = []; cfg.burnIn = 8
+        #expect(throws: SpikeError.self) { try cfg.validate() }
+    }
+
+    @Test("Residual scaling 'max': no branch of an add is amplified; 'relu' neurons replace every IBT")
+    func residualAndNeurons() throws {
+        let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
+        let src = SyntheticSource(shape: net.inputShape, seed: 4, count: 4)
+        let samples = try (0..<4).map { try src.sample($0).input }
+        var o = ConversionOptions()
+        o.residual = .maxOfSources
+        let (snn, report) = try Converter.convert(net, calibration: samples, calibrationData: "synthetic", source: "branchy", options: o)
+        #expect(report.residual == "max")
+        let adds = snn.layers.filter { if case .add = $0.op { return true } else { return false } }
+        #expect(!adds.isEmpty)
+        for a in adds { #expect(a.weights.allSatisfy { $0 <= 1 + 1e-6 }, "\(a.name): branch weights \(a.weights.max() ?? 0)") }
+        #expect(snn.layers.contains { $0.neuron?.kind == .signedIBT })
+        o = ConversionOptions(); o.signedNeurons = false
+        let (relu, r2) = try Converter.convert(net, calibration: samples, calibrationData: "synthetic", source: "branchy", options: o)
+        #expect(!relu.layers.contains { $0.neuron?.kind == .signedIBT })
+        #expect(r2.replacements.contains { $0.contains("negative activations are dropped") })
+    }
+}
