@@ -125,6 +125,7 @@ public final class Coordinator {
         }
         var raster: RunResult.Raster?
         var simulatedHere = 0
+        var stepTotals = [Int64](repeating: 0, count: T)
         let start = monotonicSeconds()
         let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
         for k in 0..<options.samples {
@@ -213,6 +214,7 @@ public final class Coordinator {
                 layerFlat.append(c.flatValues)
             }
             let steps = summed[(L * 5) ..< (L * 5 + T)]
+            for (t, v) in steps.enumerated() { stepTotals[t] += v }
             var sampleCheckpointCounters = [[Int64]]()
             for c in 0..<config.checkpoints.count {
                 let v = Array(summed[(L * 5 + T + 3 * c) ..< (L * 5 + T + 3 * c + 3)])
@@ -278,6 +280,7 @@ public final class Coordinator {
             result.layers[i].channelFiringRates = channelCounts[off ..< off + c].map { Double($0) / perChannel }
         }
         result.raster = raster
+        if simulatedHere > 0 { result.spikesPerTimestep = stepTotals.map { Double($0) / Double(simulatedHere) } }
         let detectionMaps = detection?.checkpointMaps ?? []
         if let d = detection { result.detection = d.summary() }
         if !config.checkpoints.isEmpty, finished > 0 {

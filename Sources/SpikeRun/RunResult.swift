@@ -140,6 +140,8 @@ public struct RunResult: Codable, Sendable {
             self.synapticOpsPerSample = synapticOpsPerSample; self.analogMacsPerSample = analogMacsPerSample; self.map50 = map50
         }
     }
+    /// Spikes of all layers in each timestep, averaged over the samples this invocation simulated.
+    public var spikesPerTimestep: [Double]?
     /// Spike times of sampled neurons in the first simulated sample (`--raster N`), for raster plots.
     public var raster: Raster?
     public struct Raster: Codable, Sendable {

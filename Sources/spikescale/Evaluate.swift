@@ -13,25 +13,32 @@ struct Evaluate: ParsableCommand {
         as an image: --representation binary (unrolled binary image) or intensity (normalised counts).
         """)
 
-    @Argument(help: "Trained model: .onnx, .cfg (Darknet, weights beside it) or .json.") var model: String
-    @Option(help: "Dataset folder (IDX, N-MNIST, YOLO layout or JPEG images).") var data: String
+    @Option(help: "YAML experiment config (keys model, data, split, samples, firstSample, representation, binMs, json); options here win.") var config: String?
+    @Argument(help: "Trained model: .onnx, .cfg (Darknet, weights beside it) or .json.") var model: String?
+    @Option(help: "Dataset folder (IDX, N-MNIST, YOLO layout or JPEG images).") var data: String?
     @Option(help: "Split (default: the evaluation split of the dataset).") var split: String?
     @Option(help: "Number of samples (default: all).") var samples: Int?
-    @Option(help: "Index of the first sample.") var firstSample = 0
+    @Option(help: "Index of the first sample.") var firstSample: Int?
     @Option(help: "Event data: intensity, binary (bins cover 300 ms) or binary:BINS (default: from the model's input shape).") var representation: String?
-    @Option(help: "Event data: bin width in milliseconds (binary representation).") var binMs: Double = 10
+    @Option(help: "Event data: bin width in milliseconds (binary representation; default 10).") var binMs: Double?
     @Option(help: "Result JSON path.") var json: String?
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
         do {
+            var c = RunConfig()
+            if let p = config { c = try RunConfig.load(p) }
+            guard let model = model ?? c.model else { throw SpikeError("no model: pass MODEL or set key 'model' in the config") }
+            guard let data = data ?? c.data else { throw SpikeError("no data: pass --data or set key 'data' in the config") }
+            let firstSample = firstSample ?? c.firstSample ?? 0
+            let json = json ?? c.json
             let imported = try ANNSource.load(model)
             let network = imported.network
             var ev = DataSource.EventOptions()
-            ev.representation = representation; ev.binMilliseconds = binMs
-            let source = try DataSource.open(data, split: split, expecting: network.inputShape,
+            ev.representation = representation ?? c.representation; ev.binMilliseconds = binMs ?? c.binMs ?? 10
+            let source = try DataSource.open(data, split: split ?? c.split, expecting: network.inputShape,
                                              classes: network.heads.first?.classes, events: ev)
-            let n = samples ?? (source.count - firstSample)
+            let n = samples ?? c.samples ?? (source.count - firstSample)
             let r = try ANNEvaluation.run(network: network, modelPath: model, source: source, first: firstSample, count: n,
                                           progress: !quiet)
             var lines = ["\(r.network) on \(r.data): \(r.samples) samples, \(r.parameters) parameters"]
