@@ -193,6 +193,11 @@ public enum DataSource {
             fm.fileExists(atPath: (path as NSString).appendingPathComponent($0))
         }
         if idx { return try IDXSource(folder: path, split: split, expecting: shape) }
+        if requested == nil, exists((path as NSString).appendingPathComponent("images"), dir: true) { split = "val" }
+        let splitImages = ((path as NSString).appendingPathComponent("images") as NSString).appendingPathComponent(split)
+        if exists(splitImages, dir: true) {
+            return try DetectionFolderSource(imageFolder: splitImages, expecting: shape, classes: classes)
+        }
         if exists((path as NSString).appendingPathComponent("train1K.txt"), dir: false) {
             switch requested {
             case nil, "t10k", "test": split = "test100"
@@ -206,11 +211,6 @@ public enum DataSource {
                                                  : shape.channels % 2 == 0 ? "binary:\(shape.channels / 2)" : "intensity")
             let rep = try EventRepresentation(parsing: name, binMilliseconds: events.binMilliseconds, timesteps: events.timesteps)
             return try NMNISTSource(folder: path, split: split, representation: rep, expecting: shape)
-        }
-        if requested == nil, exists((path as NSString).appendingPathComponent("images"), dir: true) { split = "val" }
-        let splitImages = ((path as NSString).appendingPathComponent("images") as NSString).appendingPathComponent(split)
-        if exists(splitImages, dir: true) {
-            return try DetectionFolderSource(imageFolder: splitImages, expecting: shape, classes: classes)
         }
         if DetectionFolderSource.hasLabels(imageFolder: path) {
             return try DetectionFolderSource(imageFolder: path, expecting: shape, classes: classes)

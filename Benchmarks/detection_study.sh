@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The Spiking-YOLO study (issue 5), as run for Benchmarks/RESULTS.md. Long: hours on 2 cores.
+#   Benchmarks/detection_study.sh yolo-fastest   # real COCO detector on COCO8 (+ Darknet's sample images)
+#   Benchmarks/detection_study.sh tinyyolo       # Tiny-YOLOv3 trained here on MNIST canvases (Benchmarks/tinyyolo)
+# Results go to results/yf and results/ty; `spikescale report` turns them into plots.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=.build/release/spikescale
+[ -x "$B" ] || swift build -c release --product spikescale
+DATA=${DATA:-../shared/data}
+case "${1:-}" in
+yolo-fastest)
+  # Calibrate on Darknet's 7 sample images (apt-get install darknet), so all 8 COCO8 images are held out.
+  SAMPLES=/usr/share/darknet/data
+  mkdir -p results/yf/coco8/images/all results/yf/coco8/labels/all
+  for s in train val; do
+    ln -sf "$(realpath "$DATA/coco8/images/$s")"/*.jpg results/yf/coco8/images/all/
+    ln -sf "$(realpath "$DATA/coco8/labels/$s")"/*.txt results/yf/coco8/labels/all/
+  done
+  Y="$DATA/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg"
+  $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --output results/yf/yf-v0.json
+  $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --initial-membrane 0.5 --output results/yf/yf-v0.5.json
+  $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --initial-membrane 0.5 --residual max --output results/yf/yf-v0.5-rmax.json
+  $B evaluate "$Y" --data results/yf/coco8 --split all --json results/yf/ann-coco8.json
+  # R1: plain decoding, mAP and fidelity at every T up to 1024 in one run.
+  $B simulate --model results/yf/yf-v0.json --data results/yf/coco8 --split all --samples 8 -T 1024 \
+     --checkpoints 32,64,128,256,512 --compare-ann --json results/yf/R1-coco8-T1024.json --overwrite --quiet
+  # R2/R3: burn-in 128 (outputs averaged over t = 129..T), COCO8 (held out) and the calibration images.
+  $B simulate --model results/yf/yf-v0.json --data results/yf/coco8 --split all --samples 8 -T 1024 --burn-in 128 \
+     --checkpoints 256,512 --compare-ann --json results/yf/R2-coco8-T1024-b128.json --overwrite --quiet
+  $B simulate --model results/yf/yf-v0.json --data "$SAMPLES" --samples 7 -T 1024 --burn-in 128 \
+     --checkpoints 256,512 --compare-ann --json results/yf/R3-darknet-T1024-b128.json --overwrite --quiet
+  # Probes of the other options (2 images, T = 256, burn-in 96).
+  for m in v0 v0.5 v0.5-rmax; do
+    $B simulate --model results/yf/yf-$m.json --data results/yf/coco8 --split all --samples 2 -T 256 --burn-in 96 \
+       --checkpoints 128,192 --compare-ann --json results/yf/probe2-$m.json --overwrite --quiet
+  done
+  ;;
+tinyyolo)
+  CFG=results/tinyyolo/yolov3-tiny-mnist.cfg   # with yolov3-tiny-mnist.weights beside it (Benchmarks/tinyyolo/README.md)
+  $B evaluate "$CFG" --data results/tinyyolo/data --split val --json results/ty/ann-val.json
+  for v in channel layer relu; do
+    extra=""; [ $v = layer ] && extra="--norm layer"; [ $v = relu ] && extra="--neurons relu"
+    $B convert "$CFG" --calibration results/tinyyolo/data/images/train --calibration-count 32 $extra --output results/ty/ty-$v.json
+    $B simulate --model results/ty/ty-$v.json --data results/tinyyolo/data --split val --samples 100 -T 256 \
+       --checkpoints 8,16,32,64,128 --compare-ann --json results/ty/A-$v.json --overwrite --quiet
+  done
+  ;;
+*) echo "usage: $0 yolo-fastest|tinyyolo" >&2; exit 2 ;;
+esac
