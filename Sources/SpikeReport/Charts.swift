@@ -54,16 +54,7 @@ public enum Chart {
         let items = o.legend ? groups.enumerated().filter { !$0.element.name.isEmpty }.map { i, g in
             LegendItem(name: g.name, swatch: .box(color: Palette.color(i)))
         } : []
-        var c = SVGCanvas(width: o.width, height: o.height)
-        let left = Layout.leftMargin(tickLabels: ya.labels, yLabel: o.y.label)
-        let x0 = left, x1 = o.width - 20
-        let cl = Layout.categoryLabels(categories, plotWidth: x1 - x0)
-        let legendH = Layout.legendHeight(items, width: o.width - 20)
-        let bottom = cl.height + 12 + (o.x.label.isEmpty ? 0 : 22) + legendH + 6
-        let p = PlotArea(x0: x0, x1: x1, y0: Layout.topMargin(o), y1: o.height - bottom)
-        Layout.drawTitle(&c, o)
-        Layout.drawYAxis(&c, ya, p, label: o.y.label)
-        Layout.drawCategoryAxis(&c, categories, cl, p, label: o.x.label)
+        var (c, p, legendH) = categoryFrame(categories, ya, items, o)
         if values.allSatisfy({ $0.allSatisfy(\.isEmpty) }) { Layout.noData(&c, p) }
         let slot = p.w / Double(Swift.max(1, categories.count))
         let ng = Double(Swift.max(1, groups.count))
@@ -133,16 +124,7 @@ public enum Chart {
             LegendItem(name: s.name, swatch: .box(color: Palette.color(i)))
         } : []
         if let r = reference, o.legend, usable(r.value) { items.append(LegendItem(name: r.label, swatch: .reference(color: "#D55E00"))) }
-        var c = SVGCanvas(width: o.width, height: o.height)
-        let left = Layout.leftMargin(tickLabels: ya.labels, yLabel: o.y.label)
-        let x0 = left, x1 = o.width - 20
-        let cl = Layout.categoryLabels(categories, plotWidth: x1 - x0)
-        let legendH = Layout.legendHeight(items, width: o.width - 20)
-        let bottom = cl.height + 12 + (o.x.label.isEmpty ? 0 : 22) + legendH + 6
-        let p = PlotArea(x0: x0, x1: x1, y0: Layout.topMargin(o), y1: o.height - bottom)
-        Layout.drawTitle(&c, o)
-        Layout.drawYAxis(&c, ya, p, label: o.y.label)
-        Layout.drawCategoryAxis(&c, categories, cl, p, label: o.x.label)
+        var (c, p, legendH) = categoryFrame(categories, ya, items, o)
         if extent.isEmpty || categories.isEmpty || series.isEmpty { Layout.noData(&c, p) }
         let slot = p.w / Double(Swift.max(1, categories.count))
         let gap = slot >= 6 ? 0.18 : 0.0
@@ -319,5 +301,22 @@ public enum Chart {
             c.text(colorLabel, o.width - 14, (p.y0 + p.y1) / 2, anchor: .middle, size: Layout.labelSize, rotate: -90)
         }
         return c.render(title: o.title, description: o.description)
+    }
+
+    /// The frame every category chart shares: canvas, margins sized to the tick and category labels and
+    /// the legend, title, y axis and category axis. Returns the canvas, the plot area and the legend's height.
+    static func categoryFrame(_ categories: [String], _ ya: ResolvedAxis, _ items: [LegendItem],
+                              _ o: ChartOptions) -> (SVGCanvas, PlotArea, legendHeight: Double) {
+        var c = SVGCanvas(width: o.width, height: o.height)
+        let left = Layout.leftMargin(tickLabels: ya.labels, yLabel: o.y.label)
+        let x0 = left, x1 = o.width - 20
+        let cl = Layout.categoryLabels(categories, plotWidth: x1 - x0)
+        let legendH = Layout.legendHeight(items, width: o.width - 20)
+        let bottom = cl.height + 12 + (o.x.label.isEmpty ? 0 : 22) + legendH + 6
+        let p = PlotArea(x0: x0, x1: x1, y0: Layout.topMargin(o), y1: o.height - bottom)
+        Layout.drawTitle(&c, o)
+        Layout.drawYAxis(&c, ya, p, label: o.y.label)
+        Layout.drawCategoryAxis(&c, categories, cl, p, label: o.x.label)
+        return (c, p, legendH)
     }
 }
