@@ -48,6 +48,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# Helpers shared with the MNIST fixtures' trainer (seeding, onnxruntime logits, file hashes).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures"))
+from train_fixtures import ort_logits, seed_everything, sha256  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -210,12 +214,6 @@ def describe(model):
 # Training
 # --------------------------------------------------------------------------
 
-def seed_everything(seed):
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def random_shift(xb, shift, gen):
     """Saccade-like augmentation: shift each image by -shift..shift pixels in x and y (zero fill)."""
     if shift == 0:
@@ -278,23 +276,6 @@ def export_onnx(model, path, in_shape):
                           input_names=["input"], output_names=["logits"],
                           do_constant_folding=True, dynamo=False,
                           training=torch.onnx.TrainingMode.EVAL)
-
-
-def ort_logits(path, x):
-    import onnxruntime as ort
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    out = np.empty((len(x), 10), dtype=np.float32)
-    for i in range(len(x)):
-        out[i] = sess.run(["logits"], {"input": x[i:i + 1]})[0][0]
-    return out
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 # --------------------------------------------------------------------------
