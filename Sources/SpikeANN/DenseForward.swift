@@ -67,10 +67,14 @@ public final class DenseForward {
         return (outs, t)
     }
 
-    /// The outputs of the network's output layers (`network.outputs`, in order) for one sample.
+    /// The outputs of the network's output layers (`network.outputs`, in order) for one sample, in the
+    /// ANN's units (a spiking output layer's `outputScale` applied).
     public func predict(_ input: [Float]) -> [[Float]] {
         forwardAll(input, timed: false)
-        return network.outputs.map { outs[$0] }
+        return network.outputs.map { i in
+            let scale = network.layers[i].outputScale, c = scale.count
+            return c == 0 ? outs[i] : outs[i].enumerated().map { $1 * scale[$0 % c] }
+        }
     }
 
     /// Output of layer `index` (not the input layer) given its input layers' outputs, in the order

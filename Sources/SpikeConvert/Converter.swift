@@ -25,6 +25,10 @@ public struct ConversionOptions: Sendable {
     /// False: the Spiking-YOLO ablation "plain ReLU neurons": leaky-ReLU and linear layers get IF
     /// neurons too, so negative activations are dropped (no signed IBT neurons).
     public var signedNeurons = true
+    /// True: output layers get spiking signed neurons (linear IBT, α = 1) normalized like any other
+    /// layer, so outputs can be decoded from spike counts (Spiking-YOLO's decoding ablation); their
+    /// λ is kept as the layer's `outputScale`. False: non-spiking accumulators (membrane decoding).
+    public var spikingOutputs = false
     public init() {}
 }
 
@@ -56,6 +60,8 @@ public struct ConversionReport: Codable, Sendable {
     public var thresholdScale: Float
     public var maxPool: String
     public var residual: String?
+    /// "accumulator" or "spiking" (nil in reports written before the option existed).
+    public var outputNeurons: String?
     public var calibrationSamples: Int
     /// What the calibration samples were (names or indices), kept apart from evaluation data.
     public var calibrationData: String
@@ -90,6 +96,12 @@ public enum Converter {
             }
         } else if net.layers.contains(where: { if case .maxPool = $0.op { return true } else { return false } }) {
             replacements.append("max-pool layers: spiking max-pool gated by the most active input (running spike counts)")
+        }
+        if o.spikingOutputs {
+            for i in net.outputs where net.layers[i].neuron?.kind == .accumulator {
+                net.layers[i].neuron = .ibt(alpha: 1)
+                replacements.append("\(net.layers[i].name): output accumulator replaced by spiking signed linear neurons (--output-neurons spiking): decode by spike count or membrane, × λ per channel")
+            }
         }
         let stats = try CalibrationStats(network: net, samples: calibration)
         var lambda = [[Float]](repeating: [], count: net.layers.count)
@@ -130,7 +142,7 @@ public enum Converter {
             let used = scales[i].sorted()
             rows[k].lambdaMin = used.first ?? 0; rows[k].lambdaMedian = used.isEmpty ? 0 : used[used.count / 2]; rows[k].lambdaMax = used.last ?? 0
             var n = l.neuron!
-            if n.kind == .signedIBT && !o.signedNeurons {
+            if n.kind == .signedIBT && !o.signedNeurons && snn.layers[i].outputScale.isEmpty && !(o.spikingOutputs && snn.outputs.contains(i)) {
                 n = .integrateAndFire()
             }
             if n.kind != .accumulator {
@@ -139,6 +151,7 @@ public enum Converter {
                 n.initialMembrane = o.initialMembrane
             }
             snn.layers[i].neuron = n
+            if o.spikingOutputs && snn.outputs.contains(i) && n.kind != .accumulator { snn.layers[i].outputScale = scales[i] }
             rows[k].neuronModel = describe(n)
             k += 1
         }
@@ -146,6 +159,7 @@ public enum Converter {
         if !o.signedNeurons { replacements.append("signed IBT neurons replaced by IF neurons (--neurons relu): negative activations are dropped") }
         let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
                                       initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue, residual: o.residual.rawValue,
+                                      outputNeurons: o.spikingOutputs ? "spiking" : "accumulator",
                                       calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
                                       replacements: replacements)
         return (snn, report)

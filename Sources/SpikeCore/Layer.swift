@@ -155,6 +155,9 @@ public struct Layer: Sendable {
     public var weights: [Float]
     /// One constant current per output channel (conv, dense, add), or empty.
     public var bias: [Float]
+    /// Output layers with spiking neurons only: per output channel, the normalization factor λ that
+    /// returns decoded values (spike count or membrane) to the ANN's units. Empty means 1.
+    public var outputScale: [Float] = []
 
     public init(name: String, op: LayerOp, inputs: [Int], shape: Shape, neuron: NeuronModel? = nil,
                 weights: [Float] = [], bias: [Float] = []) {

@@ -49,6 +49,7 @@ public enum ModelFile {
         var neuron: NeuronModel?
         var weights: TensorRef?
         var bias: TensorRef?
+        var outputScale: TensorRef?
     }
 
     /// Writes `network` to `jsonPath` and its weights to the `.bin` file beside it.
@@ -92,6 +93,7 @@ public enum ModelFile {
             r.neuron = l.neuron
             r.weights = ref(l.weights)
             r.bias = ref(l.bias)
+            r.outputScale = ref(l.outputScale)
             records.append(r)
         }
         let doc = Document(format: format, version: version, name: network.name, weightsFile: binName,
@@ -177,8 +179,9 @@ public enum ModelFile {
                 inputs.append(j)
             }
             let op = try parseOp(r, at: at)
-            let layer = Layer(name: r.name, op: op, inputs: inputs, shape: Shape(r.shape[0], r.shape[1], r.shape[2]),
+            var layer = Layer(name: r.name, op: op, inputs: inputs, shape: Shape(r.shape[0], r.shape[1], r.shape[2]),
                               neuron: r.neuron, weights: try tensor(r.weights, "weights"), bias: try tensor(r.bias, "bias"))
+            layer.outputScale = try tensor(r.outputScale, "outputScale")
             byName[r.name] = i
             layers.append(layer)
         }
@@ -262,7 +265,7 @@ public enum ModelFile {
         }
         let layerKeys: Set<String> = ["name", "op", "inputs", "shape", "kernel", "stride", "pads", "dilation", "groups",
                                       "outChannels", "countIncludePad", "start", "count", "factor", "function", "alpha", "min", "max",
-                                      "neuron", "weights", "bias"]
+                                      "neuron", "weights", "bias", "outputScale"]
         let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane"]
         for (i, l) in (top["layers"] as? [[String: Any]] ?? []).enumerated() {
             if let k = l.keys.sorted().first(where: { !layerKeys.contains($0) }) {

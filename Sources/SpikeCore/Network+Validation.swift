@@ -129,6 +129,14 @@ extension Network {
             if let bad = l.bias.firstIndex(where: { !$0.isFinite }) {
                 throw SpikeError("layer '\(l.name)': bias #\(bad) is not finite")
             }
+            if !l.outputScale.isEmpty {
+                guard l.outputScale.count == l.shape.channels, l.outputScale.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                    throw SpikeError("layer '\(l.name)': outputScale needs \(l.shape.channels) positive finite factors, got \(l.outputScale.count)")
+                }
+                guard outputs.contains(i), l.neuron.map({ $0.kind != .accumulator }) ?? false else {
+                    throw SpikeError("layer '\(l.name)': outputScale is only for output layers with spiking neurons")
+                }
+            }
         }
         guard !outputs.isEmpty, outputs.allSatisfy({ $0 > 0 && $0 < layers.count }) else {
             throw SpikeError("network '\(name)': outputs must name existing non-input layers")

@@ -195,10 +195,18 @@ final class LayerState {
     func decode(_ d: Decoding, timesteps: Int) -> [Float] {
         let t = Float(timesteps)
         guard let nm = layer.neuron else { return spikeSum.map { $0 / t } }
+        var values: [Float]
         switch (d, nm.kind) {
-        case (_, .accumulator), (.membrane, _): return inputSum.map { $0 / t }
-        case (.spikes, _): return spikeSum.map { $0 * nm.threshold / t }
+        case (_, .accumulator), (.membrane, _): values = inputSum.map { $0 / t }
+        case (.spikes, _): values = spikeSum.map { $0 * nm.threshold / t }
         }
+        // Spiking output layers: back to the ANN's units (λ of each channel).
+        let scale = layer.outputScale
+        if !scale.isEmpty {
+            let c = scale.count, lo = block.own.lower
+            for i in values.indices { values[i] *= scale[(lo + i) % c] }
+        }
+        return values
     }
 }
 

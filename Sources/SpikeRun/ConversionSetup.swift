@@ -14,7 +14,7 @@ public struct ConversionSetup: Sendable {
     public init(config c: RunConfig, calibration: String?, calibrationSplit: String? = nil, calibrationCount: Int? = nil,
                 norm: NormMode? = nil, statistic: String? = nil, reset: ResetMode? = nil, initialMembrane: Float? = nil,
                 thresholdScale: Float? = nil, maxpool: MaxPoolMode? = nil, residual: ResidualScaling? = nil,
-                neurons: String? = nil) throws {
+                neurons: String? = nil, outputNeurons: String? = nil) throws {
         guard let cal = calibration ?? c.calibration else {
             throw SpikeError("converting an ANN needs calibration data: pass --calibration DATA or set key 'calibration'")
         }
@@ -33,6 +33,9 @@ public struct ConversionSetup: Sendable {
         let kind = neurons ?? c.neurons ?? "ibt"
         guard kind == "ibt" || kind == "relu" else { throw SpikeError("--neurons '\(kind)': expected ibt or relu") }
         o.signedNeurons = kind == "ibt"
+        let outKind = outputNeurons ?? c.outputNeurons ?? "accumulator"
+        guard outKind == "accumulator" || outKind == "spiking" else { throw SpikeError("--output-neurons '\(outKind)': expected accumulator or spiking") }
+        o.spikingOutputs = outKind == "spiking"
         options = o
     }
 

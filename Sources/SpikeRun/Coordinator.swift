@@ -44,6 +44,10 @@ public final class Coordinator {
     /// Plans the partition. Throws `CollectiveError` (identically on every rank) if it does not fit.
     public init(network: Network, transport: Transport, config: SimulationConfig, options: RunOptions) throws {
         self.network = network; self.transport = transport; self.config = config; self.options = options
+        // Every rank holds the same network and config, so every rank reaches the same verdict.
+        if config.decoding == .spikes, let i = network.outputs.first(where: { network.layers[$0].neuron?.kind == .accumulator }) {
+            throw CollectiveError(message: "decoding 'spikes': output layer '\(network.layers[i].name)' has accumulator neurons, which never spike; convert with --output-neurons spiking (or decode by membrane)")
+        }
         do { partition = try Partition(network: network, ranks: transport.size) } catch let e as SpikeError {
             throw CollectiveError(message: e.message)
         }

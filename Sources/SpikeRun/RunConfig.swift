@@ -47,6 +47,8 @@ public struct RunConfig: Codable, Sendable {
     public var residual: String?
     /// Neurons for leaky-ReLU and linear layers: ibt (signed, default) or relu (IF, negatives dropped).
     public var neurons: String?
+    /// Output layers: accumulator (membrane decoding, default) or spiking (signed linear neurons, for spike-count decoding).
+    public var outputNeurons: String?
     /// Timesteps left out of the decoding at the start.
     public var burnIn: Int?
     /// Where `convert` writes the SNN (and `simulate` saves the one it converted).
@@ -78,7 +80,7 @@ public struct RunConfig: Codable, Sendable {
                                     "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints", "compareAnn", "raster",
                                     "representation", "binMs", "energy", "output", "calibration", "calibrationSplit",
                                     "calibrationCount", "statistic", "sweep", "norm", "reset", "initialMembrane", "thresholdScale",
-                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn", "neurons"]
+                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn", "neurons", "outputNeurons"]
 
     /// The energy table a run uses: the named preset, or the config's custom table.
     public func energyPreset(named override: String?) throws -> EnergyPreset {
@@ -131,6 +133,7 @@ public struct RunConfig: Codable, Sendable {
         if let m = c.maxpool, m != "gate" && m != "average" { throw SpikeError("\(path): key 'maxpool': '\(m)' is not gate or average") }
         if let r = c.residual, ResidualScaling(rawValue: r) == nil { throw SpikeError("\(path): key 'residual': '\(r)' is not per-source or max") }
         if let n = c.neurons, n != "ibt" && n != "relu" { throw SpikeError("\(path): key 'neurons': '\(n)' is not ibt or relu") }
+        if let n = c.outputNeurons, n != "accumulator" && n != "spiking" { throw SpikeError("\(path): key 'outputNeurons': '\(n)' is not accumulator or spiking") }
         if let b = c.burnIn, b < 0 { throw SpikeError("\(path): key 'burnIn' must be non-negative, got \(b)") }
         if let v = c.initialMembrane, !(abs(v) <= 1) { throw SpikeError("\(path): key 'initialMembrane' must be a fraction of the threshold in [-1, 1], got \(v)") }
         if let v = c.thresholdScale, !(v > 0) { throw SpikeError("\(path): key 'thresholdScale' must be positive, got \(v)") }

@@ -41,6 +41,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "ANN models: initial membrane potential as a fraction of the threshold.") var initialMembrane: Float?
     @Option(help: "ANN models: multiply every spiking threshold by this factor.") var thresholdScale: Float?
     @Option(help: "ANN models: residual scaling, per-source or max.") var residual: ResidualScaling?
+    @Option(help: "ANN models: output layers accumulator (default) or spiking (needed for --decoding spikes).") var outputNeurons: String?
     @Option(help: "Timesteps at the start left out of the decoding (burn-in).") var burnIn: Int?
     @Flag(help: "Continue a run whose samples file exists, skipping finished samples.") var resume = false
     @Flag(help: "Replace existing result files.") var overwrite = false
@@ -65,7 +66,8 @@ struct Simulate: ParsableCommand {
             if (ext == "onnx" || ext == "cfg") && (calibration ?? c.calibration) != nil {
                 // An ANN with calibration data: every rank converts it (deterministic, same bits everywhere).
                 let setup = try ConversionSetup(config: c, calibration: calibration, calibrationCount: calibrationCount, norm: norm,
-                                                initialMembrane: initialMembrane, thresholdScale: thresholdScale, residual: residual)
+                                                initialMembrane: initialMembrane, thresholdScale: thresholdScale, residual: residual,
+                                                outputNeurons: outputNeurons)
                 let (snn, report) = try setup.convert(try ANNSource.load(modelSpec), source: modelSpec)
                 network = snn
                 if t.rank == 0, let out = c.snnModel {

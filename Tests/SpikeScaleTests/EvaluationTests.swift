@@ -233,3 +233,66 @@ struct ConversionGapOptionTests {
         #expect(r2.replacements.contains { $0.contains("negative activations are dropped") })
     }
 }
+
+@Suite("Spiking output layers (spike-count decoding)")
+struct SpikingOutputTests {
+    @Test("--output-neurons spiking: λ kept per channel, saved and loaded, spike counts decode to the ANN's units on 1 and 2 ranks")
+    func spikingOutputs() throws {
+        let model = try ONNXImporter.load(path: Fixtures.folder + "/mnist-cnn.onnx")
+        let train = try IDXDataset(folder: sharedData + "/mnist", split: "train")
+        let test = try IDXDataset(folder: sharedData + "/mnist")
+        var o = ConversionOptions()
+        o.spikingOutputs = true
+        let (snn, report) = try Converter.convert(model.network, calibration: (0..<50).map { train.image($0) },
+                                                  calibrationData: "mnist train 0..<50", source: "mnist-cnn.onnx", options: o)
+        #expect(report.outputNeurons == "spiking")
+        let out = snn.layers[snn.outputs[0]]
+        #expect(out.neuron?.kind == .signedIBT && out.neuron?.alpha == 1)
+        #expect(out.outputScale.count == 10 && out.outputScale.allSatisfy { $0 > 0 })
+        // Saved and loaded: the scales survive.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spk-out-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("m.json").path
+        try ModelFile.write(snn, to: path)
+        let loaded = try ModelFile.read(path)
+        #expect(loaded.layers[loaded.outputs[0]].outputScale == out.outputScale)
+        // The ANN of the converted network (what --compare-ann runs) gives the original logits back.
+        let x = test.image(0)
+        let a0 = try DenseForward(model.network).predict(x)[0], a1 = try DenseForward(loaded).predict(x)[0]
+        for k in 0..<10 { #expect(abs(a0[k] - a1[k]) <= 1e-3 * max(1, abs(a0[k])), "logit \(k): \(a0[k]) vs \(a1[k])") }
+        // Spike counts × θ / T × λ approximate the logits; same bits on 1 and 2 ranks.
+        let inputs = (0..<20).map { test.image($0) }
+        let cfg = SimulationConfig(timesteps: 64, decoding: .spikes)
+        let one = try simulateLocally(loaded, ranks: 1, config: cfg, inputs: inputs)
+        let two = try simulateLocally(loaded, ranks: 2, config: cfg, inputs: inputs)
+        #expect(one.outputs.map { $0.map { $0.map(\.bitPattern) } } == two.outputs.map { $0.map { $0.map(\.bitPattern) } })
+        let ann = try DenseForward(loaded)
+        var agree = 0
+        for (i, x) in inputs.enumerated() {
+            let a = ann.predict(x)[0], s = one.outputs[i][0]
+            let lam = out.outputScale
+            // Each value is a whole number of spikes times λ/T.
+            for k in 0..<10 {
+                let n = s[k] * 64 / lam[k]
+                #expect(abs(n - n.rounded()) < 1e-3, "output \(k) is not a spike count: \(n)")
+            }
+            if a.indices.max(by: { a[$0] < a[$1] }) == s.indices.max(by: { s[$0] < s[$1] }) { agree += 1 }
+        }
+        #expect(agree >= 19, "top-1 agreement with the ANN \(agree)/20")
+        // Spike-count decoding of accumulator outputs is refused, naming the layer.
+        let (acc, _) = try Converter.convert(model.network, calibration: (0..<10).map { train.image($0) },
+                                             calibrationData: "mnist", source: "mnist-cnn.onnx", options: ConversionOptions())
+        let name = acc.layers[acc.outputs[0]].name
+        do {
+            _ = try LocalGroup(size: 1).run { t in _ = try Coordinator(network: acc, transport: t, config: cfg, options: RunOptions(modelPath: "m", samples: 1)) }
+            Issue.record("accumulator outputs with spike-count decoding must be refused")
+        } catch {
+            #expect("\(error)".contains(name) && "\(error)".contains("--output-neurons spiking"), "\(error)")
+        }
+        // A scale on a hidden layer, or of the wrong length, is refused by validation.
+        var bad = loaded
+        bad.layers[bad.outputs[0]].outputScale = [1, 2]
+        #expect(throws: SpikeError.self) { try bad.validate() }
+    }
+}
