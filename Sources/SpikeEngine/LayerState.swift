@@ -43,6 +43,8 @@ final class LayerState {
     var spikeSum: [Float] = []
 
     var counters = LayerCounters()
+    /// With `SimulationConfig.layerValues`: Σ of the owned neurons' emitted event values since burn-in.
+    var valueSum: [Float] = []
 
     init(index: Int, network: Network, plan: LayerPlan, rank: Int, analog: Bool) {
         self.index = index
@@ -89,6 +91,7 @@ final class LayerState {
             for i in lastSpike.indices { lastSpike[i] = 0 }
         }
         for i in inputSum.indices { inputSum[i] = 0; spikeSum[i] = 0 }
+        for i in valueSum.indices { valueSum[i] = 0 }
         gate?.reset()
         constOps = 0
         own.removeAll(); view.removeAll()

@@ -18,6 +18,9 @@ public struct RankSampleResult: Sendable {
     public var checkpointCounters: [[Int64]] = []
     /// Spikes of the recorded neurons (`rasterNeurons`) in the raster sample: (layer, neuron, ±t).
     public var raster: [(layer: Int, neuron: Int, time: Int)] = []
+    /// With `layerValues`: per layer, this rank's owned neurons' decoded values (empty for layers
+    /// without spiking neurons or gated events: input, routing, accumulators).
+    public var layerValues: [[Float]] = []
 }
 
 /// Simulates this rank's share of a network, sample by sample. Every rank of the job constructs one
@@ -72,8 +75,13 @@ public final class RankSimulator {
                                                                   inChannels: network.layers[s.layer.inputs[0]].shape.channels,
                                                                   outChannels: outC, groups: groups, block: s.block)
             }
-            if case .maxPool = s.layer.op { s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count) }
+            if case .maxPool = s.layer.op { s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count, mode: config.maxPoolGate) }
             states.append(s)
+        }
+        if config.layerValues {
+            for (i, s) in states.enumerated() where Self.recordsValues(network, i) {
+                s.valueSum = [Float](repeating: 0, count: s.block.own.count)
+            }
         }
         for o in network.outputs {
             let s = states[o]
@@ -91,6 +99,21 @@ public final class RankSimulator {
             let own = states[i].block.own
             return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { own.contains($0) }.map { Int32($0) }
         }
+    }
+
+    /// True for the layers whose values `layerValues` records: spiking neurons and max-pool gates.
+    public static func recordsValues(_ network: Network, _ i: Int) -> Bool {
+        let l = network.layers[i]
+        if case .maxPool = l.op { return true }
+        return l.op.hasNeurons && l.neuron?.kind != .accumulator
+    }
+
+    /// What one event of layer `i` is worth: θ of its neurons, or of the spiking layer a max-pool
+    /// or routing layer passes on.
+    static func eventValue(_ network: Network, _ i: Int) -> Float {
+        var j = i
+        while network.layers[j].neuron == nil, let k = network.layers[j].inputs.first, k > 0 { j = k }
+        return network.layers[j].neuron?.threshold ?? 1
     }
 
     /// The neurons recorded for rasters: `per` evenly spaced flat indices of a layer of `count` neurons.
@@ -142,6 +165,13 @@ public final class RankSimulator {
                 let fired = step(s, sample: sample, t: t, input: input)
                 stepSpikes += fired
                 if fired > 0 { countChannels(s, recording: recording ? t : 0, into: &raster) }
+                if !s.valueSum.isEmpty, s.own.count > 0 {
+                    let lo = s.block.own.lower, n = s.block.own.count
+                    for k in 0..<s.own.count {
+                        let j = Int(s.own.index[k]) - lo
+                        if j >= 0 && j < n { s.valueSum[j] += s.own.value[k] }
+                    }
+                }
                 if s.isOutput && s.layer.neuron == nil {
                     for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
                 }
@@ -152,6 +182,7 @@ public final class RankSimulator {
             }
             perStep[t - 1] = Int64(stepSpikes)
             if t == config.burnIn {
+                for s in states where !s.valueSum.isEmpty { for i in s.valueSum.indices { s.valueSum[i] = 0 } }
                 for o in network.outputs {
                     let st = states[o]
                     for i in st.inputSum.indices { st.inputSum[i] = 0; st.spikeSum[i] = 0 }
@@ -168,8 +199,16 @@ public final class RankSimulator {
             }
         }
         let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T - config.burnIn)) }
-        return RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues,
-                                checkpointCounters: checkpointCounters, raster: raster)
+        var result = RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues,
+                                      checkpointCounters: checkpointCounters, raster: raster)
+        if config.layerValues {
+            let steps = Float(T - config.burnIn)
+            result.layerValues = states.map { s in
+                let v = Self.eventValue(network, s.index) / steps
+                return s.valueSum.map { $0 * v }
+            }
+        }
+        return result
     }
 
     /// Adds the spikes layer `s` just emitted to its per-channel counts (owned neurons only) and, at

@@ -81,20 +81,31 @@ enum Routing {
 /// follows the most active input, the rate-coded counterpart of max (Rueckauer et al. 2017).
 /// Only outputs whose window received an event this step can emit, so only they are evaluated:
 /// the cost is proportional to the input events.
+///
+/// Mode `count` instead keeps, per output, the sum it has emitted and emits the change of the
+/// window's running maximum (±1 for spike inputs): the output count is then exactly the max of the
+/// input counts, with no events lost when the leading input changes.
 struct MaxPoolGate {
     var score: [Float]   // running sum per input neuron of the view
     var now: [Float]     // this timestep's event value per input neuron of the view (scratch)
     var marks: [UInt64]  // candidate owned outputs this step (bitmap)
     let viewLower: Int
+    let mode: MaxPoolGateMode
+    var emitted: [Float]  // count mode: the sum emitted so far per owned output
 
-    init(view: FlatRange, ownCount: Int) {
+    init(view: FlatRange, ownCount: Int, mode: MaxPoolGateMode = .leader) {
+        self.mode = mode
+        emitted = mode == .count ? [Float](repeating: 0, count: ownCount) : []
         score = [Float](repeating: 0, count: view.count)
         now = [Float](repeating: 0, count: view.count)
         marks = [UInt64](repeating: 0, count: (ownCount + 63) / 64)
         viewLower = view.lower
     }
 
-    mutating func reset() { for i in score.indices { score[i] = 0 } }
+    mutating func reset() {
+        for i in score.indices { score[i] = 0 }
+        for i in emitted.indices { emitted[i] = 0 }
+    }
 
     mutating func step(input ev: EventList, span: (Int, Int), inShape s: Shape, outShape o: Shape, window w: Window,
                        block b: RankBlock, into out: inout EventList) {
@@ -173,6 +184,21 @@ struct MaxPoolGate {
                 let j = word * 64 + bit + ownLo
                 let oy = j / o.rowStride, rem = j - oy * o.rowStride, ox = rem / o.channels, ch = rem - ox * o.channels
                 var best = -Float.infinity, bestV: Float = 0
+                if mode == .count {
+                    // Windows always hold at least one input (pads are smaller than the kernel).
+                    for ky in 0..<w.kernelH {
+                        let iy = oy * w.strideH - w.padTop + ky * w.dilationH
+                        if iy < 0 || iy >= s.height { continue }
+                        for kx in 0..<w.kernelW {
+                            let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                            if ix < 0 || ix >= s.width { continue }
+                            best = max(best, score[(iy * s.width + ix) * c + ch - viewLower])
+                        }
+                    }
+                    let d = best - emitted[j - ownLo]
+                    if d != 0 { out.append(j, d); emitted[j - ownLo] = best }
+                    continue
+                }
                 for ky in 0..<w.kernelH {
                     let iy = oy * w.strideH - w.padTop + ky * w.dilationH
                     if iy < 0 || iy >= s.height { continue }

@@ -39,6 +39,16 @@ public enum ConvKernel: String, Sendable, Codable, CaseIterable {
     case scatter
 }
 
+/// How a spiking max-pool decides what to pass on.
+public enum MaxPoolGateMode: String, Sendable, Codable, CaseIterable {
+    /// Pass this step's event of the window input with the largest running count (Rueckauer et al.):
+    /// events are lost when the leader changes, so the output count can fall below the max.
+    case leader
+    /// Emit whenever the running maximum of the window's counts changes: the output count is
+    /// exactly max over the window of the input counts at every step.
+    case count
+}
+
 /// Parameters of a simulation run that every rank must agree on.
 public struct SimulationConfig: Sendable, Codable {
     public var timesteps: Int
@@ -46,6 +56,7 @@ public struct SimulationConfig: Sendable, Codable {
     public var encoder: InputEncoder
     public var decoding: Decoding
     public var convKernel: ConvKernel = .auto
+    public var maxPoolGate: MaxPoolGateMode = .leader
     /// Timesteps t < T at which the outputs are also decoded (as a run with T = t would decode them):
     /// one simulation gives the accuracy-vs-T curve.
     public var checkpoints: [Int] = []
@@ -57,6 +68,10 @@ public struct SimulationConfig: Sendable, Codable {
     /// t = burnIn+1 ... T (and up to each checkpoint), so the transient while spikes first travel
     /// through a deep network does not bias them. 0 decodes every timestep.
     public var burnIn = 0
+    /// Record every spiking layer's (and max-pool's) decoded value per neuron, `Σ s·θ / (T − burnIn)`,
+    /// for comparison with the ANN layer by layer (where a conversion loses accuracy). Costs one
+    /// pass over each layer's events per step and one float per neuron.
+    public var layerValues = false
 
     public init(timesteps: Int, seed: UInt64 = 0, encoder: InputEncoder = .direct, decoding: Decoding = .membrane) {
         self.timesteps = timesteps; self.seed = seed; self.encoder = encoder; self.decoding = decoding

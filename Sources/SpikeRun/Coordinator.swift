@@ -45,6 +45,9 @@ public final class Coordinator {
     public init(network: Network, transport: Transport, config: SimulationConfig, options: RunOptions) throws {
         self.network = network; self.transport = transport; self.config = config; self.options = options
         // Every rank holds the same network and config, so every rank reaches the same verdict.
+        if config.layerValues && config.encoder == .events {
+            throw CollectiveError(message: "layer errors compare with the ANN on a static image; event-frame input (--encoder events) has no ANN counterpart")
+        }
         if config.decoding == .spikes, let i = network.outputs.first(where: { network.layers[$0].neuron?.kind == .accumulator }) {
             throw CollectiveError(message: "decoding 'spikes': output layer '\(network.layers[i].name)' has accumulator neurons, which never spike; convert with --output-neurons spiking (or decode by membrane)")
         }
@@ -102,7 +105,8 @@ public final class Coordinator {
             if let l = r.label, let p = r.prediction { labelled += 1; if l == p { correct += 1 } }
             finished += 1
         }
-        let ann: DenseForward? = (isRoot && options.compareANN) ? try DenseForward(network) : nil
+        let ann: DenseForward? = (isRoot && (options.compareANN || config.layerValues)) ? try DenseForward(network) : nil
+        var layerErrors = isRoot && config.layerValues ? LayerErrorAccumulator(network: network) : nil
         var checkpointCorrect = [Int](repeating: 0, count: config.checkpoints.count)
         for r in writer?.previous ?? [] {
             for (c, p) in (r.checkpointPredictions ?? []).enumerated() where c < checkpointCorrect.count && p == r.label { checkpointCorrect[c] += 1 }
@@ -183,6 +187,24 @@ public final class Coordinator {
                         }
                     }
                     raster = RunResult.Raster(sample: index, timesteps: T, neurons: neurons)
+                }
+            }
+            if config.layerValues {
+                let all = try transport.gather(res.layerValues.flatMap { $0 }.withUnsafeBytes { Array($0) }, root: 0)
+                if isRoot, let ann {
+                    var full = network.layers.indices.map { i in
+                        [Float](repeating: 0, count: RankSimulator.recordsValues(network, i) ? network.layers[i].shape.count : 0)
+                    }
+                    for (r, b) in all.enumerated() {
+                        let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                        var off = 0
+                        for i in network.layers.indices where RankSimulator.recordsValues(network, i) {
+                            let range = partition.layers[i].blocks[r].own
+                            for j in 0..<range.count { full[i][range.lower + j] = vals[off + j] }
+                            off += range.count
+                        }
+                    }
+                    layerErrors!.add(snn: full, ann: ann.run(input))
                 }
             }
             guard isRoot else { continue }
@@ -284,6 +306,7 @@ public final class Coordinator {
             result.layers[i].channelFiringRates = channelCounts[off ..< off + c].map { Double($0) / perChannel }
         }
         result.raster = raster
+        if let e = layerErrors, e.samples > 0 { result.layerErrors = e.result }
         if simulatedHere > 0 { result.spikesPerTimestep = stepTotals.map { Double($0) / Double(simulatedHere) } }
         let detectionMaps = detection?.checkpointMaps ?? []
         if let d = detection { result.detection = d.summary() }

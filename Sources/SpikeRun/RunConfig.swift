@@ -51,6 +51,8 @@ public struct RunConfig: Codable, Sendable {
     public var outputNeurons: String?
     /// Timesteps left out of the decoding at the start.
     public var burnIn: Int?
+    /// Spiking max-pool: leader (pass the most active input's events, default) or count (emit the change of the running max count).
+    public var maxpoolGate: String?
     /// Where `convert` writes the SNN (and `simulate` saves the one it converted).
     public var snnModel: String?
     /// Zoo networks: firing rate the weights are scaled to, and Tiny-YOLOv3's input side.
@@ -80,7 +82,7 @@ public struct RunConfig: Codable, Sendable {
                                     "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints", "compareAnn", "raster",
                                     "representation", "binMs", "energy", "output", "calibration", "calibrationSplit",
                                     "calibrationCount", "statistic", "sweep", "norm", "reset", "initialMembrane", "thresholdScale",
-                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn", "neurons", "outputNeurons"]
+                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn", "neurons", "outputNeurons", "maxpoolGate"]
 
     /// The energy table a run uses: the named preset, or the config's custom table.
     public func energyPreset(named override: String?) throws -> EnergyPreset {
@@ -134,6 +136,7 @@ public struct RunConfig: Codable, Sendable {
         if let r = c.residual, ResidualScaling(rawValue: r) == nil { throw SpikeError("\(path): key 'residual': '\(r)' is not per-source or max") }
         if let n = c.neurons, n != "ibt" && n != "relu" { throw SpikeError("\(path): key 'neurons': '\(n)' is not ibt or relu") }
         if let n = c.outputNeurons, n != "accumulator" && n != "spiking" { throw SpikeError("\(path): key 'outputNeurons': '\(n)' is not accumulator or spiking") }
+        if let g = c.maxpoolGate, MaxPoolGateMode(rawValue: g) == nil { throw SpikeError("\(path): key 'maxpoolGate': '\(g)' is not leader or count") }
         if let b = c.burnIn, b < 0 { throw SpikeError("\(path): key 'burnIn' must be non-negative, got \(b)") }
         if let v = c.initialMembrane, !(abs(v) <= 1) { throw SpikeError("\(path): key 'initialMembrane' must be a fraction of the threshold in [-1, 1], got \(v)") }
         if let v = c.thresholdScale, !(v > 0) { throw SpikeError("\(path): key 'thresholdScale' must be positive, got \(v)") }

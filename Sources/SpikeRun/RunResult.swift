@@ -144,6 +144,22 @@ public struct RunResult: Codable, Sendable {
     public var spikesPerTimestep: [Double]?
     /// Spike times of sampled neurons in the first simulated sample (`--raster N`), for raster plots.
     public var raster: Raster?
+    /// `--layer-errors`: each spiking layer's decoded values against the ANN's activations (normalized
+    /// units, λ = 1), over the samples simulated by this invocation.
+    public var layerErrors: [LayerError]?
+    public struct LayerError: Codable, Sendable {
+        public var layer: String
+        /// Mean |r − a| and mean (r − a) over neurons and samples (r: SNN decoded value, a: ANN activation).
+        public var meanAbsError: Double
+        public var meanError: Double
+        public var meanAbsANN: Double
+        /// meanAbsError / meanAbsANN.
+        public var relativeError: Double
+        /// Pearson correlation of r and a (nil when either is constant).
+        public var correlation: Double?
+        /// Fraction of neurons whose ANN activation exceeds the threshold: the SNN clips them.
+        public var saturated: Double
+    }
     public struct Raster: Codable, Sendable {
         public var sample: Int
         public var timesteps: Int

@@ -45,6 +45,13 @@ public enum SummaryTable {
                 out.append("ANN reference: mAP@0.5 \(f(d.annMap50)), COCO mAP \(f(d.annMap50to95)), \(d.annDetections ?? 0) detections; fidelity mAP@0.5 (SNN vs ANN detections >= 0.25) \(f(d.fidelityMap50)); head MAE \(d.headMAE.map { String(format: "%.4g", $0) } ?? "-")")
             }
         }
+        if let es = r.layerErrors {
+            out.append("SNN vs ANN per layer (normalized units, 1 = λ): mean |r - a|, mean r - a, mean |a|, relative error, correlation, |a| > θ")
+            for e in es {
+                out.append(pad(e.layer, 16) + String(format: " %9.4f %9.4f %9.4f %8.3f %8@ %7.3f%%", e.meanAbsError, e.meanError, e.meanAbsANN,
+                                                     e.relativeError, e.correlation.map { String(format: "%.4f", $0) } ?? "-", e.saturated * 100))
+            }
+        }
         if let a = r.ann {
             out.append(String(format: "ANN reference: top-1 %@, SNN/ANN top-1 agreement %.2f%% (%d samples)",
                               a.top1.map { String(format: "%.2f%%", $0 * 100) } ?? "-", a.top1Agreement * 100, a.samples))

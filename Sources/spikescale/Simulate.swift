@@ -47,6 +47,8 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Replace existing result files.") var overwrite = false
     @Flag(help: "Print the partition plan.") var showPlan = false
     @Flag(help: "Also run the ANN reference of the same network (rank 0) and report its top-1 beside the SNN's.") var compareAnn = false
+    @Option(help: "Spiking max-pool: leader (pass the events of the most active input; default) or count (emit the change of the window's running max count: the output count is exactly the max).") var maxpoolGate: MaxPoolGateMode?
+    @Flag(help: "Compare every spiking layer's decoded values with the ANN's activations (mean error, bias, correlation, saturation per layer): where the conversion loses accuracy.") var layerErrors = false
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
@@ -91,6 +93,8 @@ struct Simulate: ParsableCommand {
             cfg.rasterNeurons = raster ?? c.raster ?? 0
             cfg.rasterSample = firstSample ?? c.firstSample ?? 0
             cfg.burnIn = burnIn ?? c.burnIn ?? 0
+            cfg.layerValues = layerErrors
+            cfg.maxPoolGate = maxpoolGate ?? c.maxpoolGate.flatMap(MaxPoolGateMode.init(rawValue:)) ?? .leader
             try cfg.validate()
             var opts = RunOptions(modelPath: modelSpec, samples: samples ?? c.samples ?? 1)
             opts.firstSample = firstSample ?? c.firstSample ?? 0
@@ -158,3 +162,4 @@ func agreeAll(_ t: Transport, _ body: () throws -> Void) throws {
 
 extension InputEncoder: ExpressibleByArgument {}
 extension Decoding: ExpressibleByArgument {}
+extension MaxPoolGateMode: ExpressibleByArgument {}

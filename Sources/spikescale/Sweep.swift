@@ -60,6 +60,9 @@ struct Sweep: ParsableCommand {
         var statistic: Statistic
         var compareANN: Bool
         var dataDescription: String
+        /// From the config: burn-in and max-pool gate of every point.
+        var burnIn: Int
+        var maxPoolGate: MaxPoolGateMode
     }
 
     func list<T>(_ s: String?, _ name: String, _ parse: (String) -> T?) throws -> [T]? {
@@ -129,7 +132,8 @@ struct Sweep: ParsableCommand {
             plan = Plan(modelSpec: modelSpec, isANN: isANN, grid: grid, out: out, samples: samples ?? c.samples ?? 100,
                         first: firstSample ?? c.firstSample ?? 0, seed: seedValue, energy: try c.energyPreset(named: energyPreset),
                         calibration: calib, calibrationText: calibText, statistic: stat,
-                        compareANN: compareAnn || (c.compareAnn ?? false), dataDescription: desc)
+                        compareANN: compareAnn || (c.compareAnn ?? false), dataDescription: desc,
+                        burnIn: c.burnIn ?? 0, maxPoolGate: c.maxpoolGate.flatMap(MaxPoolGateMode.init(rawValue:)) ?? .leader)
         }
         let p = plan!
         var rows = [SweepRow]()
@@ -167,7 +171,9 @@ struct Sweep: ParsableCommand {
                         if t.rank == 0 && !quiet { printError("sweep point \(done)/\(points): \(name)") }
                         var cfg = SimulationConfig(timesteps: maxT, seed: p.seed, encoder: InputEncoder(rawValue: enc)!,
                                                    decoding: Decoding(rawValue: dec)!)
-                        cfg.checkpoints = p.grid.timesteps.filter { $0 < maxT }
+                        cfg.burnIn = p.burnIn
+                        cfg.maxPoolGate = p.maxPoolGate
+                        cfg.checkpoints = p.grid.timesteps.filter { $0 < maxT && $0 > p.burnIn }
                         cfg.rasterSample = p.first
                         var opts = RunOptions(modelPath: p.modelSpec, samples: p.samples)
                         opts.firstSample = p.first
