@@ -25,6 +25,8 @@ public final class DenseForward {
 
     private enum Activation {
         case none, relu, leaky(Float)
+        /// Rate-limited: the activation, then clipped to [lo, hi] (at most one spike of ±θ per step).
+        indirect case clipped(Activation, lo: Float, hi: Float)
     }
     private let activations: [Activation]
     private var outs: [[Float]]
@@ -33,16 +35,25 @@ public final class DenseForward {
 
     /// Validates `network` and prepares the executor. `threads` sets OpenBLAS's (process-wide)
     /// thread count; the default of 1 suits one MPI rank per core. Pass nil to leave it unchanged.
-    public init(_ network: Network, threads: Int? = 1) throws {
+    ///
+    /// `rateLimited`: every spiking layer's output is clipped to what its spikes can carry per step,
+    /// [0, bθ] (IF) or [−bθ, bθ] (IBT) with b the burst size (1 for ordinary neurons), so the executor computes what a rate-coded SNN of this
+    /// (converted) network converges to as T grows: the SNN's error against the exact ANN then splits
+    /// into clipping (this reference against the exact one) and finite-T error (the SNN against this).
+    public init(_ network: Network, threads: Int? = 1, rateLimited: Bool = false) throws {
         try network.validate()
         self.network = network
         activations = network.layers.map { l in
             guard l.op.hasNeurons, let n = l.neuron else { return .none }
+            let a: Activation
             switch n.kind {
-            case .integrateAndFire, .leakyIntegrateAndFire: return .relu
-            case .signedIBT: return n.alpha == 1 ? .none : .leaky(n.alpha)
+            case .integrateAndFire, .leakyIntegrateAndFire: a = .relu
+            case .signedIBT: a = n.alpha == 1 ? .none : .leaky(n.alpha)
             case .accumulator: return .none
             }
+            guard rateLimited else { return a }
+            let top = n.threshold * Float(n.burst)
+            return .clipped(a, lo: n.kind == .signedIBT ? -top : 0, hi: top)
         }
         outs = Array(repeating: [], count: network.layers.count)
         if let t = threads { DenseForward.setThreads(t) }
@@ -187,6 +198,9 @@ public final class DenseForward {
 
     private func apply(_ a: Activation, _ o: UnsafeMutableBufferPointer<Float>) {
         switch a {
+        case .clipped(let inner, let lo, let hi):
+            apply(inner, o)
+            for k in 0..<o.count { o[k] = min(max(o[k], lo), hi) }
         case .none: return
         case .relu:
             for k in 0..<o.count { o[k] = max(o[k], 0) }

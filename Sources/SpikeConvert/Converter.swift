@@ -29,6 +29,9 @@ public struct ConversionOptions: Sendable {
     /// layer, so outputs can be decoded from spike counts (Spiking-YOLO's decoding ablation); their
     /// λ is kept as the layer's `outputScale`. False: non-spiking accumulators (membrane decoding).
     public var spikingOutputs = false
+    /// Burst spikes: IF and IBT neurons may fire up to this many spikes per step (one event of value
+    /// k), so activations above λ are carried up to burst·λ instead of clipped. 1 = ordinary neurons.
+    public var burst = 1
     public init() {}
 }
 
@@ -62,6 +65,8 @@ public struct ConversionReport: Codable, Sendable {
     public var residual: String?
     /// "accumulator" or "spiking" (nil in reports written before the option existed).
     public var outputNeurons: String?
+    /// Spikes per step a neuron may fire (nil in reports written before the option existed).
+    public var burst: Int?
     public var calibrationSamples: Int
     /// What the calibration samples were (names or indices), kept apart from evaluation data.
     public var calibrationData: String
@@ -77,6 +82,8 @@ public enum Converter {
                                options o: ConversionOptions, importNotes: [String] = []) throws -> (Network, ConversionReport) {
         guard !calibration.isEmpty else { throw SpikeError("conversion needs at least one calibration sample") }
         guard o.thresholdScale > 0, o.thresholdScale.isFinite else { throw SpikeError("threshold scale must be positive, got \(o.thresholdScale)") }
+        guard o.burst >= 1 && o.burst <= 64 else { throw SpikeError("burst must be between 1 and 64 spikes per step, got \(o.burst)") }
+        guard o.burst == 1 || o.reset == .subtract else { throw SpikeError("burst spikes need reset by subtraction (--reset subtract)") }
         guard abs(o.initialMembrane) <= 1 else { throw SpikeError("initial membrane must be a fraction of the threshold in [-1, 1], got \(o.initialMembrane)") }
         var net = ann
         var replacements = importNotes
@@ -149,6 +156,7 @@ public enum Converter {
                 n.threshold = o.thresholdScale
                 n.reset = o.reset
                 n.initialMembrane = o.initialMembrane
+                if n.kind == .integrateAndFire || n.kind == .signedIBT { n.burst = o.burst }
             }
             snn.layers[i].neuron = n
             if o.spikingOutputs && snn.outputs.contains(i) && n.kind != .accumulator { snn.layers[i].outputScale = scales[i] }
@@ -159,7 +167,7 @@ public enum Converter {
         if !o.signedNeurons { replacements.append("signed IBT neurons replaced by IF neurons (--neurons relu): negative activations are dropped") }
         let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
                                       initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue, residual: o.residual.rawValue,
-                                      outputNeurons: o.spikingOutputs ? "spiking" : "accumulator",
+                                      outputNeurons: o.spikingOutputs ? "spiking" : "accumulator", burst: o.burst,
                                       calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
                                       replacements: replacements)
         return (snn, report)
@@ -175,8 +183,8 @@ public enum Converter {
 
     static func describe(_ n: NeuronModel) -> String {
         switch n.kind {
-        case .integrateAndFire: return "IF θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "")
-        case .signedIBT: return "IBT α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "")
+        case .integrateAndFire: return "IF θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
+        case .signedIBT: return "IBT α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
         case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
         case .accumulator: return "accumulator"
         }

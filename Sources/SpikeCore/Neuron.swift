@@ -30,6 +30,28 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     public var tau: Float
     /// Membrane potential at t = 0, as a fraction of θ (0 default, 0.5 halves first-spike rounding error).
     public var initialMembrane: Float
+    /// Burst spikes (IF and IBT, reset by subtraction): at most this many spikes per step, sent as one
+    /// event of value k (`k = min(⌊V/θ⌋, burst)`, `V −= kθ`), so activations up to burst·θ are not
+    /// clipped. 1 (default) is the ordinary neuron.
+    public var burst: Int = 1
+
+    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(NeuronKind.self, forKey: .kind)
+        threshold = try c.decode(Float.self, forKey: .threshold)
+        reset = try c.decode(ResetMode.self, forKey: .reset)
+        alpha = try c.decode(Float.self, forKey: .alpha)
+        tau = try c.decode(Float.self, forKey: .tau)
+        initialMembrane = try c.decode(Float.self, forKey: .initialMembrane)
+        burst = try c.decodeIfPresent(Int.self, forKey: .burst) ?? 1
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind); try c.encode(threshold, forKey: .threshold); try c.encode(reset, forKey: .reset)
+        try c.encode(alpha, forKey: .alpha); try c.encode(tau, forKey: .tau); try c.encode(initialMembrane, forKey: .initialMembrane)
+        if burst != 1 { try c.encode(burst, forKey: .burst) }   // files without bursts stay as they were
+    }
 
     public init(kind: NeuronKind, threshold: Float = 1, reset: ResetMode = .subtract,
                 alpha: Float = 1, tau: Float = 1, initialMembrane: Float = 0) {
@@ -70,6 +92,14 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         }
         if kind == .leakyIntegrateAndFire, !(tau >= 0 && tau <= 1) {
             throw SpikeError("layer '\(layer)': LIF tau must be in [0, 1], got \(tau)")
+        }
+        guard burst >= 1 && burst <= 64 else {
+            throw SpikeError("layer '\(layer)': burst must be between 1 and 64 spikes per step, got \(burst)")
+        }
+        if burst > 1 {
+            guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract else {
+                throw SpikeError("layer '\(layer)': burst spikes need IF or IBT neurons with reset by subtraction")
+            }
         }
         guard initialMembrane.isFinite, abs(initialMembrane) <= 1 else {
             throw SpikeError("layer '\(layer)': initialMembrane must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")

@@ -11,6 +11,9 @@ final class LayerState {
     let receives: [Transfer]
     /// True if the events are ±1 spikes that can be negative.
     let signed: Bool
+    /// True if events can carry several spikes (burst neurons, and routing of their events): sent in
+    /// the exact analog packet format, counted as synaptic operations.
+    let multiValued: Bool
     /// True if the events carry analog values (direct-encoded input, and routing of it).
     let analog: Bool
     /// For each input, the flat range of that input this layer reads on this rank.
@@ -53,6 +56,7 @@ final class LayerState {
         sends = plan.transfers.filter { $0.source == rank }
         receives = plan.transfers.filter { $0.destination == rank }
         signed = layer.emitsSigned(in: network)
+        multiValued = Self.multiValued(index, network)
         self.analog = analog
         // The input layer encodes its whole view into `own` locally (nothing is received).
         viewIsOwn = index == 0 || (receives.isEmpty && block.view == block.own)
@@ -97,6 +101,13 @@ final class LayerState {
         own.removeAll(); view.removeAll()
     }
 
+    static func multiValued(_ i: Int, _ network: Network) -> Bool {
+        let l = network.layers[i]
+        if let n = l.neuron { return n.burst > 1 }
+        if case .input = l.op { return false }
+        return l.inputs.contains { multiValued($0, network) }
+    }
+
     /// The events consumers on this rank read: the view, or the owned events when they coincide.
     var visible: EventList { viewIsOwn ? own : view }
 
@@ -107,9 +118,28 @@ final class LayerState {
         let n = current.count, lo = block.own.lower
         let th = nm.threshold
         var pos = 0, neg = 0
+        let firstEvent = own.count
         if isOutput { for i in 0..<n { inputSum[i] += current[i] } }
         membrane.withUnsafeMutableBufferPointer { V in
             current.withUnsafeBufferPointer { I in
+                if nm.burst > 1 {
+                    // Burst spikes: k = min(⌊V/θ⌋, burst) spikes as one event of value ±k (reset by subtraction).
+                    let cap = Float(nm.burst)
+                    let negTh = nm.kind == .signedIBT ? th / nm.alpha : Float.infinity
+                    for i in 0..<n {
+                        let v = V[i] + I[i]
+                        if v >= th {
+                            let k = min((v / th).rounded(.down), cap)
+                            V[i] = v - k * th
+                            own.append(lo + i, k); pos += Int(k)
+                        } else if v <= -negTh {
+                            let k = min((-v / negTh).rounded(.down), cap)
+                            V[i] = v + k * negTh
+                            own.append(lo + i, -k); neg += Int(k)
+                        } else { V[i] = v }
+                    }
+                    return
+                }
                 switch nm.kind {
                 case .integrateAndFire:
                     let toZero = nm.reset == .zero
@@ -185,8 +215,7 @@ final class LayerState {
             }
         }
         if isOutput, pos + neg > 0 {
-            let start = own.count - pos - neg
-            for k in start..<own.count { spikeSum[Int(own.index[k]) - lo] += own.value[k] }
+            for k in firstEvent..<own.count { spikeSum[Int(own.index[k]) - lo] += own.value[k] }
         }
         counters.positiveSpikes += Int64(pos)
         counters.negativeSpikes += Int64(neg)

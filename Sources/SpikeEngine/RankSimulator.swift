@@ -221,7 +221,7 @@ public final class RankSimulator {
             for k in 0..<s.own.count {
                 let i = Int(s.own.index[k])
                 guard own.contains(i) else { continue }
-                counts[i % c] += 1
+                counts[i % c] += s.multiValued ? Int64(abs(s.own.value[k])) : 1
                 if t > 0, !picks.isEmpty, Self.sortedContains(picks, Int32(i)) {
                     raster.append((s.index, i, s.own.value[k] < 0 ? -t : t))
                 }
@@ -390,7 +390,7 @@ public final class RankSimulator {
         for tr in s.sends {
             packBuffer.removeAll(keepingCapacity: true)
             let span = s.own.span(tr.range)
-            if s.analog {
+            if s.analog || s.multiValued {
                 SpikePacket.encodeAnalog(s.own, from: span.0, to: span.1, range: tr.range, into: &packBuffer)
             } else {
                 SpikePacket.encode(s.own, from: span.0, to: span.1, range: tr.range, signed: s.signed, into: &packBuffer)
@@ -401,7 +401,7 @@ public final class RankSimulator {
         let t1 = monotonicSeconds()
         timing.pack += t1 - t0
         let sources = s.receives.map {
-            (rank: $0.source, maxBytes: s.analog ? SpikePacket.maxAnalogSize(rangeCount: $0.range.count)
+            (rank: $0.source, maxBytes: s.analog || s.multiValued ? SpikePacket.maxAnalogSize(rangeCount: $0.range.count)
                                                  : SpikePacket.maxSize(rangeCount: $0.range.count, signed: s.signed))
         }
         let result = try transport.exchange(msgs, from: sources, tag: s.index)

@@ -14,7 +14,7 @@ public struct ConversionSetup: Sendable {
     public init(config c: RunConfig, calibration: String?, calibrationSplit: String? = nil, calibrationCount: Int? = nil,
                 norm: NormMode? = nil, statistic: String? = nil, reset: ResetMode? = nil, initialMembrane: Float? = nil,
                 thresholdScale: Float? = nil, maxpool: MaxPoolMode? = nil, residual: ResidualScaling? = nil,
-                neurons: String? = nil, outputNeurons: String? = nil) throws {
+                neurons: String? = nil, outputNeurons: String? = nil, burst: Int? = nil) throws {
         guard let cal = calibration ?? c.calibration else {
             throw SpikeError("converting an ANN needs calibration data: pass --calibration DATA or set key 'calibration'")
         }
@@ -36,6 +36,8 @@ public struct ConversionSetup: Sendable {
         let outKind = outputNeurons ?? c.outputNeurons ?? "accumulator"
         guard outKind == "accumulator" || outKind == "spiking" else { throw SpikeError("--output-neurons '\(outKind)': expected accumulator or spiking") }
         o.spikingOutputs = outKind == "spiking"
+        o.burst = burst ?? c.burst ?? 1
+        guard (1...64).contains(o.burst) else { throw SpikeError("--burst must be between 1 and 64, got \(o.burst)") }
         options = o
     }
 

@@ -29,6 +29,9 @@ public struct RunOptions: Sendable {
     public var progress = true
     /// Also run the ANN reference of the same network on rank 0 and report its metric beside the SNN's.
     public var compareANN = false
+    /// The ANN reference clips every spiking layer to one spike per step (`DenseForward(rateLimited:)`):
+    /// the limit a rate-coded SNN reaches as T grows.
+    public var rateLimitedANN = false
     public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
 }
 
@@ -105,7 +108,7 @@ public final class Coordinator {
             if let l = r.label, let p = r.prediction { labelled += 1; if l == p { correct += 1 } }
             finished += 1
         }
-        let ann: DenseForward? = (isRoot && (options.compareANN || config.layerValues)) ? try DenseForward(network) : nil
+        let ann: DenseForward? = (isRoot && (options.compareANN || config.layerValues)) ? try DenseForward(network, rateLimited: options.rateLimitedANN) : nil
         var layerErrors = isRoot && config.layerValues ? LayerErrorAccumulator(network: network) : nil
         var checkpointCorrect = [Int](repeating: 0, count: config.checkpoints.count)
         for r in writer?.previous ?? [] {

@@ -11,6 +11,7 @@ public struct LayerErrorAccumulator: Sendable {
         var r = 0.0, a = 0.0, rr = 0.0, aa = 0.0, ra = 0.0, saturated = 0.0
     }
     let names: [String]
+    /// The largest value a step can carry: θ × burst of the spiking layer.
     let thresholds: [Float]
     let recorded: [Bool]
     var sums: [Sums]
@@ -22,7 +23,7 @@ public struct LayerErrorAccumulator: Sendable {
         thresholds = network.layers.indices.map { i in
             var j = i
             while network.layers[j].neuron == nil, let k = network.layers[j].inputs.first, k > 0 { j = k }
-            return network.layers[j].neuron?.threshold ?? 1
+            return (network.layers[j].neuron?.threshold ?? 1) * Float(network.layers[j].neuron?.burst ?? 1)
         }
         sums = [Sums](repeating: Sums(), count: network.layers.count)
     }

@@ -53,6 +53,8 @@ public struct RunConfig: Codable, Sendable {
     public var burnIn: Int?
     /// Spiking max-pool: leader (pass the most active input's events, default) or count (emit the change of the running max count).
     public var maxpoolGate: String?
+    /// Burst spikes: at most this many spikes per neuron and step (1 = ordinary neurons).
+    public var burst: Int?
     /// Where `convert` writes the SNN (and `simulate` saves the one it converted).
     public var snnModel: String?
     /// Zoo networks: firing rate the weights are scaled to, and Tiny-YOLOv3's input side.
@@ -82,7 +84,7 @@ public struct RunConfig: Codable, Sendable {
                                     "encoder", "decoding", "json", "energyPreset", "ranks", "checkpoints", "compareAnn", "raster",
                                     "representation", "binMs", "energy", "output", "calibration", "calibrationSplit",
                                     "calibrationCount", "statistic", "sweep", "norm", "reset", "initialMembrane", "thresholdScale",
-                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn", "neurons", "outputNeurons", "maxpoolGate"]
+                                    "maxpool", "snnModel", "targetRate", "inputSize", "residual", "burnIn", "neurons", "outputNeurons", "maxpoolGate", "burst"]
 
     /// The energy table a run uses: the named preset, or the config's custom table.
     public func energyPreset(named override: String?) throws -> EnergyPreset {
@@ -137,6 +139,7 @@ public struct RunConfig: Codable, Sendable {
         if let n = c.neurons, n != "ibt" && n != "relu" { throw SpikeError("\(path): key 'neurons': '\(n)' is not ibt or relu") }
         if let n = c.outputNeurons, n != "accumulator" && n != "spiking" { throw SpikeError("\(path): key 'outputNeurons': '\(n)' is not accumulator or spiking") }
         if let g = c.maxpoolGate, MaxPoolGateMode(rawValue: g) == nil { throw SpikeError("\(path): key 'maxpoolGate': '\(g)' is not leader or count") }
+        if let b = c.burst, !(1...64).contains(b) { throw SpikeError("\(path): key 'burst' must be between 1 and 64, got \(b)") }
         if let b = c.burnIn, b < 0 { throw SpikeError("\(path): key 'burnIn' must be non-negative, got \(b)") }
         if let v = c.initialMembrane, !(abs(v) <= 1) { throw SpikeError("\(path): key 'initialMembrane' must be a fraction of the threshold in [-1, 1], got \(v)") }
         if let v = c.thresholdScale, !(v > 0) { throw SpikeError("\(path): key 'thresholdScale' must be positive, got \(v)") }

@@ -32,6 +32,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Residual adds: per-source (each branch keeps its scale, default) or max (one scale per stream, no branch amplified).") var residual: ResidualScaling?
     @Option(help: "Neurons for leaky-ReLU and linear layers: ibt (signed IBT, default) or relu (IF, negative activations dropped: the ablation).") var neurons: String?
     @Option(help: "Output layers: accumulator (non-spiking, membrane decoding; default) or spiking (signed linear neurons normalized like hidden layers, so --decoding spikes reads spike counts).") var outputNeurons: String?
+    @Option(help: "Burst spikes: IF/IBT neurons may fire up to this many spikes per step (one event of value k), so activations above λ are not clipped (default 1).") var burst: Int?
     @Option(help: "Output model path (.json; weights go to .bin beside it; default: the config's 'snnModel').") var output: String?
 
     func run() throws {
@@ -44,7 +45,7 @@ struct Convert: ParsableCommand {
             let setup = try ConversionSetup(config: c, calibration: calibration, calibrationSplit: calibrationSplit,
                                             calibrationCount: calibrationCount, norm: norm, statistic: statistic, reset: reset,
                                             initialMembrane: initialMembrane, thresholdScale: thresholdScale, maxpool: maxpool,
-                                            residual: residual, neurons: neurons, outputNeurons: outputNeurons)
+                                            residual: residual, neurons: neurons, outputNeurons: outputNeurons, burst: burst)
             let (snn, report) = try setup.convert(imported, source: model)
             try ModelFile.write(snn, to: output)
             let reportPath = (output as NSString).deletingPathExtension + ".report.json"

@@ -41,6 +41,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "ANN models: initial membrane potential as a fraction of the threshold.") var initialMembrane: Float?
     @Option(help: "ANN models: multiply every spiking threshold by this factor.") var thresholdScale: Float?
     @Option(help: "ANN models: residual scaling, per-source or max.") var residual: ResidualScaling?
+    @Option(help: "ANN models: burst spikes, up to this many spikes per neuron and step (default 1).") var burst: Int?
     @Option(help: "ANN models: output layers accumulator (default) or spiking (needed for --decoding spikes).") var outputNeurons: String?
     @Option(help: "Timesteps at the start left out of the decoding (burn-in).") var burnIn: Int?
     @Flag(help: "Continue a run whose samples file exists, skipping finished samples.") var resume = false
@@ -49,6 +50,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Also run the ANN reference of the same network (rank 0) and report its top-1 beside the SNN's.") var compareAnn = false
     @Option(help: "Spiking max-pool: leader (pass the events of the most active input; default) or count (emit the change of the window's running max count: the output count is exactly the max).") var maxpoolGate: MaxPoolGateMode?
     @Flag(help: "Compare every spiking layer's decoded values with the ANN's activations (mean error, bias, correlation, saturation per layer): where the conversion loses accuracy.") var layerErrors = false
+    @Flag(help: "With --compare-ann: clip the ANN reference's spiking layers to one spike per step ([0, θ] or [−θ, θ]), the limit of the rate-coded SNN as T grows; its mAP against the labels and the exact ANN's measures what clipping costs.") var rateLimitedAnn = false
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
@@ -69,7 +71,7 @@ struct Simulate: ParsableCommand {
                 // An ANN with calibration data: every rank converts it (deterministic, same bits everywhere).
                 let setup = try ConversionSetup(config: c, calibration: calibration, calibrationCount: calibrationCount, norm: norm,
                                                 initialMembrane: initialMembrane, thresholdScale: thresholdScale, residual: residual,
-                                                outputNeurons: outputNeurons)
+                                                outputNeurons: outputNeurons, burst: burst)
                 let (snn, report) = try setup.convert(try ANNSource.load(modelSpec), source: modelSpec)
                 network = snn
                 if t.rank == 0, let out = c.snnModel {
@@ -101,6 +103,7 @@ struct Simulate: ParsableCommand {
             opts.jsonPath = json ?? c.json
             opts.energyPreset = try c.energyPreset(named: energyPreset)
             opts.resume = resume; opts.overwrite = overwrite; opts.progress = !quiet; opts.compareANN = compareAnn || (c.compareAnn ?? false)
+            opts.rateLimitedANN = rateLimitedAnn
             var source: InputSource?
             if t.rank == 0 {
                 if let d = data ?? c.data {

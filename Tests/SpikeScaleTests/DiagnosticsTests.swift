@@ -4,6 +4,7 @@ import SpikeCore
 import SpikeEngine
 import SpikeConvert
 import SpikeRun
+import SpikeANN
 
 /// Layer values (`--layer-errors`) and the count max-pool gate.
 @Suite("Layer values and max-pool gates")
@@ -101,5 +102,61 @@ struct DiagnosticsTests {
         #expect(abs(e.meanError - (-0.01 - 0.01 - 0.6) / 4) < 1e-6, "\(e.meanError)")
         #expect(abs(e.saturated - 0.25) < 1e-12)
         #expect(e.correlation! > 0.9)
+    }
+}
+
+@Suite("Burst spikes")
+struct BurstTests {
+    @Test("A burst neuron carries activations above θ: count floor(a·T) up to burst·θ; the rate-limited ANN clips at burst·θ")
+    func burstCarriesLargeActivations() throws {
+        var b = NetworkBuilder(name: "one", input: Shape(1, 1, 3))
+        var n = NeuronModel.ibt(alpha: 0.1)
+        n.burst = 2
+        let l = try b.add("fc", .dense(outFeatures: 3), neuron: n, weights: [1, 0, 0, 0, 1, 0, 0, 0, 1], bias: [])
+        let out = try b.add("out", .dense(outFeatures: 1), inputs: [l], neuron: .accumulator, weights: [1, 1, 1], bias: [])
+        let net = try b.build(outputs: [out])
+        let T = 40
+        var cfg = SimulationConfig(timesteps: T)
+        cfg.layerValues = true
+        // 1.6 is carried (1 or 2 spikes per step), 2.5 clips at 2, −1.5 (leaky: −0.15) is carried as negatives.
+        let v = try DiagnosticsTests.layerValues(net, ranks: 1, config: cfg, input: [1.6, 2.5, -1.5])
+        #expect(abs(v[1][0] - 1.6) < 1.0 / Float(T) + 1e-6 && abs(v[1][1] - 2) < 1e-6 && abs(v[1][2] + 0.15) < 1.0 / Float(T) + 1e-6, "\(v[1])")
+        let clipped = try DenseForward(net, rateLimited: true).run([1.6, 2.5, -1.5])[1]
+        #expect(zip(clipped, [1.6, 2, -0.15] as [Float]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(clipped)")
+        // The neuron model survives the model file; invalid bursts are refused with the layer named.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("burst-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try ModelFile.write(net, to: dir.appendingPathComponent("m.json").path)
+        #expect(try ModelFile.read(dir.appendingPathComponent("m.json").path).layers[1].neuron?.burst == 2)
+        for bad in [0, 65] {
+            var m = net
+            m.layers[1].neuron!.burst = bad
+            #expect { try m.validate() } throws: { "\($0)".contains("'fc'") && "\($0)".contains("burst") }
+        }
+        var zero = net
+        zero.layers[1].neuron!.reset = .zero
+        #expect(throws: SpikeError.self) { try zero.validate() }
+    }
+
+    @Test("Burst events cross ranks exactly: same outputs, counters and layer values on 1, 2 and 3 ranks")
+    func burstRankInvariance() throws {
+        let base = try ModelSource.load("zoo:tiny-yolov3", seed: 3, targetRate: 0.4, inputSize: 96)
+        var net = base
+        for i in net.layers.indices where net.layers[i].neuron?.kind == .signedIBT { net.layers[i].neuron!.burst = 3 }
+        let input = try SyntheticSource(shape: net.inputShape, seed: 6, count: 1).sample(0).input.map { $0 * 3 }
+        var cfg = SimulationConfig(timesteps: 12, seed: 2, encoder: .direct)
+        cfg.layerValues = true
+        let one = try DiagnosticsTests.layerValues(net, ranks: 1, config: cfg, input: input)
+        // Bursts happen: some layer value exceeds one spike per step.
+        #expect(one.contains { $0.contains { abs($0) > 1 } })
+        for r in [2, 3] {
+            let other = try DiagnosticsTests.layerValues(net, ranks: r, config: cfg, input: input)
+            #expect(one.map { $0.map(\.bitPattern) } == other.map { $0.map(\.bitPattern) }, "\(r) ranks")
+        }
+        let a = try simulateLocally(net, ranks: 1, config: cfg, inputs: [input])
+        let c = try simulateLocally(net, ranks: 3, config: cfg, inputs: [input])
+        #expect(a.counters == c.counters)
+        #expect(a.outputs.map { $0.map { $0.map(\.bitPattern) } } == c.outputs.map { $0.map { $0.map(\.bitPattern) } })
     }
 }
