@@ -312,6 +312,7 @@ public final class Coordinator {
         if let e = layerErrors, e.samples > 0 { result.layerErrors = e.result }
         if simulatedHere > 0 { result.spikesPerTimestep = stepTotals.map { Double($0) / Double(simulatedHere) } }
         let detectionMaps = detection?.checkpointMaps ?? []
+        let fidelities = detection?.checkpointFidelity ?? [], headErrors = detection?.checkpointHeadMAE ?? []
         if let d = detection { result.detection = d.summary() }
         if !config.checkpoints.isEmpty, finished > 0 {
             let n = Double(finished)
@@ -324,6 +325,13 @@ public final class Coordinator {
             } + [RunResult.Checkpoint(timesteps: config.timesteps, top1: result.top1, spikesPerSample: Double(result.spikes) / n,
                                       synapticOpsPerSample: Double(result.synapticOps) / n, analogMacsPerSample: Double(result.analogMacs) / n,
                                       map50: result.detection?.map50)]
+            for c in result.checkpoints!.indices {
+                if c < fidelities.count {
+                    result.checkpoints![c].fidelityMap50 = fidelities[c]; result.checkpoints![c].headMAE = headErrors[c]
+                } else {
+                    result.checkpoints![c].fidelityMap50 = result.detection?.fidelityMap50; result.checkpoints![c].headMAE = result.detection?.headMAE
+                }
+            }
         }
         if options.compareANN, annCompared > 0 {
             result.ann = RunResult.ANNComparison(top1: labelled > 0 ? Double(annCorrect) / Double(annCompared) : nil,

@@ -21,6 +21,9 @@ public struct DetectionScoring {
     var annImages = 0
     var absError: Double = 0
     var absCount = 0
+    /// Head error at each checkpoint (samples simulated by this invocation).
+    var checkpointAbsError: [Double]
+    var checkpointAbsCount = 0
 
     public init?(network: Network, checkpoints: Int) {
         guard !network.heads.isEmpty else { return nil }
@@ -31,6 +34,7 @@ public struct DetectionScoring {
         }
         self.network = network; outputSlot = slots
         self.checkpoints = [[Detection]](repeating: [], count: checkpoints)
+        checkpointAbsError = [Double](repeating: 0, count: checkpoints)
     }
 
     /// Detections (after NMS) of one image from the network's outputs (one array per output layer).
@@ -63,6 +67,10 @@ public struct DetectionScoring {
             ann += ad; annImages += 1; a = ad
             for k in outputSlot {
                 for (x, y) in zip(snnOutputs[k], annOutputs[k]) { absError += Double(abs(x - y)); absCount += 1 }
+                for (c, o) in checkpointOutputs.enumerated() {
+                    for (x, y) in zip(o[k], annOutputs[k]) { checkpointAbsError[c] += Double(abs(x - y)) }
+                }
+                if !checkpointOutputs.isEmpty { checkpointAbsCount += annOutputs[k].count }
             }
         }
         return (d, cps, a)
@@ -85,6 +93,10 @@ public struct DetectionScoring {
     }
 
     public var checkpointMaps: [Double?] { checkpoints.map { map($0)?.0 } }
+    /// Fidelity mAP@0.5 at each checkpoint (nil without the ANN reference).
+    public var checkpointFidelity: [Double?] { checkpoints.map { annImages > 0 ? Self.fidelity(snn: $0, ann: ann) : nil } }
+    /// Mean |SNN − ANN| of the head values at each checkpoint (nil without the ANN reference).
+    public var checkpointHeadMAE: [Double?] { checkpointAbsError.map { checkpointAbsCount > 0 ? $0 / Double(checkpointAbsCount) : nil } }
 
     public func summary() -> RunResult.DetectionSummary {
         let m = map(snn)

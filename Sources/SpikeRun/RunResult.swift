@@ -134,6 +134,9 @@ public struct RunResult: Codable, Sendable {
         public var analogMacsPerSample: Double?
         /// mAP@0.5 of the detections decoded at this timestep (detection runs).
         public var map50: Double?
+        /// Detection runs with the ANN reference: fidelity mAP@0.5 and head error at this timestep.
+        public var fidelityMap50: Double?
+        public var headMAE: Double?
         public init(timesteps: Int, top1: Double?, spikesPerSample: Double? = nil, synapticOpsPerSample: Double? = nil,
                     analogMacsPerSample: Double? = nil, map50: Double? = nil) {
             self.timesteps = timesteps; self.top1 = top1; self.spikesPerSample = spikesPerSample

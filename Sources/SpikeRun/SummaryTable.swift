@@ -37,6 +37,10 @@ public enum SummaryTable {
             if !acc.isEmpty { out.append("top-1 vs T: " + acc.joined(separator: ", ")) }
             let maps = cs.compactMap { c in c.map50.map { String(format: "T=%d %.4f", c.timesteps, $0) } }
             if !maps.isEmpty { out.append("mAP@0.5 vs T: " + maps.joined(separator: ", ")) }
+            let fid = cs.compactMap { c in c.fidelityMap50.map { String(format: "T=%d %.4f", c.timesteps, $0) } }
+            if !fid.isEmpty { out.append("fidelity vs T: " + fid.joined(separator: ", ")) }
+            let mae = cs.compactMap { c in c.headMAE.map { String(format: "T=%d %.4g", c.timesteps, $0) } }
+            if !mae.isEmpty { out.append("head MAE vs T: " + mae.joined(separator: ", ")) }
         }
         if let d = r.detection {
             func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }

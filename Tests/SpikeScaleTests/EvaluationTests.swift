@@ -70,7 +70,7 @@ struct YOLOLabelTests {
 
 @Suite("Detection scoring of a run")
 struct DetectionScoringTests {
-    @Test("Identical SNN and ANN outputs: fidelity 1, head error 0, same mAP as the ANN")
+    @Test("Identical SNN and ANN outputs: fidelity 1, head error 0, same mAP as the ANN; shifted heads at a checkpoint: error 0.5")
     func identical() throws {
         let imported = try ANNSource.load(sharedData + "/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg")
         let net = imported.network
@@ -78,17 +78,21 @@ struct DetectionScoringTests {
         let src = try DataSource.open(sharedData + "/coco8", split: nil, expecting: net.inputShape, classes: 80)
         let ann = try DenseForward(net)
         let eval = try ANNEvaluation.run(network: net, modelPath: "yolo-fastest", source: src, first: 0, count: src.count, progress: false)
-        var scoring = try #require(DetectionScoring(network: net, checkpoints: 1))
+        var scoring = try #require(DetectionScoring(network: net, checkpoints: 2))
         for i in 0..<src.count {
             let s = try src.load(i)
             let o = ann.predict(s.input)
-            _ = scoring.add(image: i, sample: s, snnOutputs: o, checkpointOutputs: [o], annOutputs: o)
+            // Checkpoint 2: every head value off by 0.5 (head error 0.5 exactly).
+            _ = scoring.add(image: i, sample: s, snnOutputs: o, checkpointOutputs: [o, o.map { $0.map { $0 + 0.5 } }], annOutputs: o)
         }
         let d = scoring.summary()
         #expect(d.fidelityMap50 == 1)
         #expect(d.headMAE == 0)
         #expect(d.map50 == d.annMap50 && d.map50 == eval.detection?.map50)
-        #expect(scoring.checkpointMaps == [d.map50])
+        #expect(scoring.checkpointMaps.first! == d.map50)
+        #expect(scoring.checkpointFidelity.first! == 1 && scoring.checkpointHeadMAE.first! == 0)
+        #expect(abs(scoring.checkpointHeadMAE.last!! - 0.5) < 1e-6)
+        #expect(scoring.checkpointFidelity.last!! < 1)
         #expect((d.map50 ?? 0) > 0.3, "yolo-fastest mAP@0.5 on COCO8 val: \(d.map50 ?? -1)")
         #expect(d.groundTruthBoxes == 17)
     }
