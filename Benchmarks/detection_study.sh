@@ -41,6 +41,9 @@ yolo-fastest)
     mpiexec -n 2 $B simulate --model results/yf/yf-$v.json --data results/yf/coco8 --split all --samples 8 -T 512 --burn-in 128 \
        --decoding $dec --checkpoints 256 --compare-ann --json results/yf/$tag.json --overwrite --quiet
   done
+  # The plain recipe at T = 512 (fidelity and head error at T = 256 and 512).
+  mpiexec -n 2 $B simulate --model results/yf/yf-v0.json --data results/yf/coco8 --split all --samples 8 -T 512 --burn-in 128 \
+     --checkpoints 256 --compare-ann --json results/yf/V0-coco8-T512-b128.json --overwrite --quiet
   # The calibration images themselves (Darknet's samples): fidelity without held-out clipping.
   mpiexec -n 2 $B simulate --model results/yf/yf-v0.json --data "$SAMPLES" --samples 7 -T 512 --burn-in 128 \
      --checkpoints 256 --compare-ann --json results/yf/R3-darknet-T512-b128.json --overwrite --quiet
