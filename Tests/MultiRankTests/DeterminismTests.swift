@@ -110,7 +110,7 @@ struct TinyYOLOTests {
 /// images, simulated on a COCO8 val image on 1, 2 and 3 ranks.
 @Suite("Converted Yolo-Fastest under mpiexec", .serialized)
 struct YoloFastestTests {
-    @Test("convert from Darknet files, then identical head outputs and counters on 1, 2, 3 ranks")
+    @Test("convert from Darknet files, then identical head outputs and counters on 1, 2, 3, 4 ranks; burst spikes and layer errors on 1 and 3")
     func yoloFastest() throws {
         let dir = MPIHarness.tempDir()
         let data = MPIHarness.sharedData
@@ -122,7 +122,7 @@ struct YoloFastestTests {
         let report = try MPIHarness.json("\(dir)/yf.report.json")
         #expect((report["calibrationData"] as? String)?.contains("coco8/images/train") == true)
         var samples = [String]()
-        for k in [1, 2, 3] {
+        for k in [1, 2, 3, 4] {
             let out = "\(dir)/yf-\(k).json"
             let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "\(dir)/yf.json", "--data", "\(data)/coco8/images/val",
                                                   "--samples", "2", "-T", "6", "--checkpoints", "3", "--json", out, "--quiet"])
@@ -135,6 +135,28 @@ struct YoloFastestTests {
                                                                                              s["checkpointCounters"]!], options: [.sortedKeys]), as: UTF8.self))
             }
         }
-        #expect(samples.count == 6 && samples[0...1] == samples[2...3] && samples[0...1] == samples[4...5])
+        #expect(samples.count == 8 && samples[0...1] == samples[2...3] && samples[0...1] == samples[4...5] && samples[0...1] == samples[6...7])
+        // Burst spikes (events of value k cross ranks in the exact packet format) and per-layer errors
+        // gathered from every rank.
+        let b = try MPIHarness.run(ranks: 1, ["convert", "\(data)/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg",
+                                              "--calibration", "\(data)/coco8/images/train", "--calibration-count", "4",
+                                              "--burst", "2", "--output", "\(dir)/yfb.json"])
+        #expect(b.status == 0, "\(b.stderr)")
+        var burst = [String]()
+        for k in [1, 3] {
+            let out = "\(dir)/yfb-\(k).json"
+            let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "\(dir)/yfb.json", "--data", "\(data)/coco8/images/val",
+                                                  "--samples", "1", "-T", "6", "--layer-errors", "--compare-ann", "--json", out, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            guard r.status == 0 else { return }
+            let result = try MPIHarness.json(out)
+            let errors = try #require(result["layerErrors"] as? [[String: Any]])
+            #expect(errors.count > 80, "one row per spiking layer and max-pool")
+            for s in try MPIHarness.samples(out) {
+                burst.append(String(decoding: try JSONSerialization.data(withJSONObject: [s["outputs"]!, s["layers"]!, errors], options: [.sortedKeys]),
+                                    as: UTF8.self))
+            }
+        }
+        #expect(burst.count == 2 && burst[0] == burst[1])
     }
 }
