@@ -125,19 +125,27 @@ public struct ImageFolderSource: InputSource {
 
 /// A detection set in the YOLO layout (COCO8, Darknet, Ultralytics): JPEG images letterboxed as
 /// Darknet does, each with a label file (`class cx cy w h` per line, normalised) found by replacing
-/// `images` by `labels` in its path. An image without a label file has no objects.
+/// `images` by `labels` in its path. An image without a label file has no objects. Several image
+/// folders (splits `train+val`) are read one after the other, each in name order.
 public struct DetectionFolderSource: InputSource {
-    public let images: ImageFolder
+    public let folders: [String]
+    /// Full paths of the images, in sample order.
+    public let files: [String]
     public let shape: Shape
     public let classes: Int?
     public let labelFiles: [String?]
     public init(imageFolder: String, expecting shape: Shape, classes: Int? = nil) throws {
+        try self.init(imageFolders: [imageFolder], expecting: shape, classes: classes)
+    }
+    public init(imageFolders: [String], expecting shape: Shape, classes: Int? = nil) throws {
         guard shape.channels == 3 else {
-            throw SpikeError("\(imageFolder): JPEG images have 3 channels but the model's input is \(shape)")
+            throw SpikeError("\(imageFolders.joined(separator: ", ")): JPEG images have 3 channels but the model's input is \(shape)")
         }
-        images = try ImageFolder(folder: imageFolder)
+        var f = [String]()
+        for d in imageFolders { f += try ImageFolder(folder: d).files }
+        folders = imageFolders; files = f
         self.shape = shape; self.classes = classes
-        labelFiles = images.files.map { YOLOLabels.labelPath(forImage: $0) }
+        labelFiles = files.map { YOLOLabels.labelPath(forImage: $0) }
     }
     /// True if `imageFolder` has a sibling label folder (`.../images/X` beside `.../labels/X`).
     public static func hasLabels(imageFolder: String) -> Bool {
@@ -146,20 +154,20 @@ public struct DetectionFolderSource: InputSource {
         return FileManager.default.fileExists(atPath: (l as NSString).deletingLastPathComponent, isDirectory: &d) && d.boolValue
     }
     public var description: String {
-        "\(images.folder) (\(images.count) JPEG images with YOLO labels, letterboxed to \(shape.width)x\(shape.height))"
+        "\(folders.joined(separator: " + ")) (\(files.count) JPEG images with YOLO labels, letterboxed to \(shape.width)x\(shape.height))"
     }
-    public var count: Int { images.count }
+    public var count: Int { files.count }
     public func sample(_ i: Int) throws -> (input: [Float], label: Int?) { (try load(i).input, nil) }
     public func load(_ i: Int) throws -> Sample {
-        guard images.files.indices.contains(i) else { throw SpikeError("\(images.folder): image #\(i) requested but the folder has \(images.count)") }
-        let img = try JPEG.decode(path: images.files[i])
+        guard files.indices.contains(i) else { throw SpikeError("\(folders.joined(separator: " + ")): image #\(i) requested but there are \(files.count)") }
+        let img = try JPEG.decode(path: files[i])
         let labels = try labelFiles[i].map { try YOLOLabels.read(path: $0, classes: classes) } ?? []
         let W = Float(img.width), H = Float(img.height)
         let boxes = labels.map {
             GroundTruth(image: i, classID: $0.classID, box: Box(x: $0.cx * W, y: $0.cy * H, w: $0.w * W, h: $0.h * H))
         }
         return Sample(input: Letterbox.darknet(img, width: shape.width, height: shape.height), boxes: boxes,
-                      imageWidth: img.width, imageHeight: img.height, name: images.files[i])
+                      imageWidth: img.width, imageHeight: img.height, name: files[i])
     }
 }
 
@@ -197,6 +205,15 @@ public enum DataSource {
         let splitImages = ((path as NSString).appendingPathComponent("images") as NSString).appendingPathComponent(split)
         if exists(splitImages, dir: true) {
             return try DetectionFolderSource(imageFolder: splitImages, expecting: shape, classes: classes)
+        }
+        // Several splits of a detection set, read one after the other: `train+val`.
+        if split.contains("+"), exists((path as NSString).appendingPathComponent("images"), dir: true) {
+            let parts = split.split(separator: "+").map(String.init)
+            let folders = parts.map { ((path as NSString).appendingPathComponent("images") as NSString).appendingPathComponent($0) }
+            if let missing = zip(parts, folders).first(where: { !exists($0.1, dir: true) }) {
+                throw SpikeError("\(path): split '\(missing.0)' of '\(split)' has no images/\(missing.0) folder")
+            }
+            return try DetectionFolderSource(imageFolders: folders, expecting: shape, classes: classes)
         }
         if exists((path as NSString).appendingPathComponent("train1K.txt"), dir: false) {
             switch requested {

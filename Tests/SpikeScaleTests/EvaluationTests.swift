@@ -53,6 +53,14 @@ struct YOLOLabelTests {
         #expect(boxes == 17)
         // The same folder given as images/val finds the labels beside it.
         #expect(try DataSource.open(sharedData + "/coco8/images/val", split: nil, expecting: Shape(320, 320, 3)) is DetectionFolderSource)
+        // Splits joined: train then val, 8 images and 30 boxes (the held-out set of the Yolo-Fastest study).
+        let all = try DataSource.open(sharedData + "/coco8", split: "train+val", expecting: Shape(320, 320, 3), classes: 80)
+        #expect(all.count == 8)
+        #expect(try (0..<8).reduce(0) { $0 + (try all.load($1).boxes?.count ?? 0) } == 30)
+        #expect(try all.load(4).name == src.load(0).name)
+        #expect { _ = try DataSource.open(sharedData + "/coco8", split: "train+test", expecting: Shape(320, 320, 3)) } throws: {
+            "\($0)".contains("'test'") && "\($0)".contains("images/test")
+        }
     }
 
     @Test("A file that is not a JPEG is one clear error naming it")
