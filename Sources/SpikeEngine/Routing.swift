@@ -183,22 +183,9 @@ struct MaxPoolGate {
                 bitsLeft &= bitsLeft - 1
                 let j = word * 64 + bit + ownLo
                 let oy = j / o.rowStride, rem = j - oy * o.rowStride, ox = rem / o.channels, ch = rem - ox * o.channels
+                // The largest running sum in the window (windows always hold an input: pads are smaller
+                // than the kernel) and this step's event of the first input that has it.
                 var best = -Float.infinity, bestV: Float = 0
-                if mode == .count {
-                    // Windows always hold at least one input (pads are smaller than the kernel).
-                    for ky in 0..<w.kernelH {
-                        let iy = oy * w.strideH - w.padTop + ky * w.dilationH
-                        if iy < 0 || iy >= s.height { continue }
-                        for kx in 0..<w.kernelW {
-                            let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
-                            if ix < 0 || ix >= s.width { continue }
-                            best = max(best, score[(iy * s.width + ix) * c + ch - viewLower])
-                        }
-                    }
-                    let d = best - emitted[j - ownLo]
-                    if d != 0 { out.append(j, d); emitted[j - ownLo] = best }
-                    continue
-                }
                 for ky in 0..<w.kernelH {
                     let iy = oy * w.strideH - w.padTop + ky * w.dilationH
                     if iy < 0 || iy >= s.height { continue }
@@ -209,7 +196,12 @@ struct MaxPoolGate {
                         if score[q] > best { best = score[q]; bestV = now[q] }
                     }
                 }
-                if bestV != 0 { out.append(j, bestV) }
+                if mode == .count {
+                    let d = best - emitted[j - ownLo]
+                    if d != 0 { out.append(j, d); emitted[j - ownLo] = best }
+                } else if bestV != 0 {
+                    out.append(j, bestV)
+                }
             }
         }
     }
