@@ -13,7 +13,7 @@ struct Report: ParsableCommand {
         (`sweep`, "kind": "sweep") or a conversion report (`convert`, OUT.report.json). Writes one SVG per
         plot and DIR/report.html, which embeds them all with the tables (no scripts, no external files).
         With two or more run results it also compares them (per-layer firing-rate distributions side by
-        side, as in Spiking-YOLO Fig. 3: name the runs' models ...layer... and ...channel... to pick them).
+        side, as in Spiking-YOLO Fig. 3; runs whose model names say layer or channel are labelled so).
         """)
 
     @Argument(help: "Result files (JSON): run results, sweeps and conversion reports.") var files: [String] = []
@@ -386,8 +386,8 @@ struct ReportBuilder {
     }
 
     private func comparison(_ all: [(ReportInput, RunResult)]) -> ReportSection {
-        let labelled = all.filter { normLabel($0.1) != nil }
-        let runs = labelled.count >= 2 ? labelled : all
+        // Every run given is compared; a model name that says layer or channel normalization labels it.
+        let runs = all
         let names = runs.map { i, r in normLabel(r).map { "\($0) (\(i.name))" } ?? i.name }
         var blocks = [ReportBlock]()
         var cats = [String]()
@@ -427,7 +427,7 @@ struct ReportBuilder {
         blocks.append(.table(ReportTable(caption: "Runs side by side", header: ["run", "network", "T", "samples", "top-1", "mAP@0.5", "firing rate",
                                                                                  "spikes / sample", "synaptic ops / sample", "E SNN", "E ANN"],
                                          rows: rows, numericColumns: [false, false] + Array(repeating: true, count: 9))))
-        return ReportSection("Comparison of runs", paragraph: "\(runs.count) runs compared\(labelled.count >= 2 ? " (those whose model names say layer or channel normalization)" : "").", blocks: blocks)
+        return ReportSection("Comparison of runs", paragraph: "\(runs.count) runs compared (labelled by normalization where the model name says layer or channel).", blocks: blocks)
     }
 }
 
