@@ -251,33 +251,8 @@ struct ReportBuilder {
             blocks.append(figure("\(n)-ops-vs-T", svg, "Cumulative spikes and synaptic operations per sample up to each checkpoint."))
         }
 
-        // Energy per sample at each checkpoint, for every preset (Spiking-YOLO Fig. 9).
-        if !cps.isEmpty, !r.energyPresets.isEmpty, cps.allSatisfy({ $0.synapticOpsPerSample != nil && $0.analogMacsPerSample != nil }) {
-            let presets = r.energyPresets
-            let annMacs = Double(r.annMacsPerSample)
-            var series = [BarSeries]()
-            let maxPJ = presets.flatMap { p in cps.map { ($0.synapticOpsPerSample! * p.acPicojoules + $0.analogMacsPerSample! * p.macPicojoules) } + [annMacs * p.macPicojoules] }.max() ?? 0
-            let (u, unit) = energyUnit(maxPJ: maxPJ)
-            series.append(BarSeries("ANN", values: presets.map { annMacs * $0.macPicojoules / u }))
-            for c in cps {
-                series.append(BarSeries("SNN T=\(c.timesteps)", values: presets.map { (c.synapticOpsPerSample! * $0.acPicojoules + c.analogMacsPerSample! * $0.macPicojoules) / u }))
-            }
-            let svg = Chart.groupedBars(categories: presets.map(\.preset), series: series,
-                                        options: ChartOptions(title: "Energy per sample by preset: \(n)", x: Axis("energy preset (pJ per MAC / AC)"),
-                                                              y: Axis("energy per sample (\(unit))", scale: .log10)))
-            blocks.append(figure("\(n)-energy-by-preset", svg,
-                                 "Energy per sample with each preset: the ANN's MACs against the SNN's synaptic operations (ACs) plus analog MACs accumulated up to each checkpoint T (Spiking-YOLO Fig. 9)."))
-        }
-        // Layer by layer agreement with the ANN (--layer-errors).
-        if let es = r.layerErrors, !es.isEmpty {
-            let svg = Chart.line([Series("relative error |r − a| / |a|", points: es.enumerated().map { DataPoint(Double($0.offset), $0.element.relativeError) }),
-                                  Series("1 − correlation", points: es.enumerated().compactMap { e in e.element.correlation.map { DataPoint(Double(e.offset), 1 - $0) } }),
-                                  Series("saturated (|a| > θ)", points: es.enumerated().map { DataPoint(Double($0.offset), $0.element.saturated) })],
-                                 options: ChartOptions(title: "SNN vs ANN layer by layer: \(n)", x: Axis("spiking layer (network order)"),
-                                                       y: Axis("fraction")))
-            blocks.append(figure("\(n)-layer-errors", svg,
-                                 "Each spiking layer's decoded values r against the ANN's activations a over \(r.samples) samples: relative mean error, 1 − Pearson correlation and the fraction of activations above the threshold (clipped by the SNN). Layers: \(es.first!.layer) … \(es.last!.layer)."))
-        }
+        if let f = energyByPresetFigure(r, checkpoints: cps, name: n) { blocks.append(f) }
+        if let f = layerErrorFigure(r, name: n) { blocks.append(f) }
 
         // Per-layer firing rates.
         let neuronLayers = r.layers.filter { $0.neurons > 0 }
