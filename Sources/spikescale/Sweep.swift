@@ -92,6 +92,9 @@ struct Sweep: ParsableCommand {
             let isANN = ext == "onnx" || ext == "cfg"
             let ts = try list(timesteps, "timesteps") { Int($0) } ?? g?.timesteps ?? [c.timesteps ?? 32]
             guard ts.allSatisfy({ $0 >= 1 }) else { throw SpikeError("timesteps must be at least 1, got \(ts)") }
+            if let b = c.burnIn, let bad = ts.first(where: { $0 <= b }) {
+                throw SpikeError("sweep timesteps \(bad) is not after the config's burnIn \(b): outputs are decoded from t = \(b + 1) on")
+            }
             let thr = try list(thresholdScale, "threshold-scale") { Double($0) } ?? g?.thresholdScale ?? [1]
             guard thr.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw SpikeError("threshold scales must be positive, got \(thr)") }
             let norms = try list(norm, "norm") { NormMode(rawValue: $0)?.rawValue } ?? g?.norm ?? ["channel"]
@@ -173,7 +176,7 @@ struct Sweep: ParsableCommand {
                                                    decoding: Decoding(rawValue: dec)!)
                         cfg.burnIn = p.burnIn
                         cfg.maxPoolGate = p.maxPoolGate
-                        cfg.checkpoints = p.grid.timesteps.filter { $0 < maxT && $0 > p.burnIn }
+                        cfg.checkpoints = p.grid.timesteps.filter { $0 < maxT }
                         cfg.rasterSample = p.first
                         var opts = RunOptions(modelPath: p.modelSpec, samples: p.samples)
                         opts.firstSample = p.first

@@ -73,7 +73,7 @@ struct EvaluationRunTests {
         #expect(try String(contentsOfFile: "\(dir)/out1/sweep.csv", encoding: .utf8) == tables[0])
     }
 
-    @Test("Bad sweep configs: an unknown nested key and a negative T, one clear error each")
+    @Test("Bad sweep configs: an unknown nested key, a negative T, a T within the burn-in: one clear error each")
     func badConfigs() throws {
         let dir = MPIHarness.tempDir()
         for (text, needle) in [("sweep:\n  thresholds: [1]\n", "unknown key 'sweep.thresholds'"),
@@ -84,5 +84,9 @@ struct EvaluationRunTests {
             #expect(r.status != 0 && r.stderr.contains("b.yaml") && r.stderr.contains(needle), "\(needle): \(r.stderr)")
             #expect(r.stderr.split(separator: "\n").count <= 2, "one error, not a cascade: \(r.stderr)")
         }
+        // A sweep T that the config's burn-in leaves nothing to decode from is refused, not dropped.
+        try "model: zoo:mnist-cnn\ndata: \(MPIHarness.sharedData)/mnist\nburnIn: 6\nsweep:\n  timesteps: [4, 8]\n".write(toFile: "\(dir)/c.yaml", atomically: true, encoding: .utf8)
+        let r = try MPIHarness.run(ranks: 1, ["sweep", "--config", "\(dir)/c.yaml", "--output", "\(dir)/cout", "--quiet"])
+        #expect(r.status != 0 && r.stderr.contains("timesteps 4") && r.stderr.contains("burnIn 6"), "\(r.stderr)")
     }
 }
