@@ -49,9 +49,16 @@ struct DeterminismTests {
     func mnistCNN() throws {
         try compareAcrossRanks(["simulate", "--model", "zoo:mnist-cnn", "--data", MPIHarness.sharedData + "/mnist",
                                 "--samples", "3", "-T", "8", "--seed", "3"], label: "mnist-direct")
-        try compareAcrossRanks(["simulate", "--model", "zoo:mnist-cnn", "--data", MPIHarness.sharedData + "/mnist",
+        // Bernoulli input and spike-count decoding: the trained fixture converted on every rank with
+        // spiking output layers (the zoo network's accumulator outputs have no spikes to count).
+        try compareAcrossRanks(["simulate", "--model", MPIHarness.root.path + "/Tests/Fixtures/mnist-cnn.onnx",
+                                "--calibration", MPIHarness.sharedData + "/mnist", "--calibration-count", "20", "--output-neurons", "spiking",
+                                "--data", MPIHarness.sharedData + "/mnist",
                                 "--samples", "2", "-T", "8", "--seed", "3", "--encoder", "bernoulli", "--decoding", "spikes"],
                                ranks: [1, 3], label: "mnist-bernoulli")
+        let refused = try MPIHarness.run(ranks: 1, ["simulate", "--model", "zoo:mnist-cnn", "--data", MPIHarness.sharedData + "/mnist",
+                                                    "--samples", "1", "-T", "4", "--decoding", "spikes", "--quiet"])
+        #expect(refused.status != 0 && refused.stderr.contains("'fc2'") && refused.stderr.contains("--output-neurons spiking"), "\(refused.stderr)")
     }
 
     @Test("(b) residual add, concat, slice, upsample and signed IBT neurons")
