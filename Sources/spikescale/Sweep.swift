@@ -63,6 +63,9 @@ struct Sweep: ParsableCommand {
         /// From the config: burn-in and max-pool gate of every point.
         var burnIn: Int
         var maxPoolGate: MaxPoolGateMode
+        /// ANN models: the config's conversion options (burst, residual, initial membrane, ...); the
+        /// grid sets norm and threshold scale per point. Spiking output layers when the grid decodes spikes.
+        var conversion: ConversionOptions
     }
 
     func list<T>(_ s: String?, _ name: String, _ parse: (String) -> T?) throws -> [T]? {
@@ -109,6 +112,10 @@ struct Sweep: ParsableCommand {
             let seedValue = seed ?? c.seed ?? 1
             var calib = [[Float]](), calibText = ""
             let stat = try Statistic(parsing: statistic ?? c.statistic ?? "p99.99")
+            var conversion = ConversionOptions()
+            if decs.contains("spikes"), !isANN, let i = imported.network.outputs.first(where: { imported.network.layers[$0].neuron?.kind == .accumulator }) {
+                throw SpikeError("\(modelSpec): decoding 'spikes' in the grid, but output layer '\(imported.network.layers[i].name)' has accumulator neurons; convert with --output-neurons spiking")
+            }
             if isANN {
                 let cpath = calibration ?? c.calibration ?? dataPath
                 let csplit = calibrationSplit ?? c.calibrationSplit ?? "train"
@@ -118,6 +125,9 @@ struct Sweep: ParsableCommand {
                 guard ccount <= cs.count else { throw SpikeError("--calibration-count \(ccount) but \(cs.description) has \(cs.count)") }
                 calib = try (0..<ccount).map { try cs.sample($0).input }
                 calibText = "\(cs.description): first \(ccount)"
+                conversion = try ConversionSetup(config: c, calibration: cpath, calibrationSplit: csplit, calibrationCount: ccount,
+                                                 statistic: statistic ?? c.statistic).options
+                if decs.contains("spikes") { conversion.spikingOutputs = true }
             }
             var desc = ""
             if t.rank == 0 {
@@ -136,7 +146,8 @@ struct Sweep: ParsableCommand {
                         first: firstSample ?? c.firstSample ?? 0, seed: seedValue, energy: try c.energyPreset(named: energyPreset),
                         calibration: calib, calibrationText: calibText, statistic: stat,
                         compareANN: compareAnn || (c.compareAnn ?? false), dataDescription: desc,
-                        burnIn: c.burnIn ?? 0, maxPoolGate: c.maxpoolGate.flatMap(MaxPoolGateMode.init(rawValue:)) ?? .leader)
+                        burnIn: c.burnIn ?? 0, maxPoolGate: c.maxpoolGate.flatMap(MaxPoolGateMode.init(rawValue:)) ?? .leader,
+                        conversion: conversion)
         }
         let p = plan!
         var rows = [SweepRow]()
@@ -159,7 +170,7 @@ struct Sweep: ParsableCommand {
                 var net = base!
                 var convertNote = ""
                 if p.isANN {
-                    var o = ConversionOptions()
+                    var o = p.conversion
                     o.norm = NormMode(rawValue: nm)!; o.thresholdScale = Float(thr); o.statistic = p.statistic
                     do {
                         net = try Converter.convert(base!, calibration: p.calibration, calibrationData: p.calibrationText,
