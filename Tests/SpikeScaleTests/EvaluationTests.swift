@@ -250,13 +250,9 @@ struct ConversionGapOptionTests {
 struct SpikingOutputTests {
     @Test("--output-neurons spiking: λ kept per channel, saved and loaded, spike counts decode to the ANN's units on 1 and 2 ranks")
     func spikingOutputs() throws {
-        let model = try ONNXImporter.load(path: Fixtures.folder + "/mnist-cnn.onnx")
-        let train = try IDXDataset(folder: sharedData + "/mnist", split: "train")
-        let test = try IDXDataset(folder: sharedData + "/mnist")
         var o = ConversionOptions()
         o.spikingOutputs = true
-        let (snn, report) = try Converter.convert(model.network, calibration: (0..<50).map { train.image($0) },
-                                                  calibrationData: "mnist train 0..<50", source: "mnist-cnn.onnx", options: o)
+        let (annNet, snn, report, test) = try convertedMNISTFixture(o, calibration: 50)
         #expect(report.outputNeurons == "spiking")
         let out = snn.layers[snn.outputs[0]]
         #expect(out.neuron?.kind == .signedIBT && out.neuron?.alpha == 1)
@@ -271,7 +267,7 @@ struct SpikingOutputTests {
         #expect(loaded.layers[loaded.outputs[0]].outputScale == out.outputScale)
         // The ANN of the converted network (what --compare-ann runs) gives the original logits back.
         let x = test.image(0)
-        let a0 = try DenseForward(model.network).predict(x)[0], a1 = try DenseForward(loaded).predict(x)[0]
+        let a0 = try DenseForward(annNet).predict(x)[0], a1 = try DenseForward(loaded).predict(x)[0]
         for k in 0..<10 { #expect(abs(a0[k] - a1[k]) <= 1e-3 * max(1, abs(a0[k])), "logit \(k): \(a0[k]) vs \(a1[k])") }
         // Spike counts × θ / T × λ approximate the logits; same bits on 1 and 2 ranks.
         let inputs = (0..<20).map { test.image($0) }
@@ -293,8 +289,7 @@ struct SpikingOutputTests {
         }
         #expect(agree >= 19, "top-1 agreement with the ANN \(agree)/20")
         // Spike-count decoding of accumulator outputs is refused, naming the layer.
-        let (acc, _) = try Converter.convert(model.network, calibration: (0..<10).map { train.image($0) },
-                                             calibrationData: "mnist", source: "mnist-cnn.onnx", options: ConversionOptions())
+        let acc = try convertedMNISTFixture(ConversionOptions(), calibration: 10).snn
         let name = acc.layers[acc.outputs[0]].name
         do {
             _ = try LocalGroup(size: 1).run { t in _ = try Coordinator(network: acc, transport: t, config: cfg, options: RunOptions(modelPath: "m", samples: 1)) }

@@ -52,16 +52,11 @@ struct FixtureTests {
 
     @Test("Converted MNIST CNN (channel-norm, p99.99, direct, membrane) keeps the ANN's accuracy on 300 test images")
     func convertedKeepsAccuracy() throws {
-        let model = try ONNXImporter.load(path: Fixtures.folder + "/mnist-cnn.onnx")
-        let train = try IDXDataset(folder: sharedData + "/mnist", split: "train")
-        let test = try IDXDataset(folder: sharedData + "/mnist")
         var o = ConversionOptions()
         o.norm = .channel; o.statistic = .percentile(99.99)
-        let (snn, report) = try Converter.convert(model.network, calibration: (0..<100).map { train.image($0) },
-                                                  calibrationData: "mnist train 0..<100", source: "mnist-cnn.onnx", options: o,
-                                                  importNotes: model.notes)
+        let (annNet, snn, report, test) = try convertedMNISTFixture(o, calibration: 100)
         #expect(report.layers.count == 5)
-        let ann = try DenseForward(model.network)
+        let ann = try DenseForward(annNet)
         let inputs = (0..<300).map { test.image($0) }
         let r = try simulateLocally(snn, ranks: 1, config: SimulationConfig(timesteps: 64), inputs: inputs)
         var annOK = 0, snnOK = 0, agree = 0

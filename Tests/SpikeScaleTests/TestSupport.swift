@@ -2,6 +2,9 @@ import Foundation
 import SpikeCore
 import SpikeEngine
 import SpikeRun
+import SpikeConvert
+import SpikeImport
+import SpikeData
 
 /// Runs `network` on `ranks` in-process ranks over `inputs`, returning per-sample merged outputs and
 /// summed counters, exactly as the coordinator reduces them.
@@ -41,6 +44,18 @@ let sharedData: String = {
     for _ in 0..<3 { url.deleteLastPathComponent() }
     return url.deletingLastPathComponent().appendingPathComponent("shared/data").path
 }()
+
+/// The trained MNIST CNN fixture converted with `options`, calibrated on the first `calibration`
+/// MNIST train images; also returns the imported ANN and the MNIST test set.
+func convertedMNISTFixture(_ options: ConversionOptions, calibration n: Int)
+    throws -> (ann: Network, snn: Network, report: ConversionReport, test: IDXDataset) {
+    let model = try ONNXImporter.load(path: Fixtures.folder + "/mnist-cnn.onnx")
+    let train = try IDXDataset(folder: sharedData + "/mnist", split: "train")
+    let (snn, report) = try Converter.convert(model.network, calibration: (0..<n).map { train.image($0) },
+                                              calibrationData: "mnist train 0..<\(n)", source: "mnist-cnn.onnx", options: options,
+                                              importNotes: model.notes)
+    return (model.network, snn, report, try IDXDataset(folder: sharedData + "/mnist"))
+}
 
 /// Bit patterns, so that comparisons are exact (and NaN-safe).
 func bits(_ a: [[Float]]) -> [[UInt32]] { a.map { $0.map(\.bitPattern) } }
