@@ -4,6 +4,7 @@ import SpikeANN
 import SpikeCore
 import SpikeEngine
 import SpikeMPI
+import SpikeData
 import SpikeRun
 
 /// Engine benchmark: synaptic operations per second, SNN timestep vs dense ANN forward (OpenBLAS),

@@ -29,6 +29,10 @@ public struct Network: Sendable {
     /// Number of trainable parameters (weights and biases).
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.count + $1.bias.count } }
 
+    /// Whether layer `i`'s events count as spikes: layers with neurons, and the input layer (its
+    /// encoder's spikes). Routing layers (pooling, concat, upsample, ...) relay events and are not counted.
+    public func countsSpikes(_ i: Int) -> Bool { layers[i].op.hasNeurons || i == 0 }
+
     /// Number of neurons with a membrane (layers with `hasNeurons`).
     public var neuronCount: Int { layers.reduce(0) { $0 + ($1.op.hasNeurons ? $1.shape.count : 0) } }
 

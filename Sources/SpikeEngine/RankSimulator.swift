@@ -92,10 +92,10 @@ public final class RankSimulator {
         self.states = states
         layerSeconds = [Double](repeating: 0, count: network.layers.count)
         channelSpikes = network.layers.enumerated().map { i, l in
-            (l.op.hasNeurons || i == 0) ? [Int64](repeating: 0, count: l.shape.channels) : []
+            network.countsSpikes(i) ? [Int64](repeating: 0, count: l.shape.channels) : []
         }
         rasterNeurons = network.layers.enumerated().map { i, l in
-            guard config.rasterNeurons > 0, l.op.hasNeurons || i == 0 else { return [] }
+            guard config.rasterNeurons > 0, network.countsSpikes(i) else { return [] }
             let own = states[i].block.own
             return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { own.contains($0) }.map { Int32($0) }
         }
@@ -192,7 +192,7 @@ public final class RankSimulator {
                 checkpointValues.append(network.outputs.flatMap { states[$0].decode(config.decoding, timesteps: t - config.burnIn) })
                 var c: [Int64] = [0, 0, 0]
                 for s in states {
-                    if s.layer.op.hasNeurons || s.index == 0 { c[0] += s.counters.spikes }
+                    if network.countsSpikes(s.index) { c[0] += s.counters.spikes }
                     c[1] += s.counters.synapticOps; c[2] += s.counters.macs
                 }
                 checkpointCounters.append(c)

@@ -4,7 +4,6 @@
 
 import Foundation
 import SpikeCore
-import SpikeImport
 
 public enum YOLODecode {
 

@@ -1,5 +1,8 @@
 import Foundation
+import SpikeAggregate
 import SpikeCore
+import SpikeMetrics
+import SpikeData
 import SpikeImport
 
 extension ANNSource {

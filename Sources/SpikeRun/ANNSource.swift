@@ -1,5 +1,8 @@
 import Foundation
+import SpikeAggregate
 import SpikeCore
+import SpikeMetrics
+import SpikeData
 import SpikeImport
 
 /// Loads a trained ANN for conversion: ONNX (`.onnx`), Darknet (`.cfg` with the `.weights` beside it

@@ -1,5 +1,8 @@
 import SpikeConvert
+import SpikeAggregate
 import SpikeCore
+import SpikeMetrics
+import SpikeData
 import SpikeImport
 
 /// How an ANN is converted before it runs: calibration data and conversion options, from the command

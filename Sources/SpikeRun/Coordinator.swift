@@ -1,5 +1,7 @@
 import Foundation
+import SpikeAggregate
 import SpikeCore
+import SpikeData
 import SpikeANN
 import SpikeEngine
 import SpikeMetrics
@@ -295,8 +297,8 @@ public final class Coordinator {
         let gathered = try transport.gather(mine.withUnsafeBytes { Array($0) }, root: 0)
         guard isRoot else { return nil }
         let perRank = gathered.map { b in b.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } }
-        var result = ResultBuilder(network: network, partition: partition, config: config, options: options,
-                                   dataDescription: source?.description ?? "")
+        var result = ResultBuilder(network: network, partition: partition, config: config, model: options.modelPath,
+                                   energyPreset: options.energyPreset, dataDescription: source?.description ?? "")
             .build(totals: totals, samples: finished, busiestStep: busiest, correct: correct, labelled: labelled,
                    perRank: perRank, wallSeconds: wall, complete: finished == options.samples,
                    samplesFile: writer?.samplesPath ?? "")

@@ -1,4 +1,6 @@
+import SpikeAggregate
 import SpikeCore
+import SpikeData
 import SpikeMetrics
 
 /// Detection bookkeeping of a run on rank 0: decodes YOLO heads from decoded outputs (SNN) and raw

@@ -1,4 +1,7 @@
+import SpikeAggregate
 import SpikeCore
+import SpikeMetrics
+import SpikeData
 import SpikeEngine
 
 /// Layer-by-layer agreement of the SNN with the ANN of the same (converted) network: where a

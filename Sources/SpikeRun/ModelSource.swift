@@ -1,5 +1,8 @@
 import SpikeConvert
+import SpikeAggregate
 import SpikeCore
+import SpikeMetrics
+import SpikeData
 
 /// Loads a model argument: a native model file, `zoo:NAME` for a seeded zoo network scaled to
 /// fire at about `targetRate` on synthetic calibration images, or an ANN (.onnx, .cfg) as imported.

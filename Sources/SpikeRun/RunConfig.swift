@@ -1,5 +1,8 @@
 import Foundation
+import SpikeAggregate
 import SpikeCore
+import SpikeMetrics
+import SpikeData
 import SpikeEngine
 import Yams
 import SpikeConvert

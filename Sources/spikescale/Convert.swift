@@ -4,6 +4,9 @@ import SpikeConvert
 import SpikeCore
 import SpikeData
 import SpikeEngine
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 struct Convert: ParsableCommand {

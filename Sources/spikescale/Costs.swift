@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 struct Costs: ParsableCommand {

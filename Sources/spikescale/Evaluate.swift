@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import SpikeCore
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 struct Evaluate: ParsableCommand {

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import SpikeConvert
 import SpikeReport
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 /// `spikescale report`: SVG plots and one self-contained HTML page from result files.

@@ -1,5 +1,8 @@
 import Foundation
 import SpikeReport
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 // Figures of a run's section that need more than one field: energy by preset at each checkpoint

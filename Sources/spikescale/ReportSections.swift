@@ -1,6 +1,9 @@
 import Foundation
 import SpikeConvert
 import SpikeReport
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 // The report's sweep and conversion sections (Deng et al. Fig. 13 / Spiking-YOLO Fig. 7 curves and

@@ -4,6 +4,9 @@ import SpikeConvert
 import SpikeCore
 import SpikeEngine
 import SpikeMPI
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 struct Sweep: ParsableCommand {

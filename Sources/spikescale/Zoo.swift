@@ -1,5 +1,8 @@
 import ArgumentParser
 import SpikeCore
+import SpikeAggregate
+import SpikeData
+import SpikeMetrics
 import SpikeRun
 
 struct Zoo: ParsableCommand {

@@ -3,14 +3,14 @@ import SpikeCore
 
 /// Writes a run's files on rank 0: one JSON line per finished sample, appended and flushed as it
 /// finishes (a killed job keeps them), and the result JSON at the end, written atomically.
-final class ResultWriter {
-    let jsonPath: String
-    let samplesPath: String
+public final class ResultWriter {
+    public let jsonPath: String
+    public let samplesPath: String
     let handle: FileHandle
     /// Records already in the samples file (on resume).
-    private(set) var previous: [SampleRecord] = []
+    public private(set) var previous: [SampleRecord] = []
 
-    init(jsonPath: String, resume: Bool, overwrite: Bool) throws {
+    public init(jsonPath: String, resume: Bool, overwrite: Bool) throws {
         self.jsonPath = jsonPath
         samplesPath = jsonPath + ".samples.jsonl"
         let fm = FileManager.default
@@ -36,7 +36,7 @@ final class ResultWriter {
     }
 
     /// Reads the complete lines of a samples file; a torn last line (killed mid-write) is dropped.
-    static func readSamples(_ path: String) throws -> [SampleRecord] {
+    public static func readSamples(_ path: String) throws -> [SampleRecord] {
         guard let d = FileManager.default.contents(atPath: path) else { throw SpikeError("\(path): cannot read") }
         var out = [SampleRecord]()
         let lines = d.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
@@ -49,7 +49,7 @@ final class ResultWriter {
         return out
     }
 
-    func append(_ r: SampleRecord) throws {
+    public func append(_ r: SampleRecord) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var d = try enc.encode(r)
@@ -59,7 +59,7 @@ final class ResultWriter {
         }
     }
 
-    func finish(_ result: RunResult) throws {
+    public func finish(_ result: RunResult) throws {
         try? handle.close()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]

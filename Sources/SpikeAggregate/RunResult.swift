@@ -2,26 +2,6 @@ import SpikeCore
 import SpikeEngine
 import SpikeMetrics
 
-/// Energy cost per operation, in picojoules (DESIGN.md section 6).
-public struct EnergyPreset: Sendable, Codable, Equatable {
-    public var name: String
-    public var macPicojoules: Double
-    public var acPicojoules: Double
-    public var source: String
-
-    public static let all: [EnergyPreset] = [
-        EnergyPreset(name: "spiking-yolo-fp32", macPicojoules: 3.6, acPicojoules: 0.9, source: "Spiking-YOLO, 32-bit float"),
-        EnergyPreset(name: "spiking-yolo-int32", macPicojoules: 3.2, acPicojoules: 0.1, source: "Spiking-YOLO, 32-bit integer"),
-        EnergyPreset(name: "horowitz-45nm-fp32", macPicojoules: 4.6, acPicojoules: 0.9, source: "Horowitz ISSCC 2014 (SpikingJelly's default)"),
-    ]
-    public static func named(_ n: String) throws -> EnergyPreset {
-        guard let p = all.first(where: { $0.name == n }) else {
-            throw SpikeError("unknown energy preset '\(n)'; known: \(all.map(\.name).joined(separator: ", "))")
-        }
-        return p
-    }
-}
-
 /// The result of a run: one JSON object with camelCase keys (DESIGN.md section 6). Totals are over
 /// all samples; `PerSample` figures are divided by the number of samples.
 public struct RunResult: Codable, Sendable {
@@ -47,38 +27,39 @@ public struct RunResult: Codable, Sendable {
         public var partition: String
         /// Spikes per neuron per timestep of each channel (the last HWC axis), over all samples.
         public var channelFiringRates: [Double]?
+        public init(name: String, op: String, neuronModel: String? = nil, shape: [Int], neurons: Int, spikes: Int64, positiveSpikes: Int64, negativeSpikes: Int64, firingRate: Double, synapticOps: Int64, analogMacs: Int64, macs: Int, neuronUpdates: Int64, partition: String, channelFiringRates: [Double]? = nil) {
+            self.name = name
+            self.op = op
+            self.neuronModel = neuronModel
+            self.shape = shape
+            self.neurons = neurons
+            self.spikes = spikes
+            self.positiveSpikes = positiveSpikes
+            self.negativeSpikes = negativeSpikes
+            self.firingRate = firingRate
+            self.synapticOps = synapticOps
+            self.analogMacs = analogMacs
+            self.macs = macs
+            self.neuronUpdates = neuronUpdates
+            self.partition = partition
+            self.channelFiringRates = channelFiringRates
+        }
     }
-    public struct Energy: Codable, Sendable {
-        public var preset: String
-        public var macPicojoules: Double
-        public var acPicojoules: Double
-        /// SNN energy per sample: synaptic ops × AC + analog MACs × MAC.
-        public var snnJoules: Double
-        /// ANN energy per sample: MACs × MAC.
-        public var annJoules: Double
-    }
-    public struct Memory: Codable, Sendable {
-        /// Deng et al. eq. 8, 32-bit data and 1-bit spikes. Weights are replicated on every rank.
-        public var weightBits: Int
-        /// ANN: one 32-bit activation per neuron.
-        public var activationBits: Int
-        /// SNN: one 32-bit membrane potential per neuron.
-        public var membraneBits: Int
-        /// SNN: spikes of the busiest timestep of any sample, one bit each.
-        public var spikeBits: Int64
-        public var annBits: Int
-        public var snnBits: Int64
-    }
-    public struct Ops: Codable, Sendable { public var multiplies: Double; public var additions: Double }
-    public struct Compute: Codable, Sendable {
-        /// Deng et al. eq. 9, per sample: the ANN multiplies and adds once per MAC; the SNN adds per
-        /// synaptic operation and multiplies only where it takes analog input.
-        public var ann: Ops
-        public var snn: Ops
-    }
+    public typealias Energy = EnergyCost
+    public typealias Memory = MemoryCost
+    public typealias Ops = OpsCost
+    public typealias Compute = ComputeCost
     public struct Timing: Codable, Sendable {
         public var rank: Int
         public var update: Double, pack: Double, exchange: Double, wait: Double, total: Double
+        public init(rank: Int, update: Double, pack: Double, exchange: Double, wait: Double, total: Double) {
+            self.rank = rank
+            self.update = update
+            self.pack = pack
+            self.exchange = exchange
+            self.wait = wait
+            self.total = total
+        }
     }
     public struct Communication: Codable, Sendable {
         public var rank: Int
@@ -87,6 +68,13 @@ public struct RunResult: Codable, Sendable {
         public var peakResidentBytes: Int
         /// Bytes this rank sent in spike packets per timestep (averaged over timesteps and samples).
         public var bytesPerTimestep: Double?
+        public init(rank: Int, bytesSent: Int64, messages: Int64, peakResidentBytes: Int, bytesPerTimestep: Double? = nil) {
+            self.rank = rank
+            self.bytesSent = bytesSent
+            self.messages = messages
+            self.peakResidentBytes = peakResidentBytes
+            self.bytesPerTimestep = bytesPerTimestep
+        }
     }
 
     public var tool = "spikescale"
@@ -162,11 +150,25 @@ public struct RunResult: Codable, Sendable {
         public var correlation: Double?
         /// Fraction of neurons whose ANN activation exceeds the threshold: the SNN clips them.
         public var saturated: Double
+        public init(layer: String, meanAbsError: Double, meanError: Double, meanAbsANN: Double, relativeError: Double, correlation: Double? = nil, saturated: Double) {
+            self.layer = layer
+            self.meanAbsError = meanAbsError
+            self.meanError = meanError
+            self.meanAbsANN = meanAbsANN
+            self.relativeError = relativeError
+            self.correlation = correlation
+            self.saturated = saturated
+        }
     }
     public struct Raster: Codable, Sendable {
         public var sample: Int
         public var timesteps: Int
         public var neurons: [RasterNeuron]
+        public init(sample: Int, timesteps: Int, neurons: [RasterNeuron]) {
+            self.sample = sample
+            self.timesteps = timesteps
+            self.neurons = neurons
+        }
     }
     public struct RasterNeuron: Codable, Sendable {
         public var layer: String
@@ -174,6 +176,11 @@ public struct RunResult: Codable, Sendable {
         public var neuron: Int
         /// Timesteps (1...T) at which it fired; negative for a negative spike of a signed neuron.
         public var spikeTimes: [Int]
+        public init(layer: String, neuron: Int, spikeTimes: [Int]) {
+            self.layer = layer
+            self.neuron = neuron
+            self.spikeTimes = spikeTimes
+        }
     }
     /// Detection metrics (models with YOLO heads on a labelled detection set).
     public var detection: DetectionSummary?
@@ -195,12 +202,68 @@ public struct RunResult: Codable, Sendable {
         public var fidelityMap50: Double?
         /// Mean absolute difference between SNN and ANN raw head values.
         public var headMAE: Double?
+        public init(images: Int, groundTruthBoxes: Int, detections: Int, confidenceThreshold: Double, nmsThreshold: Double, map50: Double? = nil, map50to95: Double? = nil, annDetections: Int? = nil, annMap50: Double? = nil, annMap50to95: Double? = nil, fidelityMap50: Double? = nil, headMAE: Double? = nil) {
+            self.images = images
+            self.groundTruthBoxes = groundTruthBoxes
+            self.detections = detections
+            self.confidenceThreshold = confidenceThreshold
+            self.nmsThreshold = nmsThreshold
+            self.map50 = map50
+            self.map50to95 = map50to95
+            self.annDetections = annDetections
+            self.annMap50 = annMap50
+            self.annMap50to95 = annMap50to95
+            self.fidelityMap50 = fidelityMap50
+            self.headMAE = headMAE
+        }
     }
     public struct ANNComparison: Codable, Sendable {
         public var top1: Double?
         /// Fraction of samples where the SNN's and the ANN's top-1 classes agree.
         public var top1Agreement: Double
         public var samples: Int
+        public init(top1: Double? = nil, top1Agreement: Double, samples: Int) {
+            self.top1 = top1
+            self.top1Agreement = top1Agreement
+            self.samples = samples
+        }
+    }
+    public init(complete: Bool, model: String, network: String, data: String, ranks: Int, timesteps: Int, samples: Int, seed: UInt64, encoder: String, decoding: String, top1: Double? = nil, labelledSamples: Int, neurons: Int, spikes: Int64, firingRate: Double, synapticOps: Int64, analogMacs: Int64, annMacsPerSample: Int, layers: [Layer], energy: Energy, energyPresets: [Energy], memory: Memory, compute: Compute, timing: [Timing], communication: [Communication], wallSeconds: Double, secondsPerSample: Double, synapticOpsPerSecond: Double, samplesFile: String, ann: ANNComparison? = nil, checkpoints: [Checkpoint]? = nil, spikesPerTimestep: [Double]? = nil, raster: Raster? = nil, layerErrors: [LayerError]? = nil, detection: DetectionSummary? = nil) {
+        self.complete = complete
+        self.model = model
+        self.network = network
+        self.data = data
+        self.ranks = ranks
+        self.timesteps = timesteps
+        self.samples = samples
+        self.seed = seed
+        self.encoder = encoder
+        self.decoding = decoding
+        self.top1 = top1
+        self.labelledSamples = labelledSamples
+        self.neurons = neurons
+        self.spikes = spikes
+        self.firingRate = firingRate
+        self.synapticOps = synapticOps
+        self.analogMacs = analogMacs
+        self.annMacsPerSample = annMacsPerSample
+        self.layers = layers
+        self.energy = energy
+        self.energyPresets = energyPresets
+        self.memory = memory
+        self.compute = compute
+        self.timing = timing
+        self.communication = communication
+        self.wallSeconds = wallSeconds
+        self.secondsPerSample = secondsPerSample
+        self.synapticOpsPerSecond = synapticOpsPerSecond
+        self.samplesFile = samplesFile
+        self.ann = ann
+        self.checkpoints = checkpoints
+        self.spikesPerTimestep = spikesPerTimestep
+        self.raster = raster
+        self.layerErrors = layerErrors
+        self.detection = detection
     }
 }
 
@@ -228,4 +291,22 @@ public struct SampleRecord: Codable, Sendable {
     public var detections: [Detection]?
     public var checkpointDetections: [[Detection]]?
     public var annDetections: [Detection]?
+    public init(sample: Int, label: Int? = nil, prediction: Int? = nil, outputs: [[Float]], spikes: Int64, synapticOps: Int64, analogMacs: Int64, busiestStepSpikes: Int64, layers: [[Int64]], seconds: Double, annPrediction: Int? = nil, checkpointPredictions: [Int]? = nil, checkpointCounters: [[Int64]]? = nil, detections: [Detection]? = nil, checkpointDetections: [[Detection]]? = nil, annDetections: [Detection]? = nil) {
+        self.sample = sample
+        self.label = label
+        self.prediction = prediction
+        self.outputs = outputs
+        self.spikes = spikes
+        self.synapticOps = synapticOps
+        self.analogMacs = analogMacs
+        self.busiestStepSpikes = busiestStepSpikes
+        self.layers = layers
+        self.seconds = seconds
+        self.annPrediction = annPrediction
+        self.checkpointPredictions = checkpointPredictions
+        self.checkpointCounters = checkpointCounters
+        self.detections = detections
+        self.checkpointDetections = checkpointDetections
+        self.annDetections = annDetections
+    }
 }

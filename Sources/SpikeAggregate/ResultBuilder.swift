@@ -1,15 +1,23 @@
 import SpikeCore
 import SpikeEngine
+import SpikeMetrics
 
 /// Turns reduced counters into a `RunResult` (rank 0).
-struct ResultBuilder {
+public struct ResultBuilder {
     let network: Network
     let partition: Partition
     let config: SimulationConfig
-    let options: RunOptions
+    let model: String
+    let energyPreset: EnergyPreset
     let dataDescription: String
 
-    func build(totals: [LayerCounters], samples: Int, busiestStep: Int64, correct: Int, labelled: Int,
+    public init(network: Network, partition: Partition, config: SimulationConfig, model: String, energyPreset: EnergyPreset,
+                dataDescription: String) {
+        self.network = network; self.partition = partition; self.config = config; self.model = model
+        self.energyPreset = energyPreset; self.dataDescription = dataDescription
+    }
+
+    public func build(totals: [LayerCounters], samples: Int, busiestStep: Int64, correct: Int, labelled: Int,
                perRank: [[Double]], wallSeconds: Double, complete: Bool, samplesFile: String) -> RunResult {
         let T = config.timesteps
         let n = Double(max(samples, 1))
@@ -18,8 +26,7 @@ struct ResultBuilder {
         for (i, l) in network.layers.enumerated() {
             let c = totals[i]
             let neurons = l.op.hasNeurons ? l.shape.count : 0
-            let counted = l.op.hasNeurons || i == 0
-            if counted { spikes += c.spikes }
+            if network.countsSpikes(i) { spikes += c.spikes }
             synops += c.synapticOps; analog += c.macs
             let denom = Double(l.shape.count) * Double(T) * n
             let p = partition.layers[i]
@@ -33,16 +40,10 @@ struct ResultBuilder {
         let neuronTotal = network.neuronCount
         let annMacs = network.totalMACs
         func energy(_ e: EnergyPreset) -> RunResult.Energy {
-            RunResult.Energy(preset: e.name, macPicojoules: e.macPicojoules, acPicojoules: e.acPicojoules,
-                             snnJoules: (Double(synops) * e.acPicojoules + Double(analog) * e.macPicojoules) * 1e-12 / n,
-                             annJoules: Double(annMacs) * e.macPicojoules * 1e-12)
+            EnergyCost(e, synapticOps: Double(synops), analogMacs: Double(analog), samples: n, annMacs: Double(annMacs))
         }
-        let weightBits = network.parameterCount * 32
-        let memory = RunResult.Memory(weightBits: weightBits, activationBits: neuronTotal * 32, membraneBits: neuronTotal * 32,
-                                      spikeBits: busiestStep, annBits: weightBits + neuronTotal * 32,
-                                      snnBits: Int64(weightBits + neuronTotal * 32) + busiestStep)
-        let compute = RunResult.Compute(ann: .init(multiplies: Double(annMacs), additions: Double(annMacs)),
-                                        snn: .init(multiplies: Double(analog) / n, additions: Double(synops + analog) / n))
+        let memory = MemoryCost.snn(network, busiestStepSpikes: busiestStep)
+        let compute = ComputeCost(ann: .ann(macs: Double(annMacs)), snn: .snn(synapticOps: synops, analogMacs: analog, samples: n))
         let timing = perRank.enumerated().map { r, v in
             RunResult.Timing(rank: r, update: v[0], pack: v[1], exchange: v[2], wait: v[3], total: v[4])
         }
@@ -52,12 +53,12 @@ struct ResultBuilder {
         }
         let spikeNeurons = Double(neuronTotal) * Double(T) * n
         return RunResult(
-            complete: complete, model: options.modelPath, network: network.name, data: dataDescription, ranks: partition.ranks,
+            complete: complete, model: model, network: network.name, data: dataDescription, ranks: partition.ranks,
             timesteps: T, samples: samples, seed: config.seed, encoder: config.encoder.rawValue, decoding: config.decoding.rawValue,
             top1: labelled > 0 ? Double(correct) / Double(labelled) : nil, labelledSamples: labelled,
             neurons: neuronTotal, spikes: spikes, firingRate: spikeNeurons > 0 ? Double(spikes) / spikeNeurons : 0,
             synapticOps: synops, analogMacs: analog, annMacsPerSample: annMacs, layers: layers,
-            energy: energy(options.energyPreset), energyPresets: EnergyPreset.all.map(energy), memory: memory, compute: compute,
+            energy: energy(energyPreset), energyPresets: EnergyPreset.all.map(energy), memory: memory, compute: compute,
             timing: timing, communication: comm, wallSeconds: wallSeconds, secondsPerSample: wallSeconds / n,
             synapticOpsPerSecond: wallSeconds > 0 ? Double(synops + analog) / wallSeconds : 0, samplesFile: samplesFile, ann: nil, checkpoints: nil)
     }

@@ -1,6 +1,5 @@
 import Foundation
 import SpikeCore
-import SpikeData
 
 /// How an N-MNIST event stream becomes a network input (Deng et al. 2020, section 3.1 and Fig. 4).
 /// All tensors are HWC on the 34x34 sensor; event channels are polarities (0 = OFF, 1 = ON).

@@ -1,7 +1,5 @@
 import Foundation
 import SpikeCore
-import SpikeData
-import SpikeEngine
 import SpikeMetrics
 
 /// One sample as a source gives it: the network input, and what it is scored against.
