@@ -41,11 +41,14 @@ let package = Package(
         .target(name: "SpikeData", dependencies: ["SpikeCore", "SpikeMetrics", "CZlib", "CTurboJPEG"], swiftSettings: fast),
         .target(name: "SpikeAggregate", dependencies: ["SpikeCore", "SpikeEngine", "SpikeMetrics"], swiftSettings: fast),
         .target(name: "SpikeReport", dependencies: ["SpikeAggregate", "SpikeConvert"], swiftSettings: fast),
-        .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeAggregate",
-                                                .product(name: "Yams", package: "Yams")],
+        .target(name: "SpikeOptions", dependencies: ["SpikeCore", "SpikeEngine", "SpikeConvert", "SpikeMetrics",
+                                                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                                    .product(name: "Yams", package: "Yams")], swiftSettings: fast),
+        .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics",
+                                                "SpikeAggregate", "SpikeOptions"],
                 swiftSettings: fast),
         .executableTarget(name: "spikescale", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport",
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport", "SpikeOptions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "SpikeBench", dependencies: [

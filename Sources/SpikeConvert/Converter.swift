@@ -82,7 +82,7 @@ public enum Converter {
                                options o: ConversionOptions, importNotes: [String] = []) throws -> (Network, ConversionReport) {
         guard !calibration.isEmpty else { throw SpikeError("conversion needs at least one calibration sample") }
         guard o.thresholdScale > 0, o.thresholdScale.isFinite else { throw SpikeError("threshold scale must be positive, got \(o.thresholdScale)") }
-        guard o.burst >= 1 && o.burst <= 64 else { throw SpikeError("burst must be between 1 and 64 spikes per step, got \(o.burst)") }
+        guard NeuronModel.burstRange.contains(o.burst) else { throw SpikeError("burst must be between 1 and 64 spikes per step, got \(o.burst)") }
         guard o.burst == 1 || o.reset == .subtract else { throw SpikeError("burst spikes need reset by subtraction (--reset subtract)") }
         guard abs(o.initialMembrane) <= 1 else { throw SpikeError("initial membrane must be a fraction of the threshold in [-1, 1], got \(o.initialMembrane)") }
         var net = ann

@@ -34,6 +34,8 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     /// event of value k (`k = min(⌊V/θ⌋, burst)`, `V −= kθ`), so activations up to burst·θ are not
     /// clipped. 1 (default) is the ordinary neuron.
     public var burst: Int = 1
+    /// Spikes one burst event may carry.
+    public static let burstRange = 1...64
 
     enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst }
     public init(from decoder: Decoder) throws {
@@ -93,8 +95,8 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         if kind == .leakyIntegrateAndFire, !(tau >= 0 && tau <= 1) {
             throw SpikeError("layer '\(layer)': LIF tau must be in [0, 1], got \(tau)")
         }
-        guard burst >= 1 && burst <= 64 else {
-            throw SpikeError("layer '\(layer)': burst must be between 1 and 64 spikes per step, got \(burst)")
+        guard Self.burstRange.contains(burst) else {
+            throw SpikeError("layer '\(layer)': burst must be between \(Self.burstRange.lowerBound) and \(Self.burstRange.upperBound) spikes per step, got \(burst)")
         }
         if burst > 1 {
             guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract else {

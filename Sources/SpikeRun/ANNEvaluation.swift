@@ -51,3 +51,19 @@ public enum ANNEvaluation {
                          })
     }
 }
+
+extension ANNEvaluation {
+    /// The terminal summary of an ANN evaluation.
+    public static func summary(_ r: ANNResult) -> String {
+        var lines = ["\(r.network) on \(r.data): \(r.samples) samples, \(r.parameters) parameters"]
+        if let t = r.top1 { lines.append(String(format: "top-1: %.2f%% (%d labelled)", t * 100, r.labelledSamples)) }
+        if let d = r.detection {
+            lines.append(String(format: "mAP@0.5 %.4f, COCO mAP@[.5:.95] %.4f (%d images, %d boxes, %d detections)",
+                                d.map50 ?? .nan, d.map50to95 ?? .nan, d.images, d.groundTruthBoxes, d.detections))
+        }
+        lines.append(String(format: "memory: %.3f MB (weights %.3f + activations %.3f); compute: %.4g multiplies + %.4g additions per sample; %.2f ms/sample",
+                            Double(r.memory.annBits) / 8e6, Double(r.memory.weightBits) / 8e6, Double(r.memory.activationBits) / 8e6,
+                            r.compute.multiplies, r.compute.additions, r.secondsPerSample * 1e3))
+        return lines.joined(separator: "\n")
+    }
+}

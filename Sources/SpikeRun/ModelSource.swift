@@ -1,18 +1,58 @@
+import Foundation
 import SpikeConvert
-import SpikeAggregate
 import SpikeCore
-import SpikeMetrics
 import SpikeData
+import SpikeImport
 
-/// Loads a model argument: a native model file, `zoo:NAME` for a seeded zoo network scaled to
-/// fire at about `targetRate` on synthetic calibration images, or an ANN (.onnx, .cfg) as imported.
+/// What a model argument names, decided once: `zoo:NAME`, an ONNX file, a Darknet `.cfg` (weights beside
+/// it), or a native SpikeScale model (`.json` + `.bin`). Extensions are compared case-insensitively.
+public enum ModelSpec: Equatable, Sendable {
+    case zoo(String)
+    case onnx(String)
+    case darknet(String)
+    case native(String)
+
+    public init(_ spec: String) {
+        if spec.hasPrefix("zoo:") { self = .zoo(String(spec.dropFirst(4))); return }
+        switch (spec as NSString).pathExtension.lowercased() {
+        case "onnx": self = .onnx(spec)
+        case "cfg": self = .darknet(spec)
+        default: self = .native(spec)
+        }
+    }
+
+    /// A trained ANN that conversion turns into an SNN.
+    public var isANN: Bool {
+        switch self { case .onnx, .darknet: true; case .zoo, .native: false }
+    }
+}
+
+/// Loads a trained ANN for conversion: ONNX, Darknet (`.cfg` with the `.weights` beside it or given), or a
+/// native model taken as an ANN graph.
+public enum ANNSource {
+    public static func load(_ path: String, weights: String? = nil) throws -> ImportedModel {
+        switch ModelSpec(path) {
+        case .onnx: return try ONNXImporter.load(path: path)
+        case .darknet: return try DarknetImporter.load(cfg: path, weights: weights ?? ((path as NSString).deletingPathExtension + ".weights"))
+        case .zoo(let name): throw SpikeError("\(path): zoo network '\(name)' has no trained ANN to convert; write it with `spikescale zoo`")
+        case .native:
+            let ext = (path as NSString).pathExtension.lowercased()
+            guard ext == "json" else { throw SpikeError("\(path): unknown model type '.\(ext)'; expected .onnx, .cfg (Darknet) or .json (SpikeScale)") }
+            let n = try ModelFile.read(path)
+            return ImportedModel(network: n, heads: n.heads, source: path)
+        }
+    }
+}
+
+/// Loads a model argument as a network: a native model, `zoo:NAME` (a seeded zoo network scaled to fire
+/// at about `targetRate` on synthetic calibration images), or an ANN (.onnx, .cfg) as imported.
 public enum ModelSource {
     public static func load(_ spec: String, seed: UInt64 = 1, targetRate: Float = 0.1, inputSize: Int? = nil) throws -> Network {
-        if spec.hasPrefix("zoo:") {
-            return try zoo(String(spec.dropFirst(4)), seed: seed, targetRate: targetRate, inputSize: inputSize)
+        switch ModelSpec(spec) {
+        case .zoo(let name): return try zoo(name, seed: seed, targetRate: targetRate, inputSize: inputSize)
+        case .onnx, .darknet: return try ANNSource.load(spec).network
+        case .native: return try ModelFile.read(spec)
         }
-        if spec.hasSuffix(".onnx") || spec.hasSuffix(".cfg") { return try ANNSource.load(spec).network }
-        return try ModelFile.read(spec)
     }
 
     public static func zoo(_ name: String, seed: UInt64, targetRate: Float, inputSize: Int? = nil, calibrationSamples: Int = 2) throws -> Network {

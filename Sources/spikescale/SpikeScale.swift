@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpikeOptions
 
 @main
 struct SpikeScale: ParsableCommand {
@@ -11,6 +12,40 @@ struct SpikeScale: ParsableCommand {
         Results do not depend on the number of ranks: spike counts and outputs are bit-identical.
         """,
         subcommands: [Simulate.self, Convert.self, Sweep.self, Evaluate.self, Costs.self, Report.self, Zoo.self, Inspect.self, Plan.self, Summarize.self])
+
+    /// The commands that take `--config`: a config's keys are their options.
+    static let configurable: [String: ParsableArguments.Type] = [
+        "simulate": Simulate.self, "convert": Convert.self, "sweep": Sweep.self, "evaluate": Evaluate.self,
+    ]
+
+    /// Expands `--config` into options, then parses and runs. Errors found before MPI starts are printed by
+    /// rank 0 only (every rank sees the same arguments), so a job prints them once.
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        let env = ProcessInfo.processInfo.environment
+        let isRoot = (env["PMI_RANK"] ?? env["OMPI_COMM_WORLD_RANK"] ?? "0") == "0"
+        var expansion: ConfigExpansion?
+        do {
+            expansion = try ConfigExpansion(args, commands: configurable)
+            var command = try parseAsRoot(expansion!.arguments)
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard isRoot || code == .success else { Foundation.exit(code.rawValue) }
+            if code == .success {
+                print(fullMessage(for: error))
+            } else if let expansion {
+                let text = message(for: error)
+                if !text.isEmpty { printError("spikescale: error: " + expansion.explain(text)) }
+                if error is ValidationError || code == .validationFailure {
+                    printError("See 'spikescale \(args.first ?? "") --help' for the options.")
+                }
+            } else {
+                printError("spikescale: error: \(error)")
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 /// Prints to standard error.

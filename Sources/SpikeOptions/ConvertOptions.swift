@@ -1,0 +1,54 @@
+import ArgumentParser
+import SpikeConvert
+import SpikeCore
+
+/// How a trained ANN becomes an SNN (`convert`, and `simulate`/`sweep` given an ANN): calibration
+/// data and the conversion rules of DESIGN.md section 4.
+public struct ConvertOptions: ParsableArguments {
+    @Option(help: "Calibration data (as --data): the ANN runs on it to set each layer's or channel's normalization factor.")
+    public var calibration: String?
+    @Option(help: "Calibration split (kept apart from the evaluation split).")
+    public var calibrationSplit = "train"
+    @Option(help: "Number of calibration samples.")
+    public var calibrationCount = 100
+    @Option(help: "Normalization: layer or channel.")
+    public var norm: NormMode = .channel
+    @Option(help: "Statistic of |activation|: max, p99.9, p99.99 or another pNN.N.")
+    public var statistic: Statistic = .percentile(99.99)
+    @Option(help: "Reset of spiking neurons: subtract or zero.")
+    public var reset: ResetMode = .subtract
+    @Option(help: "Initial membrane potential as a fraction of the threshold.")
+    public var initialMembrane: Float = 0
+    @Option(help: "Multiply every spiking threshold by this factor.")
+    public var thresholdScale: Float = 1
+    @Option(help: "Max-pool: gate (spiking max-pool) or average (replaced by average pooling).")
+    public var maxpool: MaxPoolMode = .gate
+    @Option(help: "Residual adds: per-source (each branch keeps its scale) or max (one scale per stream, no branch amplified).")
+    public var residual: ResidualScaling = .perSource
+    @Option(help: "Neurons for leaky-ReLU and linear layers: ibt (signed IBT) or relu (IF, negative activations dropped: the ablation).")
+    public var neurons: NeuronChoice = .ibt
+    @Option(help: "Output layers: accumulator (non-spiking, membrane decoding) or spiking (signed neurons normalized like hidden layers, so --decoding spikes reads spike counts).")
+    public var outputNeurons: OutputNeuronChoice = .accumulator
+    @Option(help: "Burst spikes: IF/IBT neurons fire up to this many spikes per step as one event of value k, so activations above λ are carried instead of clipped.")
+    public var burst = 1
+    @Option(help: "Where the converted SNN is written (NAME.json + NAME.bin, and NAME.report.json).")
+    public var snnModel: String?
+
+    public init() {}
+
+    public func validate() throws {
+        try check(calibrationCount >= 1, "calibrationCount", "must be at least 1, got \(calibrationCount)")
+        try check(abs(initialMembrane) <= 1, "initialMembrane", "must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")
+        try check(thresholdScale > 0 && thresholdScale.isFinite, "thresholdScale", "must be positive, got \(thresholdScale)")
+        try check(NeuronModel.burstRange.contains(burst), "burst", "must be between 1 and 64, got \(burst)")
+    }
+
+    /// The converter's options.
+    public var rules: ConversionOptions {
+        var o = ConversionOptions()
+        o.norm = norm; o.statistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
+        o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
+        o.signedNeurons = neurons == .ibt; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
+        return o
+    }
+}
