@@ -107,7 +107,7 @@ for root, _, files in os.walk(src):
                 pass
         elif f.endswith(".html"):
             text = re.sub(r"<tr><td>(wall time|seconds per sample|synaptic ops per second|slowest rank[^<]*)</td>.*?</tr>", "", text)
-        elif f.endswith(".csv") and "summary" in f:
+        elif (f.endswith(".csv") and "summary" in f) or f == "summarize.out":
             text = "\n".join(",".join(c for i, c in enumerate(l.split(",")) if i not in (6, 7, 8, 9, 10, 13, 14, 15, 16, 19))
                              for l in text.splitlines()) + "\n"
         else:
