@@ -1,0 +1,69 @@
+import Foundation
+import SpikeAggregate
+import SpikeCore
+import SpikeData
+import SpikeEngine
+import SpikeMetrics
+
+extension Coordinator {
+    /// Rule 3: per-channel counts and per-rank reports to rank 0, which builds and writes the result.
+    func finish(sim: RankSimulator, state: RootState, source: InputSource?, wallSeconds: Double) throws -> RunResult? {
+        let channelCounts = try transport.allreduceSum(sim.channelSpikes.flatMap { $0 })
+        let report = RankReport(timing: sim.timing, bytesSent: Int64(sim.bytesSent), messages: Int64(sim.messagesSent),
+                                peakResidentBytes: peakResidentBytes())
+        let gathered = try transport.gather(report.flat.withUnsafeBytes { Array($0) }, root: 0)
+        guard isRoot else { return nil }
+        let acc = state.accumulator
+        var result = ResultBuilder(network: network, partition: partition, config: config, model: options.modelPath,
+                                   energyPreset: options.energyPreset, dataDescription: source?.description ?? "")
+            .build(totals: acc.layers, samples: acc.samples, busiestStep: acc.busiestStep, correct: acc.correct, labelled: acc.labelled,
+                   perRank: gathered.map(RankReport.decode), wallSeconds: wallSeconds, complete: acc.samples == options.samples,
+                   samplesFile: state.writer?.samplesPath ?? "")
+        addChannelRates(&result, counts: channelCounts, sim: sim, simulated: state.simulatedHere)
+        result.raster = state.raster
+        if let e = state.layerErrors, e.samples > 0 { result.layerErrors = e.result }
+        if state.simulatedHere > 0 { result.spikesPerTimestep = state.stepTotals.map { Double($0) / Double(state.simulatedHere) } }
+        if let d = state.detection { result.detection = d.summary() }
+        if !config.checkpoints.isEmpty, acc.samples > 0 { result.checkpoints = checkpointResults(result, state: state) }
+        if options.compareANN { result.ann = acc.annComparison }
+        try state.writer?.finish(result)
+        return result
+    }
+
+    /// Spikes per neuron per timestep of each channel, over the samples this invocation simulated.
+    func addChannelRates(_ result: inout RunResult, counts: [Int64], sim: RankSimulator, simulated: Int) {
+        var off = 0
+        for (i, l) in network.layers.enumerated() {
+            let c = sim.channelSpikes[i].count
+            defer { off += c }
+            guard c > 0, simulated > 0 else { continue }
+            let perChannel = Double(l.shape.height * l.shape.width) * Double(config.timesteps) * Double(simulated)
+            result.layers[i].channelFiringRates = counts[off ..< off + c].map { Double($0) / perChannel }
+        }
+    }
+
+    /// Figures at each checkpoint and at T, with the detection measures where the run detects.
+    func checkpointResults(_ result: RunResult, state: RootState) -> [RunResult.Checkpoint] {
+        let maps = state.detection?.checkpointMaps ?? []
+        let fidelities = state.detection?.checkpointFidelity ?? [], headErrors = state.detection?.checkpointHeadMAE ?? []
+        var cps = state.accumulator.checkpointResults(timesteps: config.checkpoints, result: result, maps: maps)
+        for c in cps.indices {
+            if c < fidelities.count {
+                cps[c].fidelityMap50 = fidelities[c]; cps[c].headMAE = headErrors[c]
+            } else {
+                cps[c].fidelityMap50 = result.detection?.fidelityMap50; cps[c].headMAE = result.detection?.headMAE
+            }
+        }
+        return cps
+    }
+}
+
+/// Peak resident set size of this process in bytes (VmHWM), or 0 where /proc is unavailable.
+public func peakResidentBytes() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}

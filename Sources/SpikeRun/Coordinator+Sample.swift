@@ -1,0 +1,156 @@
+import Foundation
+import SpikeAggregate
+import SpikeANN
+import SpikeCore
+import SpikeData
+import SpikeEngine
+import SpikeMetrics
+
+/// What rank 0 keeps across the samples of a run (the other ranks keep only `simulatedHere`).
+struct RootState {
+    var accumulator: RunAccumulator
+    let writer: ResultWriter?
+    let ann: DenseForward?
+    var layerErrors: LayerErrorAccumulator?
+    var detection: DetectionScoring?
+    var raster: RunResult.Raster?
+    /// Spikes per timestep over the samples this invocation simulated, and how many it simulated.
+    var stepTotals: [Int64]
+    var simulatedHere = 0
+
+    init(_ c: Coordinator, writer: ResultWriter?, source: InputSource?) throws {
+        let root = c.isRoot
+        accumulator = RunAccumulator(layers: c.network.layers.count, checkpoints: c.config.checkpoints.count)
+        self.writer = writer
+        ann = root && (c.options.compareANN || c.config.layerValues) ? try DenseForward(c.network, rateLimited: c.options.rateLimitedANN) : nil
+        layerErrors = root && c.config.layerValues ? LayerErrorAccumulator(network: c.network) : nil
+        detection = root ? DetectionScoring(network: c.network, checkpoints: c.config.checkpoints.count) : nil
+        stepTotals = [Int64](repeating: 0, count: c.config.timesteps)
+        for r in writer?.previous ?? [] {
+            accumulator.add(r)
+            if detection != nil, let source {
+                detection!.addPrevious(sample: try source.load(r.sample), snn: r.detections ?? [],
+                                       checkpoints: r.checkpointDetections, ann: r.annDetections)
+            }
+        }
+    }
+}
+
+extension Coordinator {
+    /// Rule 2: one sample on every rank.
+    func runSample(_ index: Int, sim: RankSimulator, source: InputSource?, state: inout RootState) throws {
+        let t0 = monotonicSeconds()
+        var loaded: Sample?
+        var bytes = [UInt8]()
+        if isRoot {
+            do {
+                loaded = try source!.load(index)
+                bytes = SampleMessage.sample(label: loaded!.label, input: loaded!.input).bytes
+            } catch { bytes = SampleMessage.failure("\(error)").bytes }
+        }
+        try transport.broadcast(&bytes, root: 0)
+        guard case let .sample(_, input) = SampleMessage(bytes: bytes) else {
+            if case let .failure(text) = SampleMessage(bytes: bytes) { throw CollectiveError(message: "sample \(index): " + text) }
+            return
+        }
+        let res = try sim.run(sample: index, input: input)
+        state.simulatedHere += 1
+        let mine = (res.outputs.flatMap(\.values) + res.checkpointValues.flatMap { $0 }).withUnsafeBytes { Array($0) }
+        let gathered = try transport.gather(mine, root: 0)
+        let counters = SampleCounters(flat: try transport.allreduceSum(SampleCounters(res).flat), layers: network.layers.count,
+                                      timesteps: config.timesteps, checkpoints: config.checkpoints.count)
+        if index == config.rasterSample && config.rasterNeurons > 0 { state.raster = try gatherRaster(res, sample: index) }
+        if config.layerValues {
+            let all = try transport.gather(res.layerValues.flatMap { $0 }.withUnsafeBytes { Array($0) }, root: 0)
+            if isRoot, let ann = state.ann { state.layerErrors!.add(snn: assemble(all, layers: layerValueLayers()), ann: ann.run(input)) }
+        }
+        guard isRoot, let loaded else { return }
+        let views = outputViews(gathered)
+        let record = makeRecord(index, sample: loaded, views: views, counters: counters, seconds: monotonicSeconds() - t0, state: &state)
+        for (t, v) in counters.spikesPerStep.enumerated() { state.stepTotals[t] += v }
+        try state.writer?.append(record)
+        state.accumulator.add(record)
+    }
+
+    /// The record of one sample on rank 0: predictions, counters, detections and the ANN's answer.
+    func makeRecord(_ index: Int, sample: Sample, views: [[[Float]]], counters: SampleCounters, seconds: Double,
+                    state: inout RootState) -> SampleRecord {
+        let outputs = views[0]
+        let single = network.outputs.count == 1
+        let prediction = single ? argmax(outputs[0]) : nil
+        let checkpointPredictions = single ? views.dropFirst().map { argmax($0[0]) ?? 0 } : []
+        let annOutputs = state.ann.map { $0.predict(sample.input) }
+        var found: (snn: [Detection], checkpoints: [[Detection]], ann: [Detection]?)?
+        if state.detection != nil {
+            found = state.detection!.add(image: index, sample: sample, snnOutputs: outputs,
+                                         checkpointOutputs: Array(views.dropFirst()), annOutputs: annOutputs)
+        }
+        var annPrediction: Int?
+        if let o = annOutputs, state.detection == nil, o.count == 1 { annPrediction = argmax(o[0]) }
+        let layers = counters.layers.map(\.flatValues)
+        return SampleRecord(sample: index, label: sample.label, prediction: prediction, outputs: outputs,
+                            spikes: counters.spikes(in: network), synapticOps: layers.reduce(0) { $0 + $1[2] },
+                            analogMacs: layers.reduce(0) { $0 + $1[3] }, busiestStepSpikes: counters.spikesPerStep.max() ?? 0,
+                            layers: layers, seconds: seconds, annPrediction: annPrediction,
+                            checkpointPredictions: checkpointPredictions.isEmpty ? nil : checkpointPredictions,
+                            checkpointCounters: counters.checkpoints.isEmpty ? nil : counters.checkpoints.map(\.flat),
+                            detections: found?.snn, checkpointDetections: (found?.checkpoints.isEmpty ?? true) ? nil : found?.checkpoints,
+                            annDetections: found?.ann)
+    }
+
+    /// The decoded outputs at T, then at each checkpoint, placed from every rank's owned ranges.
+    func outputViews(_ gathered: [[UInt8]]) -> [[[Float]]] {
+        let C = config.checkpoints.count
+        var views = [[[Float]]](repeating: network.outputs.map { [Float](repeating: 0, count: network.layers[$0].shape.count) },
+                                count: C + 1)
+        for (r, b) in gathered.enumerated() {
+            let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            var off = 0
+            for v in 0...C {
+                for (o, li) in network.outputs.enumerated() {
+                    let range = partition.layers[li].blocks[r].own
+                    for j in 0..<range.count { views[v][o][range.lower + j] = vals[off + j] }
+                    off += range.count
+                }
+            }
+        }
+        return views
+    }
+
+    /// The layers whose per-neuron decoded values `--layer-errors` records.
+    func layerValueLayers() -> [Int] { network.layers.indices.filter { RankSimulator.recordsValues(network, $0) } }
+
+    /// Full per-layer vectors (empty for other layers) from every rank's owned values of `layers`, in order.
+    func assemble(_ gathered: [[UInt8]], layers: [Int]) -> [[Float]] {
+        var full = network.layers.indices.map { i in [Float](repeating: 0, count: layers.contains(i) ? network.layers[i].shape.count : 0) }
+        for (r, b) in gathered.enumerated() {
+            let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            var off = 0
+            for i in layers {
+                let range = partition.layers[i].blocks[r].own
+                for j in 0..<range.count { full[i][range.lower + j] = vals[off + j] }
+                off += range.count
+            }
+        }
+        return full
+    }
+
+    /// The raster sample's spike times of the recorded neurons, gathered to rank 0.
+    func gatherRaster(_ res: RankSampleResult, sample: Int) throws -> RunResult.Raster? {
+        let mine = res.raster.flatMap { [Int64($0.layer), Int64($0.neuron), Int64($0.time)] }
+        let all = try transport.gather(mine.withUnsafeBytes { Array($0) }, root: 0)
+        guard isRoot else { return nil }
+        var byNeuron = [Int: [Int]]()
+        for b in all {
+            let v = b.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+            for k in stride(from: 0, to: v.count - 2, by: 3) { byNeuron[Int(v[k]) << 32 | Int(v[k + 1]), default: []].append(Int(v[k + 2])) }
+        }
+        var neurons = [RunResult.RasterNeuron]()
+        for (i, l) in network.layers.enumerated() where network.countsSpikes(i) {
+            for n in RankSimulator.rasterPicks(count: l.shape.count, per: config.rasterNeurons) {
+                neurons.append(RunResult.RasterNeuron(layer: l.name, neuron: n, spikeTimes: byNeuron[i << 32 | n] ?? []))
+            }
+        }
+        return RunResult.Raster(sample: sample, timesteps: config.timesteps, neurons: neurons)
+    }
+}
