@@ -60,6 +60,10 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReportTests", dependencies: ["SpikeReport"], swiftSettings: cpuFlags),
+        .testTarget(name: "OptionsTests", dependencies: [
+            "SpikeOptions", "SpikeRun", "SpikeAggregate", "SpikeCore", "SpikeEngine", "SpikeConvert", "SpikeMetrics", "SpikeData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: cpuFlags),
         .testTarget(name: "MultiRankTests", dependencies: ["SpikeCore", "SpikeRun", "spikescale"],
                     swiftSettings: cpuFlags),
     ]

@@ -5,11 +5,11 @@ import SpikeEngine
 /// What rank 0 broadcasts for each sample: its input and label, or why it could not be read.
 /// Wire format: a status byte (0 ok, 1 failure), then the label as Int64 (-1: none) and the input as
 /// float32 values, or the failure's UTF-8 text.
-enum SampleMessage: Equatable {
+public enum SampleMessage: Equatable {
     case sample(label: Int?, input: [Float])
     case failure(String)
 
-    var bytes: [UInt8] {
+    public var bytes: [UInt8] {
         switch self {
         case let .sample(label, input):
             return [0] + withUnsafeBytes(of: Int64(label ?? -1)) { Array($0) } + input.withUnsafeBytes { Array($0) }
@@ -18,7 +18,7 @@ enum SampleMessage: Equatable {
         }
     }
 
-    init(bytes b: [UInt8]) {
+    public init(bytes b: [UInt8]) {
         guard b.first == 0, b.count >= 9 else { self = .failure(String(decoding: b.dropFirst(), as: UTF8.self)); return }
         let label = b[1..<9].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
         self = .sample(label: label < 0 ? nil : Int(label), input: b[9...].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
@@ -26,12 +26,12 @@ enum SampleMessage: Equatable {
 }
 
 /// One sample's counters on one rank; summing them over ranks (one allreduce of `flat`) gives the sample's.
-struct SampleCounters: Equatable {
-    var layers: [LayerCounters]
-    var spikesPerStep: [Int64]
-    var checkpoints: [CheckpointCounters]
+public struct SampleCounters: Equatable {
+    public var layers: [LayerCounters]
+    public var spikesPerStep: [Int64]
+    public var checkpoints: [CheckpointCounters]
 
-    init(layers: [LayerCounters], spikesPerStep: [Int64], checkpoints: [CheckpointCounters]) {
+    public init(layers: [LayerCounters], spikesPerStep: [Int64], checkpoints: [CheckpointCounters]) {
         self.layers = layers; self.spikesPerStep = spikesPerStep; self.checkpoints = checkpoints
     }
 
@@ -40,9 +40,9 @@ struct SampleCounters: Equatable {
     }
 
     /// Layers' counters, then the spikes of each timestep, then each checkpoint's counters.
-    var flat: [Int64] { layers.flatMap(\.flatValues) + spikesPerStep + checkpoints.flatMap(\.flat) }
+    public var flat: [Int64] { layers.flatMap(\.flatValues) + spikesPerStep + checkpoints.flatMap(\.flat) }
 
-    init(flat v: [Int64], layers: Int, timesteps: Int, checkpoints: Int) {
+    public init(flat v: [Int64], layers: Int, timesteps: Int, checkpoints: Int) {
         let L = LayerCounters.flatCount, C = CheckpointCounters.flatCount
         self.layers = (0..<layers).map { LayerCounters(flatArray: Array(v[$0 * L ..< ($0 + 1) * L])) }
         let s = layers * L
@@ -51,7 +51,7 @@ struct SampleCounters: Equatable {
     }
 
     /// Spikes of the layers that count spikes (`Network.countsSpikes`).
-    func spikes(in network: Network) -> Int64 {
+    public func spikes(in network: Network) -> Int64 {
         layers.indices.reduce(0) { $0 + (network.countsSpikes($1) ? layers[$1].spikes : 0) }
     }
 }
