@@ -1,3 +1,4 @@
+import SpikeCore
 import SpikeMetrics
 
 /// The result of evaluating an ANN in ANN mode (Deng et al. models 1, 4 and 5): its metric beside
@@ -19,6 +20,8 @@ public struct ANNResult: Codable, Sendable {
     }
     public var tool = "spikescale"
     public var kind = "ann"
+    /// The result-file format version (`ResultFile.version`); missing in files written before it existed.
+    @Defaulted<ResultFileDefaults.Version1> public var version: Int = 1
     public var complete: Bool
     public var model: String
     public var network: String

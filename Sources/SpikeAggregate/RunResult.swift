@@ -78,7 +78,12 @@ public struct RunResult: Codable, Sendable {
     }
 
     public var tool = "spikescale"
-    public var resultVersion = 1
+    /// What this file is (`ResultFile` dispatches on it); missing in files written before it existed.
+    @Defaulted<ResultFileDefaults.RunKind> public var kind: String = "run"
+    /// The result-file format version, as in every result file (`ResultFile.version`).
+    @Defaulted<ResultFileDefaults.Version1> public var version: Int = 1
+    /// The same number under the name that spikescale builds before `version` read (kept so they still can).
+    @Defaulted<ResultFileDefaults.Version1> public var resultVersion: Int = 1
     /// False if the run stopped before all samples were simulated.
     public var complete: Bool
     public var model: String

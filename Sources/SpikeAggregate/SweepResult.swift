@@ -1,7 +1,11 @@
+import SpikeCore
+
 /// The table a sweep writes (`spikescale sweep`): one row per grid point, as CSV and as this JSON.
 public struct SweepResult: Codable, Sendable {
     public var tool = "spikescale"
     public var kind = "sweep"
+    /// The result-file format version (`ResultFile.version`); missing in files written before it existed.
+    @Defaulted<ResultFileDefaults.Version1> public var version: Int = 1
     /// False while points are missing (an interrupted sweep; `--resume` continues it).
     public var complete: Bool
     public var model: String

@@ -51,10 +51,23 @@ public struct ConversionLayerReport: Codable, Sendable {
     /// Max |a| of each channel over the calibration samples (Spiking-YOLO Fig. 1: how far most
     /// channels sit below the layer's maximum under layer-norm).
     public var channelMax: [Float]?
+
+    public init(name: String, op: String, annActivation: String, neuronModel: String, maxActivation: Float, statisticValue: Float,
+                lambdaMin: Float, lambdaMedian: Float, lambdaMax: Float, note: String? = nil, channelMax: [Float]? = nil) {
+        self.name = name; self.op = op; self.annActivation = annActivation; self.neuronModel = neuronModel
+        self.maxActivation = maxActivation; self.statisticValue = statisticValue
+        self.lambdaMin = lambdaMin; self.lambdaMedian = lambdaMedian; self.lambdaMax = lambdaMax
+        self.note = note; self.channelMax = channelMax
+    }
 }
 
 /// What a conversion did, for JSON and the terminal.
 public struct ConversionReport: Codable, Sendable {
+    /// What wrote this file and what it is, as in every result file; missing in reports written before them.
+    @Defaulted<ResultFileDefaults.Tool> public var tool: String = "spikescale"
+    @Defaulted<ResultFileDefaults.ConversionKind> public var kind: String = "conversion"
+    /// The result-file format version (`ResultFile.version`).
+    @Defaulted<ResultFileDefaults.Version1> public var version: Int = 1
     public var source: String
     public var norm: String
     public var statistic: String
@@ -73,6 +86,16 @@ public struct ConversionReport: Codable, Sendable {
     public var layers: [ConversionLayerReport]
     /// Replacements and their reasons, one line each.
     public var replacements: [String]
+
+    public init(source: String, norm: String, statistic: String, reset: String, initialMembrane: Float, thresholdScale: Float,
+                maxPool: String, residual: String? = nil, outputNeurons: String? = nil, burst: Int? = nil, calibrationSamples: Int,
+                calibrationData: String, layers: [ConversionLayerReport], replacements: [String]) {
+        self.source = source; self.norm = norm; self.statistic = statistic; self.reset = reset
+        self.initialMembrane = initialMembrane; self.thresholdScale = thresholdScale; self.maxPool = maxPool
+        self.residual = residual; self.outputNeurons = outputNeurons; self.burst = burst
+        self.calibrationSamples = calibrationSamples; self.calibrationData = calibrationData
+        self.layers = layers; self.replacements = replacements
+    }
 }
 
 /// Converts an ANN (as imported: neuron models stand for its activations, batch norm folded) into an

@@ -81,6 +81,11 @@ public struct MemoryCost: Codable, Sendable {
     public var annBits: Int
     public var snnBits: Int64
 
+    public init(weightBits: Int, activationBits: Int, membraneBits: Int, spikeBits: Int64, annBits: Int, snnBits: Int64) {
+        self.weightBits = weightBits; self.activationBits = activationBits; self.membraneBits = membraneBits
+        self.spikeBits = spikeBits; self.annBits = annBits; self.snnBits = snnBits
+    }
+
     /// An SNN run's memory beside its ANN's: `busiestStepSpikes` is the largest number of spikes in one timestep.
     public static func snn(_ network: Network, busiestStepSpikes: Int64) -> MemoryCost {
         let w = CostModel.weightBits(network), n = CostModel.neuronStateBits(network)

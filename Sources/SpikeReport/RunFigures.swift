@@ -1,9 +1,5 @@
 import Foundation
-import SpikeReport
 import SpikeAggregate
-import SpikeData
-import SpikeMetrics
-import SpikeRun
 
 // Figures of a run's section that need more than one field: energy by preset at each checkpoint
 // (Spiking-YOLO Fig. 9) and the layer-by-layer agreement with the ANN (`simulate --layer-errors`).

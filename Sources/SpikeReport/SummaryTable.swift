@@ -1,8 +1,6 @@
 import Foundation
 import SpikeAggregate
 import SpikeCore
-import SpikeMetrics
-import SpikeData
 
 /// Readable tables for the terminal.
 public enum SummaryTable {
