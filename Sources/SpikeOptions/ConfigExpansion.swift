@@ -11,35 +11,47 @@ public struct ConfigExpansion {
     let injected: [(key: String, flag: String)]
 
     /// `commands` maps each subcommand that takes `--config` to its type. A key that no such command
-    /// takes is an error naming the file and the key; a key another command takes is left to that command.
+    /// takes is an error naming the file and the key. A key another command takes is checked as that
+    /// command would parse it, then left to it: one config can serve several commands, and is checked whole.
     public init(_ args: [String], commands: [String: ParsableArguments.Type]) throws {
         guard let sub = args.first, let command = commands[sub], let path = Self.configPath(in: args) else {
             arguments = args; configPath = nil; injected = []; return
         }
         let config = try ConfigFile(path: path)
-        let mine = OptionKeys.of(command)
-        var known = Set<String>()
-        for c in commands.values { known.formUnion(OptionKeys.of(c).keys) }
-        var tokens = [String](), injected = [(key: String, flag: String)]()
-        for (key, value) in config.entries {
-            guard known.contains(key) else {
-                throw SpikeError("\(path): unknown key '\(key)'; known keys: \(known.sorted().joined(separator: ", "))")
+        var keysOf = [String: [String: OptionKeys.Kind]]()
+        for (name, c) in commands { keysOf[name] = OptionKeys.of(c) }
+        let known = Set(keysOf.values.flatMap(\.keys))
+        var tokens = [String: [String]](), injected = [String: [(key: String, flag: String)]]()
+        for e in config.entries {
+            guard known.contains(e.key) else {
+                throw SpikeError("\(path): unknown key '\(e.written)'; known keys: \(known.sorted().joined(separator: ", "))")
             }
-            guard let kind = mine[key], let value else { continue }
-            let flag = OptionKey.flag(key)
-            switch kind {
-            case .option: tokens.append("--\(flag)=\(value)")
+            guard let value = e.value else { continue }
+            let owner = keysOf[sub]![e.key] != nil ? sub : commands.keys.sorted().first { keysOf[$0]![e.key] != nil }!
+            let flag = OptionKey.flag(e.key)
+            switch keysOf[owner]![e.key]! {
+            case .option: tokens[owner, default: []].append("--\(flag)=\(value)")
             case .flag:
                 guard ["true", "yes", "on"].contains(value.lowercased()) else {
-                    throw SpikeError("\(path): key '\(key)' is a switch: true or false, got '\(value)'")
+                    throw SpikeError("\(path): key '\(e.written)' is a switch: true or false, got '\(value)'")
                 }
-                tokens.append("--\(flag)")
+                tokens[owner, default: []].append("--\(flag)")
             }
-            injected.append((key, flag))
+            injected[owner, default: []].append((e.written, flag))
         }
-        arguments = [sub] + tokens + args.dropFirst()
+        for (other, t) in tokens where other != sub {
+            do { _ = try commands[other]!.parse(t) } catch {
+                let message = ConfigExpansion(path: path, injected: injected[other] ?? []).explain(commands[other]!.message(for: error))
+                throw SpikeError(message)
+            }
+        }
+        arguments = [sub] + (tokens[sub] ?? []) + args.dropFirst()
         configPath = path
-        self.injected = injected
+        self.injected = injected[sub] ?? []
+    }
+
+    init(path: String, injected: [(key: String, flag: String)]) {
+        arguments = []; configPath = path; self.injected = injected
     }
 
     /// The value of `--config PATH` or `--config=PATH` among the subcommand's arguments.

@@ -10,8 +10,14 @@ import Yams
 /// line, the known keys are the commands' options, and each value is parsed and checked in one place.
 public struct ConfigFile {
     public let path: String
-    /// Keys in file order, with the argument each stands for (nil: a flag set to false, i.e. not given).
-    public let entries: [(key: String, value: String?)]
+    /// Keys in file order (`sweepTimesteps`), as written (`sweep.timesteps`), with the argument each stands
+    /// for (nil: a flag set to false, i.e. not given).
+    public let entries: [Entry]
+    public struct Entry: Sendable {
+        public var key: String
+        public var written: String
+        public var value: String?
+    }
 
     public init(path: String) throws {
         self.path = path
@@ -21,27 +27,28 @@ public struct ConfigFile {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw SpikeError("\(path): not valid YAML: \(error)") }
         guard let map = node?.mapping else { throw SpikeError("\(path): the config must be a mapping of keys to values") }
-        var out = [(key: String, value: String?)]()
-        try Self.flatten(map, prefix: "", path: path, into: &out)
+        var out = [Entry]()
+        try Self.flatten(map, prefix: "", written: "", path: path, into: &out)
         entries = out
     }
 
-    static func flatten(_ map: Node.Mapping, prefix: String, path: String, into out: inout [(key: String, value: String?)]) throws {
+    static func flatten(_ map: Node.Mapping, prefix: String, written: String, path: String, into out: inout [Entry]) throws {
         for (k, v) in map {
             guard let name = k.string, !name.isEmpty else { throw SpikeError("\(path): a key is not a string") }
             let key = prefix.isEmpty ? name : prefix + name.prefix(1).uppercased() + name.dropFirst()
+            let shown = written.isEmpty ? name : written + "." + name
             switch v {
-            case .mapping(let m): try flatten(m, prefix: key, path: path, into: &out)
+            case .mapping(let m): try flatten(m, prefix: key, written: shown, path: path, into: &out)
             case .sequence(let s):
                 let items = try s.map { item -> String in
-                    guard let v = item.scalar?.string else { throw SpikeError("\(path): key '\(key)' must list plain values") }
+                    guard let v = item.scalar?.string else { throw SpikeError("\(path): key '\(shown)' must list plain values") }
                     return v
                 }
-                out.append((key, items.joined(separator: ",")))
+                out.append(Entry(key: key, written: shown, value: items.joined(separator: ",")))
             case .scalar(let s):
                 if v.null != nil { continue }
-                out.append((key, v.bool == false ? nil : s.string))
-            case .alias: throw SpikeError("\(path): key '\(key)': YAML aliases are not supported")
+                out.append(Entry(key: key, written: shown, value: v.bool == false ? nil : s.string))
+            case .alias: throw SpikeError("\(path): key '\(shown)': YAML aliases are not supported")
             }
         }
     }

@@ -35,7 +35,7 @@ public struct SweepRunner {
         grid = SweepGrid(sweep, simulation: e.simulation, conversion: e.conversion)
         let b = e.simulation.burnIn
         if b > 0, let bad = grid.timesteps.first(where: { $0 <= b }) {
-            throw SpikeError("sweep timesteps \(bad) is not after the burn-in of \(b) (--burn-in, key 'burnIn'): outputs are decoded from t = \(b + 1) on")
+            throw SpikeError("sweep timesteps \(bad) is not after burnIn \(b) (--burn-in): outputs are decoded from t = \(b + 1) on")
         }
         isANN = ModelSpec(spec).isANN
         if isANN {
