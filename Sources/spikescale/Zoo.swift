@@ -3,6 +3,7 @@ import SpikeCore
 import SpikeAggregate
 import SpikeData
 import SpikeMetrics
+import SpikeReport
 import SpikeRun
 
 struct Zoo: ParsableCommand {
