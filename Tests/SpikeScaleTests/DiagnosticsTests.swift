@@ -5,6 +5,7 @@ import SpikeEngine
 import SpikeConvert
 import SpikeRun
 import SpikeANN
+import SpikeData
 
 /// Layer values (`--layer-errors`) and the count max-pool gate.
 @Suite("Layer values and max-pool gates")

@@ -7,6 +7,7 @@ import SpikeANN
 import SpikeData
 import SpikeImport
 import SpikeMetrics
+import SpikeAggregate
 import SpikeRun
 
 @Suite("YOLO-layout detection labels")
