@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeCore
 import SpikeEngine
 import SpikeConvert
@@ -125,8 +126,7 @@ struct BurstTests {
         let clipped = try DenseForward(net, rateLimited: true).run([1.6, 2.5, -1.5])[1]
         #expect(zip(clipped, [1.6, 2, -0.15] as [Float]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(clipped)")
         // The neuron model survives the model file; invalid bursts are refused with the layer named.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("burst-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = URL(fileURLWithPath: TestPaths.tempDir("burst"))
         defer { try? FileManager.default.removeItem(at: dir) }
         try ModelFile.write(net, to: dir.appendingPathComponent("m.json").path)
         #expect(try ModelFile.read(dir.appendingPathComponent("m.json").path).layers[1].neuron?.burst == 2)

@@ -2,17 +2,11 @@ import Foundation
 import SpikeCore
 import SpikeData
 import Testing
+import TestSupport
 
 /// N-MNIST event decoding and the signal conversions of Deng et al. 2020, section 3.1.
 @Suite struct EventsTests {
-    static let folder = sharedData + "/nmnist-small"
-
-    /// A scratch folder that is removed by the caller.
-    static func scratchFolder() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spikescale-events-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static let folder = TestPaths.sharedData + "/nmnist-small"
 
     static func message(_ body: () throws -> Void) -> String? {
         do { try body() } catch let e as SpikeError { return e.message } catch { return "unexpected error type: \(error)" }
@@ -80,7 +74,7 @@ import Testing
         let m = Self.message { _ = try NMNIST.readEvents(data: Data(cut), name: "cut.bs2") }
         #expect(m == "cut.bs2: truncated: \(whole.count - 2) bytes is not a whole number of 5-byte events")
 
-        let dir = try Self.scratchFolder()
+        let dir = TestPaths.tempDir("spikescale-events")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/cut.bs2"
         try Data(cut).write(to: URL(fileURLWithPath: file))
@@ -101,7 +95,7 @@ import Testing
         let m = Self.message { _ = try NMNIST.readEvents(path: "/nonexistent/42.bs2") }
         #expect(m?.hasPrefix("/nonexistent/42.bs2:") == true, "\(m ?? "no error")")
 
-        let dir = try Self.scratchFolder()
+        let dir = TestPaths.tempDir("spikescale-events")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "#sample #class\r\n7\t3\r\n".write(toFile: dir + "/list.txt", atomically: true, encoding: .utf8)
         let split = try NMNISTSplit(folder: dir, list: "list.txt")
@@ -115,7 +109,7 @@ import Testing
     }
 
     @Test func badListLineIsNamed() throws {
-        let dir = try Self.scratchFolder()
+        let dir = TestPaths.tempDir("spikescale-events")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (text, line) in [("1 5\nfoo bar\n", 2), ("#h\n1 5\n2 11\n", 3), ("1 5 7\n", 1), ("3\n", 1), ("#h\r\n1\t5\r\nfoo\r\n", 3)] {
             try text.write(toFile: dir + "/list.txt", atomically: true, encoding: .utf8)
