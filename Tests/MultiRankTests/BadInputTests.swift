@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Bad input ends every rank with one clear error and a non-zero exit code, never a hang.
-@Suite("Bad input under mpiexec", .serialized)
+@Suite("Bad input under mpiexec", .serialized, .tags(.mpi))
 struct BadInputTests {
     func expectClearFailure(_ args: [String], ranks: [Int] = [1, 2, 3], mentions: [String]) throws {
         for k in ranks {

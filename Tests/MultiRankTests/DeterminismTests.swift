@@ -5,7 +5,7 @@ import TestSupport
 
 /// The invariant of DESIGN.md section 5 on real MPI processes: per-layer spike counts and decoded
 /// outputs are bit-identical on 1, 2, 3 and 4 ranks.
-@Suite("Multi-rank runs under mpiexec", .serialized)
+@Suite("Multi-rank runs under mpiexec", .serialized, .tags(.mpi))
 struct DeterminismTests {
     static let mnist = TestPaths.sharedData + "/mnist"
 
@@ -31,7 +31,7 @@ struct DeterminismTests {
         }
     }
 
-    @Test("(a) CNN with conv, pooling and dense layers on real MNIST digits")
+    @Test("(a) CNN with conv, pooling and dense layers on real MNIST digits", .tags(.slow))
     func mnistCNN() throws {
         try compareAcrossRanks(["simulate", "--model", "zoo:mnist-cnn", "--data", Self.mnist,
                                 "--samples", "3", "-T", "8", "--seed", "3"], label: "mnist-direct")
@@ -47,7 +47,7 @@ struct DeterminismTests {
         #expect(refused.status != 0 && refused.stderr.contains("'fc2'") && refused.stderr.contains("--output-neurons spiking"), "\(refused.stderr)")
     }
 
-    @Test("(b) residual add, concat, slice, upsample and signed IBT neurons")
+    @Test("(b) residual add, concat, slice, upsample and signed IBT neurons", .tags(.slow))
     func branchy() throws {
         try compareAcrossRanks(["simulate", "--model", "zoo:branchy", "--input", "synthetic", "--samples", "2", "-T", "8", "--seed", "5"],
                                label: "branchy")
@@ -65,9 +65,9 @@ struct DeterminismTests {
 
 /// The YOLO-scale run: the exact Tiny-YOLOv3 topology at 416x416, leaky layers as IBT neurons,
 /// seeded weights scaled to fire at about 10%, T = 16 on 1 and 2 ranks.
-@Suite("Tiny-YOLOv3 at 416x416 under mpiexec", .serialized)
+@Suite("Tiny-YOLOv3 at 416x416 under mpiexec", .serialized, .tags(.mpi))
 struct TinyYOLOTests {
-    @Test("T = 16 on 1 and 2 ranks: identical counters and head outputs, 5-20% firing, peak memory reported")
+    @Test("T = 16 on 1 and 2 ranks: identical counters and head outputs, 5-20% firing, peak memory reported", .tags(.slow))
     func tinyYOLO() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         var results = [RunResult]()
@@ -95,12 +95,12 @@ struct TinyYOLOTests {
 /// A real trained detector end to end through the CLI: Yolo-Fastest 1.1 (depthwise convolutions,
 /// shortcuts, grouped routes, upsample, two YOLO heads) converted with channel-norm on COCO8 train
 /// images, simulated on a COCO8 val image on 1, 2 and 3 ranks.
-@Suite("Converted Yolo-Fastest under mpiexec", .serialized)
+@Suite("Converted Yolo-Fastest under mpiexec", .serialized, .tags(.mpi))
 struct YoloFastestTests {
     static let data = TestPaths.sharedData
     static let cfg = data + "/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg"
 
-    @Test("convert from Darknet files, then identical head outputs and counters on 1, 2, 3, 4 ranks; burst spikes and layer errors on 1 and 3")
+    @Test("convert from Darknet files, then identical head outputs and counters on 1, 2, 3, 4 ranks; burst spikes and layer errors on 1 and 3", .tags(.slow))
     func yoloFastest() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         let data = Self.data

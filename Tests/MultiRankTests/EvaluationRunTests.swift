@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The evaluation commands under mpiexec: results must not depend on the number of ranks.
-@Suite("Evaluation runs under mpiexec", .serialized)
+@Suite("Evaluation runs under mpiexec", .serialized, .tags(.mpi))
 struct EvaluationRunTests {
     @Test("N-MNIST: a converted intensity CNN fed raw event frames, 1 and 2 ranks identical")
     func eventFrames() throws {
@@ -36,7 +36,7 @@ struct EvaluationRunTests {
         #expect(bad.status != 0 && bad.stderr.contains("--encoder events"), "\(bad.stderr)")
     }
 
-    @Test("A T x threshold sweep gives the same table on 1 and 2 ranks and resumes without recomputing")
+    @Test("A T x threshold sweep gives the same table on 1 and 2 ranks and resumes without recomputing", .tags(.slow))
     func sweep() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         let mnist = TestPaths.sharedData + "/mnist"

@@ -284,7 +284,7 @@ struct DarknetTests {
         #expect(junk == "j.cfg:2: expected 'key=value' or '[section]', got 'width'")
     }
 
-    @Test("fuzz: random and mutated cfg and weights bytes never crash the parsers")
+    @Test("fuzz: random and mutated cfg and weights bytes never crash the parsers", .tags(.slow))
     func fuzz() throws {
         let cfgPath = "\(yoloFastestDir)/yolo-fastest-1.1.cfg"
         let cfgBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cfgPath)))
@@ -337,7 +337,7 @@ struct DarknetTests {
 /// Compares the ANN reference with Darknet itself on yolo-fastest-1.1's raw head tensors. Needs the
 /// dump written by `Benchmarks/reference/darknet_heads.sh` (Debian's libdarknet); runs only when
 /// `DARKNET_REFERENCE_DIR` names that dump's folder.
-@Test("Darknet reference: yolo-fastest-1.1 head outputs match libdarknet")
+@Test("Darknet reference: yolo-fastest-1.1 head outputs match libdarknet", .tags(.slow))
 func darknetReferenceHeads() throws {
     let dir = try ProcessInfo.processInfo.environment["DARKNET_REFERENCE_DIR"] ?? dumpDarknetReference()
     func floats(_ name: String) throws -> [Float] {

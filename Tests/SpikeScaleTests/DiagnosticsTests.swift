@@ -140,7 +140,7 @@ struct BurstTests {
         #expect(throws: SpikeError.self) { try zero.validate() }
     }
 
-    @Test("Burst events cross ranks exactly: same outputs, counters and layer values on 1, 2 and 3 ranks")
+    @Test("Burst events cross ranks exactly: same outputs, counters and layer values on 1, 2 and 3 ranks", .tags(.slow))
     func burstRankInvariance() throws {
         let base = try ModelSource.load("zoo:tiny-yolov3", seed: 3, targetRate: 0.4, inputSize: 96)
         var net = base

@@ -46,7 +46,7 @@ struct FixtureTests {
         }
     }
 
-    @Test("Converted MNIST CNN (channel-norm, p99.99, direct, membrane) keeps the ANN's accuracy on 300 test images")
+    @Test("Converted MNIST CNN (channel-norm, p99.99, direct, membrane) keeps the ANN's accuracy on 300 test images", .tags(.slow))
     func convertedKeepsAccuracy() throws {
         var o = ConversionOptions()
         o.norm = .channel; o.statistic = .percentile(99.99)

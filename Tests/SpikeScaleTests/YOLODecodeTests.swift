@@ -70,7 +70,7 @@ import SpikeMetrics
 
     /// Our pipeline against libdarknet on dog.jpg and the COCO8 val images: same detections per
     /// class, boxes within 1 pixel, probabilities within 0.01.
-    @Test func matchesDarknet() throws {
+    @Test(.tags(.slow)) func matchesDarknet() throws {
         let dir = TestPaths.sharedData + "/yolo-fastest-1.1-coco"
         let cfg = dir + "/yolo-fastest-1.1.cfg", weights = dir + "/yolo-fastest-1.1.weights"
         let valDir = TestPaths.sharedData + "/coco8/images/val"
