@@ -55,8 +55,11 @@ let package = Package(
             "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeData", "SpikeRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/SpikeBench", swiftSettings: fast),
+        // Paths, the mpiexec harness, typed result readers and test tags, shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["SpikeAggregate", "SpikeConvert"], path: "Tests/TestSupport",
+                swiftSettings: cpuFlags),
         .testTarget(name: "SpikeScaleTests", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeAggregate", "SpikeRun",
+            "TestSupport", "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeAggregate", "SpikeRun",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReportTests", dependencies: ["SpikeReport", "SpikeAggregate", "SpikeConvert", "SpikeCore", "SpikeMetrics"],
@@ -65,7 +68,7 @@ let package = Package(
             "SpikeOptions", "SpikeRun", "SpikeAggregate", "SpikeCore", "SpikeEngine", "SpikeConvert", "SpikeMetrics", "SpikeData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: cpuFlags),
-        .testTarget(name: "MultiRankTests", dependencies: ["SpikeCore", "SpikeRun", "spikescale"],
+        .testTarget(name: "MultiRankTests", dependencies: ["TestSupport", "SpikeAggregate", "SpikeMetrics", "spikescale"],
                     swiftSettings: cpuFlags),
     ]
 )

@@ -1,7 +1,7 @@
 /* SpikeScale's view of MPI for Swift.
  *
- * MPICH defines its handles and special values (MPI_COMM_WORLD, MPI_SUM, MPI_IN_PLACE,
- * MPI_STATUS_IGNORE, datatypes, ...) as cast macros, which Swift cannot import. Each one used by
+ * MPICH defines its handles and special values (MPI_COMM_WORLD, MPI_SUM, MPI_REQUEST_NULL,
+ * datatypes, ...) as cast macros, which Swift cannot import. Each one used by
  * SpikeMPI is wrapped here in a `static inline` function prefixed `cmpi_`. The MPI functions
  * themselves (MPI_Allreduce, MPI_Isend, ...) are plain C functions and are called directly. */
 #ifndef SPIKESCALE_CMPI_SHIM_H
@@ -13,58 +13,32 @@
 
 /* Communicators, error handlers, requests. */
 static inline MPI_Comm cmpi_comm_world(void) { return MPI_COMM_WORLD; }
-static inline MPI_Comm cmpi_comm_null(void) { return MPI_COMM_NULL; }
 static inline MPI_Errhandler cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
-static inline MPI_Errhandler cmpi_errors_are_fatal(void) { return MPI_ERRORS_ARE_FATAL; }
 static inline MPI_Request cmpi_request_null(void) { return MPI_REQUEST_NULL; }
 
 /* Reduction operations. */
 static inline MPI_Op cmpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op cmpi_max(void) { return MPI_MAX; }
-static inline MPI_Op cmpi_min(void) { return MPI_MIN; }
-
-/* Special buffers, statuses, ranks and tags. */
-static inline void *cmpi_in_place(void) { return MPI_IN_PLACE; }
-static inline MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
-static inline MPI_Status *cmpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
-static inline int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
-static inline int cmpi_any_tag(void) { return MPI_ANY_TAG; }
-static inline int cmpi_proc_null(void) { return MPI_PROC_NULL; }
-static inline int cmpi_undefined(void) { return MPI_UNDEFINED; }
 
 /* Status fields, read through functions so Swift does not depend on MPICH's struct layout. */
-static inline int cmpi_status_source(const MPI_Status *s) { return s->MPI_SOURCE; }
-static inline int cmpi_status_tag(const MPI_Status *s) { return s->MPI_TAG; }
 static inline int cmpi_status_error(const MPI_Status *s) { return s->MPI_ERROR; }
 
 /* Datatypes. */
 static inline MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
-static inline MPI_Datatype cmpi_int8(void) { return MPI_INT8_T; }
 static inline MPI_Datatype cmpi_uint8(void) { return MPI_UINT8_T; }
-static inline MPI_Datatype cmpi_int16(void) { return MPI_INT16_T; }
-static inline MPI_Datatype cmpi_uint16(void) { return MPI_UINT16_T; }
 static inline MPI_Datatype cmpi_int32(void) { return MPI_INT32_T; }
-static inline MPI_Datatype cmpi_uint32(void) { return MPI_UINT32_T; }
 static inline MPI_Datatype cmpi_int64(void) { return MPI_INT64_T; }
-static inline MPI_Datatype cmpi_uint64(void) { return MPI_UINT64_T; }
-static inline MPI_Datatype cmpi_float(void) { return MPI_FLOAT; }
-static inline MPI_Datatype cmpi_double(void) { return MPI_DOUBLE; }
 
 /* Return codes and thread levels. */
-static inline int cmpi_success(void) { return MPI_SUCCESS; }
 static inline int cmpi_err_in_status(void) { return MPI_ERR_IN_STATUS; }
 static inline int cmpi_err_pending(void) { return MPI_ERR_PENDING; }
-static inline int cmpi_err_truncate(void) { return MPI_ERR_TRUNCATE; }
 /* The error class (MPI_ERR_TRUNCATE, MPI_ERR_PENDING, ...) of an error code, or the code itself if MPI cannot say. */
 static inline int cmpi_error_class(int code) {
     int cls = code;
     if (MPI_Error_class(code, &cls) != MPI_SUCCESS) return code;
     return cls;
 }
-static inline int cmpi_thread_single(void) { return MPI_THREAD_SINGLE; }
 static inline int cmpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
-static inline int cmpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
-static inline int cmpi_thread_multiple(void) { return MPI_THREAD_MULTIPLE; }
 
 /* Writes MPI's description of error `code` into `buf` (capacity `cap` bytes, always
  * NUL-terminated, truncated if need be) and returns its length. Falls back to
@@ -85,13 +59,5 @@ static inline int cmpi_error_string(int code, char *buf, int cap) {
 
 /* The capacity a buffer for cmpi_error_string needs to hold any message whole. */
 static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING + 1; }
-
-/* The largest tag value the communicator accepts (MPI_TAG_UB), or -1 if it cannot be read. */
-static inline int cmpi_tag_ub(MPI_Comm comm) {
-    int *value = NULL;
-    int flag = 0;
-    if (MPI_Comm_get_attr(comm, MPI_TAG_UB, &value, &flag) != MPI_SUCCESS || !flag || value == NULL) return -1;
-    return *value;
-}
 
 #endif

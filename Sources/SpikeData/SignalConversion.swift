@@ -5,8 +5,8 @@ import SpikeCore
 // performance comparison between SNNs and ANNs"), section 3.1:
 //  - spike-to-frame (event binning) feeds event-camera data to an SNN as T binary spike frames;
 //  - spike-to-image (binary or intensity images) feeds event data to an ANN as one static image;
-//  - image-to-spike (direct current and Bernoulli in the engine, Poisson here) feeds static images
-//    to an SNN.
+//  - image-to-spike (direct current in the engine; Bernoulli and Poisson by SpikeCore's RateEncoder,
+//    which the engine and `PoissonEncoding` share) feeds static images to an SNN.
 // All tensors are channels-last (HWC, flat index `(y * width + x) * channels + c`). Event tensors
 // have 2 channels: channel = polarity (0 = OFF, 1 = ON).
 
@@ -86,29 +86,19 @@ public enum EventBinning {
     }
 }
 
-/// Image-to-spike by a Poisson process (the rate coding of Deng et al. section 3.1).
+/// Image-to-spike by a Poisson process (the rate coding of Deng et al. section 3.1), through the
+/// engine's own encoder (`RateEncoder`, Poisson law).
 ///
-/// Pixel value `x` sets a Poisson rate `λ = x * maxRate` spikes per timestep. Sampled once per step,
-/// the process fires in a step iff at least one of its arrivals falls into that step, which happens
-/// with probability `1 - exp(-λ)`; so neuron `i` spikes at step `t` iff
-/// `Philox(seed).uniform(sample:, layer: 0, neuron: i, timestep: t) < 1 - exp(-x * maxRate)`.
-/// Values `x <= 0` never spike. Each draw is keyed by `(seed, sample, layer 0, neuron, timestep)`
-/// only, so the spikes do not depend on who computes them, in what order, or on how many ranks.
+/// Pixel value `x` sets a Poisson rate `λ = x * maxRate` spikes per timestep; the neuron fires in a
+/// step with probability `1 - exp(-λ)`: neuron `i` spikes at timestep `t` (1...T) iff
+/// `Philox(seed).uniform(sample:, layer: 0, neuron: i, timestep: t) < 1 - expf(-x * maxRate)`.
+/// Values `x <= 0` never spike. With `maxRate` 1 these are exactly the input spikes of a
+/// `--encoder poisson` run with the same seed.
 public enum PoissonEncoding {
-    /// `timesteps` spike frames (0 or 1 per element) of the same layout as `image`.
+    /// `timesteps` spike frames (0 or 1 per element) of the same layout as `image`; frame `k` is
+    /// timestep `k + 1`.
     public static func spikes(_ image: [Float], timesteps: Int, seed: UInt64, sample: Int,
                               maxRate: Float = 1) -> [[Float]] {
-        let rng = Philox(seed: seed)
-        let p = image.map { x -> Float in
-            let lambda = x * maxRate
-            return lambda > 0 ? 1 - Float(exp(-Double(lambda))) : 0
-        }
-        return (0..<max(0, timesteps)).map { t in
-            var frame = [Float](repeating: 0, count: image.count)
-            for i in p.indices where p[i] > 0 {
-                if rng.uniform(sample: sample, layer: 0, neuron: i, timestep: t) < p[i] { frame[i] = 1 }
-            }
-            return frame
-        }
+        RateEncoder(.poisson, seed: seed).frames(image.map { $0 * maxRate }, sample: sample, timesteps: timesteps)
     }
 }

@@ -31,7 +31,8 @@ public final class RankSimulator {
     public let config: SimulationConfig
     let transport: Transport
     let states: [LayerState]
-    let rng: Philox
+    /// The Bernoulli or Poisson input encoder (used only by those two encoders).
+    let rateEncoder: RateEncoder
     public private(set) var timing = RankTiming()
     /// Update seconds per layer (scatter, neuron update, routing), summed over timesteps and samples.
     public private(set) var layerSeconds: [Double]
@@ -56,7 +57,7 @@ public final class RankSimulator {
             throw SpikeError("layer '\(bad.name)': the ANN-only activation '\(bad.activationName)' has no spiking equivalent in this engine; convert the network first (ReLU, leaky-ReLU and linear become IF and IBT neurons)")
         }
         self.network = network; self.partition = partition; self.config = config; self.transport = transport
-        rng = Philox(seed: config.seed)
+        rateEncoder = RateEncoder(config.encoder == .poisson ? .poisson : .bernoulli, seed: config.seed)
         var analog = [Bool](repeating: false, count: network.layers.count)
         analog[0] = config.encoder == .direct
         for (i, l) in network.layers.enumerated() where i > 0 && !l.op.hasNeurons {
@@ -329,57 +330,6 @@ public final class RankSimulator {
             default:
                 return 0
             }
-        }
-    }
-
-    /// Encodes the input sample for this rank's view of layer 0 at timestep `t`.
-    func encodeInput(_ s: LayerState, sample: Int, t: Int, input: [Float]) -> Int {
-        let v = s.block.view
-        switch config.encoder {
-        case .direct:
-            for i in v.lower..<v.upper where input[i] != 0 { s.own.append(i, input[i]) }
-            return 0
-        case .bernoulli, .poisson:
-            let poisson = config.encoder == .poisson
-            var n = 0
-            for i in v.lower..<v.upper where input[i] > 0 {
-                let p = poisson ? 1 - expf(-input[i]) : input[i]
-                if rng.uniform(sample: sample, layer: 0, neuron: i, timestep: t) < p {
-                    s.own.append(i, 1)
-                    if s.block.own.contains(i) { n += 1 }
-                }
-            }
-            s.counters.positiveSpikes += Int64(n)
-            s.counters.neuronUpdates += Int64(s.block.own.count)
-            return n
-        case .current:
-            var n = 0
-            inputMembrane.withUnsafeMutableBufferPointer { V in
-                for i in v.lower..<v.upper {
-                    let x = input[i]
-                    if x == 0 && V[i - v.lower] < 1 { continue }
-                    var u = V[i - v.lower] + x
-                    if u >= 1 {
-                        u -= 1
-                        s.own.append(i, 1)
-                        if s.block.own.contains(i) { n += 1 }
-                    }
-                    V[i - v.lower] = u
-                }
-            }
-            s.counters.positiveSpikes += Int64(n)
-            s.counters.neuronUpdates += Int64(s.block.own.count)
-            return n
-        case .events:
-            let off = (t - 1) * network.inputShape.count
-            var n = 0
-            for i in v.lower..<v.upper where input[off + i] != 0 {
-                s.own.append(i, 1)
-                if s.block.own.contains(i) { n += 1 }
-            }
-            s.counters.positiveSpikes += Int64(n)
-            s.counters.neuronUpdates += Int64(s.block.own.count)
-            return n
         }
     }
 

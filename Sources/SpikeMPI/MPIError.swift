@@ -15,12 +15,12 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
     /// MPI's error string for `code`, or SpikeMPI's explanation when `code` is nil.
     public let message: String
 
-    public init(call: String, code: Int32?, message: String) {
+    init(call: String, code: Int32?, message: String) {
         self.call = call; self.code = code; self.message = message
     }
 
     /// Builds the error for MPI return code `code` from `call`, reading MPI's error string.
-    public init(call: String, code: Int32) {
+    init(call: String, code: Int32) {
         self.init(call: call, code: code, message: mpiErrorString(code))
     }
 
@@ -30,7 +30,7 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
 /// MPI's description of error code `code` (MPICH includes the error stack, e.g. the truncated sizes).
 ///
 /// Safe on any rank at any time, including before `MPI_Init` and after `MPI_Finalize`.
-public func mpiErrorString(_ code: Int32) -> String {
+func mpiErrorString(_ code: Int32) -> String {
     let capacity = Int(cmpi_max_error_string())
     let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
     defer { buffer.deallocate() }
@@ -68,7 +68,7 @@ func mpiRank(_ rank: Int, size: Int, _ what: String, _ call: String) throws -> I
 
 /// `tag` as an MPI tag, or an `MPIError` naming `call` if it does not fit in Int32.
 ///
-/// Values that fit but lie outside `0...Communicator.maxTag` are left for MPI to reject (`MPI_ERR_TAG`).
+/// Values that fit but lie outside `0...MPI_TAG_UB` are left for MPI to reject (`MPI_ERR_TAG`).
 @inline(__always)
 func mpiTag(_ tag: Int, _ call: String) throws -> Int32 {
     guard let t = Int32(exactly: tag) else {

@@ -53,7 +53,7 @@ public enum MPIRuntime {
     }
 
     /// Whether MPI is initialised and not yet finalised (by anyone), i.e. whether MPI calls are legal now.
-    public static var isActive: Bool {
+    static var isActive: Bool {
         var initialized: Int32 = 0, finalized: Int32 = 0
         guard MPI_Initialized(&initialized) == MPI_SUCCESS, MPI_Finalized(&finalized) == MPI_SUCCESS else {
             return false

@@ -7,25 +7,16 @@ internal import CMPI
 /// Like every SpikeMPI type it must be used from the thread that initialised MPI only. It keeps send
 /// and receive staging buffers between exchanges, so exchanges after the first allocate nothing large.
 public final class MPITransport: Transport, @unchecked Sendable {
-    /// The communicator the transport runs on (for collectives the protocol does not cover).
-    public let communicator: Communicator
+    /// The communicator the transport runs on.
+    let communicator: Communicator
     public var rank: Int { communicator.rank }
     public var size: Int { communicator.size }
-
-    /// Payload bytes this rank has sent through `exchange` since the last `resetCounters()`.
-    public private(set) var bytesSent = 0
-    /// Messages this rank has sent through `exchange` since the last `resetCounters()` (empty ones count).
-    public private(set) var messagesSent = 0
-    /// Payload bytes this rank has received through `exchange` since the last `resetCounters()`.
-    public private(set) var bytesReceived = 0
-    /// Messages this rank has received through `exchange` since the last `resetCounters()`.
-    public private(set) var messagesReceived = 0
 
     private var sendPool = StagingBuffer()
     private var recvPool = StagingBuffer()
 
     /// A transport over `communicator`.
-    public init(communicator: Communicator) {
+    init(communicator: Communicator) {
         self.communicator = communicator
     }
 
@@ -34,11 +25,6 @@ public final class MPITransport: Transport, @unchecked Sendable {
     /// The transport over all ranks of the job, initialising MPI first if need be; every rank must call it.
     public static func world() throws -> MPITransport {
         MPITransport(communicator: try Communicator.world())
-    }
-
-    /// Sets the exchange counters back to zero (local to this rank, not collective).
-    public func resetCounters() {
-        bytesSent = 0; messagesSent = 0; bytesReceived = 0; messagesReceived = 0
     }
 
     /// Sends each message and receives one message from each source (at most `maxBytes` bytes each).
@@ -117,11 +103,7 @@ public final class MPITransport: Transport, @unchecked Sendable {
                                message: "receive from rank \(sources[i].rank) has no valid byte count")
             }
             received.append(Array(UnsafeRawBufferPointer(start: recvBase + recvOffsets[i], count: Int(n))))
-            bytesReceived += Int(n)
         }
-        messagesReceived += sources.count
-        messagesSent += sends.count
-        bytesSent += sendTotal
         return ExchangeResult(received: received, postSeconds: seconds(posting - start),
                               waitSeconds: seconds(waited - posting))
     }

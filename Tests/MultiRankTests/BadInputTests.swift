@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Bad input ends every rank with one clear error and a non-zero exit code, never a hang.
-@Suite("Bad input under mpiexec", .serialized)
+@Suite("Bad input under mpiexec", .serialized, .tags(.mpi))
 struct BadInputTests {
     func expectClearFailure(_ args: [String], ranks: [Int] = [1, 2, 3], mentions: [String]) throws {
         for k in ranks {
@@ -16,17 +17,17 @@ struct BadInputTests {
 
     @Test("Truncated model file")
     func truncatedModel() throws {
-        let dir = MPIHarness.tempDir()
+        let dir = TestPaths.tempDir("spikescale-mpi")
         #expect(try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/m.json"]).status == 0)
         let bin = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.bin"))
         try bin.prefix(1000).write(to: URL(fileURLWithPath: "\(dir)/m.bin"))
-        try expectClearFailure(["simulate", "--model", "\(dir)/m.json", "--data", MPIHarness.sharedData + "/mnist"],
+        try expectClearFailure(["simulate", "--model", "\(dir)/m.json", "--data", TestPaths.sharedData + "/mnist"],
                                mentions: ["m.bin", "truncated"])
     }
 
     @Test("Malformed model JSON and shapes that do not line up")
     func malformedModel() throws {
-        let dir = MPIHarness.tempDir()
+        let dir = TestPaths.tempDir("spikescale-mpi")
         try "{\"format\": \"spikescale-network\", \"version\": 1, \"name\": ".write(toFile: "\(dir)/x.json", atomically: true, encoding: .utf8)
         try expectClearFailure(["simulate", "--model", "\(dir)/x.json", "--input", "synthetic"], mentions: ["x.json"])
         #expect(try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/s.json"]).status == 0)
@@ -37,7 +38,7 @@ struct BadInputTests {
 
     @Test("Config with a wrong key or a negative T")
     func badConfig() throws {
-        let dir = MPIHarness.tempDir()
+        let dir = TestPaths.tempDir("spikescale-mpi")
         try "model: zoo:branchy\ntimestep: 8\n".write(toFile: "\(dir)/c.yaml", atomically: true, encoding: .utf8)
         try expectClearFailure(["simulate", "--config", "\(dir)/c.yaml", "--input", "synthetic"], mentions: ["c.yaml", "unknown key 'timestep'"])
         try "model: zoo:branchy\ntimesteps: -4\n".write(toFile: "\(dir)/n.yaml", atomically: true, encoding: .utf8)
@@ -52,14 +53,13 @@ struct BadInputTests {
 
     @Test("A results file that exists is not clobbered; --resume completes it")
     func resume() throws {
-        let dir = MPIHarness.tempDir()
-        let args = ["simulate", "--model", "zoo:mnist-cnn", "--data", MPIHarness.sharedData + "/mnist", "-T", "4", "--quiet", "--json", "\(dir)/r.json"]
+        let dir = TestPaths.tempDir("spikescale-mpi")
+        let args = ["simulate", "--model", "zoo:mnist-cnn", "--data", TestPaths.sharedData + "/mnist", "-T", "4", "--quiet", "--json", "\(dir)/r.json"]
         #expect(try MPIHarness.run(ranks: 2, args + ["--samples", "2"]).status == 0)
         try expectClearFailure(args + ["--samples", "3"], ranks: [2], mentions: ["already exists", "--resume"])
         let r = try MPIHarness.run(ranks: 2, args + ["--samples", "3", "--resume"])
         #expect(r.status == 0, "\(r.stderr)")
-        let s = try MPIHarness.samples("\(dir)/r.json")
-        #expect(s.map { $0["sample"] as! Int } == [0, 1, 2])
-        #expect(try MPIHarness.json("\(dir)/r.json")["samples"] as? Int == 3)
+        #expect(try ResultReader.samples("\(dir)/r.json").map(\.sample) == [0, 1, 2])
+        #expect(try ResultReader.run("\(dir)/r.json").samples == 3)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeANN
 import SpikeCore
 import SpikeImport
@@ -7,19 +8,12 @@ import SpikeImport
 // Darknet importer: the two real Yolo-Fastest models, Debian's Tiny-YOLO cfgs, clear errors on bad
 // input, and a bounded fuzz of the parsers.
 
-private let yoloFastestDir = sharedData + "/yolo-fastest-1.1-coco"
+private let yoloFastestDir = TestPaths.sharedData + "/yolo-fastest-1.1-coco"
 private let darknetCfgDir = "/usr/share/darknet/cfg"
 
 /// The message of the error `body` throws, or nil if it throws nothing.
 private func darknetError(_ body: () throws -> Void) -> String? {
     do { try body(); return nil } catch let e as SpikeError { return e.message } catch { return "\(error)" }
-}
-
-/// A fresh temporary folder.
-private func darknetTempDir() throws -> URL {
-    let u = FileManager.default.temporaryDirectory.appendingPathComponent("darknet-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
-    return u
 }
 
 /// Deterministic generator for the seeded tests (SplitMix64).
@@ -182,7 +176,7 @@ struct DarknetTests {
         [avgpool]
         """
         let m = try DarknetImporter.load(cfg: try {
-            let d = try darknetTempDir(); let p = d.appendingPathComponent("small.cfg").path
+            let d = URL(fileURLWithPath: TestPaths.tempDir("darknet-tests")); let p = d.appendingPathComponent("small.cfg").path
             try cfg.write(toFile: p, atomically: true, encoding: .utf8); return p
         }(), weights: nil)
         let n = m.network
@@ -238,7 +232,7 @@ struct DarknetTests {
 
     @Test("a .weights file shorter than the cfg needs is one clear error")
     func truncatedWeights() throws {
-        let dir = try darknetTempDir()
+        let dir = URL(fileURLWithPath: TestPaths.tempDir("darknet-tests"))
         let src = "\(yoloFastestDir)/yolo-fastest-1.1.weights"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: src))
         let cut = dir.appendingPathComponent("yolo-fastest-1.1.weights")
@@ -262,7 +256,7 @@ struct DarknetTests {
         let cfg = "[net]\nwidth=8\nheight=8\nchannels=3\n\n[convolutional]\nfilters=4\nactivation=leaky\n\n[frobnicate]\nsize=2\n"
         let msg = darknetError { _ = try DarknetImporter.build(config: DarknetConfig(text: cfg, file: "odd.cfg"), weights: nil) }
         #expect(msg == "odd.cfg:10 [frobnicate] #1: unknown section [frobnicate]")
-        let dir = try darknetTempDir(), p = dir.appendingPathComponent("odd2.cfg").path
+        let dir = URL(fileURLWithPath: TestPaths.tempDir("darknet-tests")), p = dir.appendingPathComponent("odd2.cfg").path
         try cfg.replacingOccurrences(of: "frobnicate", with: "reorg").write(toFile: p, atomically: true, encoding: .utf8)
         let msg2 = darknetError { _ = try DarknetImporter.load(cfg: p, weights: nil) }
         #expect(msg2?.hasPrefix("odd2.cfg:10 [reorg] #1: Darknet layer type [reorg] is not supported") == true, "\(msg2 ?? "no error")")
@@ -290,7 +284,7 @@ struct DarknetTests {
         #expect(junk == "j.cfg:2: expected 'key=value' or '[section]', got 'width'")
     }
 
-    @Test("fuzz: random and mutated cfg and weights bytes never crash the parsers")
+    @Test("fuzz: random and mutated cfg and weights bytes never crash the parsers", .tags(.slow))
     func fuzz() throws {
         let cfgPath = "\(yoloFastestDir)/yolo-fastest-1.1.cfg"
         let cfgBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cfgPath)))
@@ -343,7 +337,7 @@ struct DarknetTests {
 /// Compares the ANN reference with Darknet itself on yolo-fastest-1.1's raw head tensors. Needs the
 /// dump written by `Benchmarks/reference/darknet_heads.sh` (Debian's libdarknet); runs only when
 /// `DARKNET_REFERENCE_DIR` names that dump's folder.
-@Test("Darknet reference: yolo-fastest-1.1 head outputs match libdarknet")
+@Test("Darknet reference: yolo-fastest-1.1 head outputs match libdarknet", .tags(.slow))
 func darknetReferenceHeads() throws {
     let dir = try ProcessInfo.processInfo.environment["DARKNET_REFERENCE_DIR"] ?? dumpDarknetReference()
     func floats(_ name: String) throws -> [Float] {
@@ -372,27 +366,24 @@ func darknetReferenceHeads() throws {
     }
 }
 
-/// Builds Benchmarks/reference/darknet_heads.c against Debian's libdarknet and runs it on Darknet's
-/// dog.jpg, returning the dump folder. Fails (not skips) if darknet or gcc is missing.
-func dumpDarknetReference() throws -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let out = NSTemporaryDirectory() + "darknet-ref-\(UInt32.random(in: 0...UInt32.max))"
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+/// Builds Benchmarks/reference/NAME.c against Debian's libdarknet and returns the executable.
+/// Fails (not skips) if darknet or gcc is missing.
+func buildDarknetTool(_ name: String) throws -> String {
     guard FileManager.default.fileExists(atPath: "/usr/lib/darknet/include/darknet.h") || FileManager.default.fileExists(atPath: "/usr/include/darknet.h") else {
         Issue.record("libdarknet headers not found: apt-get install darknet (Launch/deps.sh does)")
         throw SpikeError("darknet missing")
     }
-    func sh(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        p.standardError = FileHandle.nullDevice
-        try p.run(); p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw SpikeError("\(args.joined(separator: " ")) failed with \(p.terminationStatus)") }
-    }
-    let data = sharedData + "/yolo-fastest-1.1-coco"
-    try sh(["gcc", "-O2", "-I/usr/lib/darknet/include", root.path + "/Benchmarks/reference/darknet_heads.c", "-L/usr/lib/darknet", "-ldarknet",
-            "-Wl,-rpath,/usr/lib/darknet", "-o", out + "/darknet_heads"])
-    try sh([out + "/darknet_heads", data + "/yolo-fastest-1.1.cfg", data + "/yolo-fastest-1.1.weights", "/usr/share/darknet/data/dog.jpg", out])
+    let exe = TestPaths.tempDir(name) + "/" + name
+    try Command.output(["gcc", "-O2", "-I/usr/lib/darknet/include", TestPaths.root + "/Benchmarks/reference/\(name).c", "-L/usr/lib/darknet",
+                        "-ldarknet", "-Wl,-rpath,/usr/lib/darknet", "-o", exe])
+    return exe
+}
+
+/// Runs Benchmarks/reference/darknet_heads.c on Darknet's dog.jpg, returning the dump folder.
+func dumpDarknetReference() throws -> String {
+    let exe = try buildDarknetTool("darknet_heads")
+    let out = (exe as NSString).deletingLastPathComponent
+    let data = TestPaths.sharedData + "/yolo-fastest-1.1-coco"
+    try Command.output([exe, data + "/yolo-fastest-1.1.cfg", data + "/yolo-fastest-1.1.weights", "/usr/share/darknet/data/dog.jpg", out])
     return out
 }

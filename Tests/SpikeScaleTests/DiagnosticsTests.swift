@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeCore
 import SpikeEngine
 import SpikeConvert
@@ -125,8 +126,7 @@ struct BurstTests {
         let clipped = try DenseForward(net, rateLimited: true).run([1.6, 2.5, -1.5])[1]
         #expect(zip(clipped, [1.6, 2, -0.15] as [Float]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(clipped)")
         // The neuron model survives the model file; invalid bursts are refused with the layer named.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("burst-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = URL(fileURLWithPath: TestPaths.tempDir("burst"))
         defer { try? FileManager.default.removeItem(at: dir) }
         try ModelFile.write(net, to: dir.appendingPathComponent("m.json").path)
         #expect(try ModelFile.read(dir.appendingPathComponent("m.json").path).layers[1].neuron?.burst == 2)
@@ -140,7 +140,7 @@ struct BurstTests {
         #expect(throws: SpikeError.self) { try zero.validate() }
     }
 
-    @Test("Burst events cross ranks exactly: same outputs, counters and layer values on 1, 2 and 3 ranks")
+    @Test("Burst events cross ranks exactly: same outputs, counters and layer values on 1, 2 and 3 ranks", .tags(.slow))
     func burstRankInvariance() throws {
         let base = try ModelSource.load("zoo:tiny-yolov3", seed: 3, targetRate: 0.4, inputSize: 96)
         var net = base

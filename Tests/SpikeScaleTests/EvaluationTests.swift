@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeCore
 import SpikeEngine
 import SpikeConvert
@@ -36,7 +37,7 @@ struct YOLOLabelTests {
 
     @Test("COCO8 val: 4 images, 17 boxes in image pixels, through DataSource")
     func coco8() throws {
-        let src = try DataSource.open(sharedData + "/coco8", split: nil, expecting: Shape(320, 320, 3), classes: 80)
+        let src = try DataSource.open(TestPaths.sharedData + "/coco8", split: nil, expecting: Shape(320, 320, 3), classes: 80)
         #expect(src is DetectionFolderSource)
         #expect(src.count == 4)
         var boxes = 0
@@ -53,13 +54,13 @@ struct YOLOLabelTests {
         }
         #expect(boxes == 17)
         // The same folder given as images/val finds the labels beside it.
-        #expect(try DataSource.open(sharedData + "/coco8/images/val", split: nil, expecting: Shape(320, 320, 3)) is DetectionFolderSource)
+        #expect(try DataSource.open(TestPaths.sharedData + "/coco8/images/val", split: nil, expecting: Shape(320, 320, 3)) is DetectionFolderSource)
         // Splits joined: train then val, 8 images and 30 boxes (the held-out set of the Yolo-Fastest study).
-        let all = try DataSource.open(sharedData + "/coco8", split: "train+val", expecting: Shape(320, 320, 3), classes: 80)
+        let all = try DataSource.open(TestPaths.sharedData + "/coco8", split: "train+val", expecting: Shape(320, 320, 3), classes: 80)
         #expect(all.count == 8)
         #expect(try (0..<8).reduce(0) { $0 + (try all.load($1).boxes?.count ?? 0) } == 30)
         #expect(try all.load(4).name == src.load(0).name)
-        #expect { _ = try DataSource.open(sharedData + "/coco8", split: "train+test", expecting: Shape(320, 320, 3)) } throws: {
+        #expect { _ = try DataSource.open(TestPaths.sharedData + "/coco8", split: "train+test", expecting: Shape(320, 320, 3)) } throws: {
             "\($0)".contains("'test'") && "\($0)".contains("images/test")
         }
     }
@@ -81,10 +82,10 @@ struct YOLOLabelTests {
 struct DetectionScoringTests {
     @Test("Identical SNN and ANN outputs: fidelity 1, head error 0, same mAP as the ANN; shifted heads at a checkpoint: error 0.5")
     func identical() throws {
-        let imported = try ANNSource.load(sharedData + "/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg")
+        let imported = try ANNSource.load(TestPaths.sharedData + "/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg")
         let net = imported.network
         #expect(net.heads.count == 2)
-        let src = try DataSource.open(sharedData + "/coco8", split: nil, expecting: net.inputShape, classes: 80)
+        let src = try DataSource.open(TestPaths.sharedData + "/coco8", split: nil, expecting: net.inputShape, classes: 80)
         let ann = try DenseForward(net)
         let eval = try ANNEvaluation.run(network: net, modelPath: "yolo-fastest", source: src, first: 0, count: src.count, progress: false)
         var scoring = try #require(DetectionScoring(network: net, checkpoints: 2))
@@ -110,7 +111,7 @@ struct DetectionScoringTests {
 @Suite("Encoders, checkpoint counters, channel rates and rasters")
 struct EvaluationEngineTests {
     static func network() throws -> Network {
-        let data = try IDXDataset(folder: sharedData + "/mnist")
+        let data = try IDXDataset(folder: TestPaths.sharedData + "/mnist")
         return try RateCalibration.scaleToRate(try ModelZooNetworks.mnist(), samples: (100..<104).map { data.image($0) }, targetRate: 0.1)
     }
 
@@ -126,7 +127,7 @@ struct EvaluationEngineTests {
         #expect(r.counters[0][0].positiveSpikes == 0 + 2 + 4 + 8)
         #expect(r.counters[0][1].macs == 0 && r.counters[0][1].synapticOps == 14 * 4, "each spike reaches all 4 outputs of the dense layer")
         let net2 = try Self.network()
-        let data = try IDXDataset(folder: sharedData + "/mnist")
+        let data = try IDXDataset(folder: TestPaths.sharedData + "/mnist")
         let inputs = (0..<2).map { data.image($0) }
         let one = try simulateLocally(net2, ranks: 1, config: SimulationConfig(timesteps: 10, encoder: .current), inputs: inputs)
         let three = try simulateLocally(net2, ranks: 3, config: SimulationConfig(timesteps: 10, encoder: .current), inputs: inputs)
@@ -136,7 +137,7 @@ struct EvaluationEngineTests {
 
     @Test("Event frames: frame t spikes at step t; wrong frame count is refused; rank-invariant")
     func events() throws {
-        let split = try NMNISTSplit(folder: sharedData + "/nmnist-small", list: "test100.txt")
+        let split = try NMNISTSplit(folder: TestPaths.sharedData + "/nmnist-small", list: "test100.txt")
         let T = 12
         let frames = EventBinning.frames(try split.events(0), binMicroseconds: 10_000, timesteps: T)
         var b = NetworkBuilder(name: "events", input: Shape(34, 34, 2))
@@ -160,7 +161,7 @@ struct EvaluationEngineTests {
     @Test("Checkpoint counters equal a shorter run's; channel rates and rasters agree on 1 and 2 ranks")
     func coordinator() throws {
         let net = try Self.network()
-        let data = try IDXDataset(folder: sharedData + "/mnist")
+        let data = try IDXDataset(folder: TestPaths.sharedData + "/mnist")
         let src = IDXSourceView(data: data)
         func run(_ ranks: Int, T: Int, checkpoints: [Int]) throws -> RunResult {
             var cfg = SimulationConfig(timesteps: T, seed: 4, encoder: .bernoulli)
@@ -259,8 +260,7 @@ struct SpikingOutputTests {
         #expect(out.neuron?.kind == .signedIBT && out.neuron?.alpha == 1)
         #expect(out.outputScale.count == 10 && out.outputScale.allSatisfy { $0 > 0 })
         // Saved and loaded: the scales survive.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spk-out-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = URL(fileURLWithPath: TestPaths.tempDir("spk-out"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.json").path
         try ModelFile.write(snn, to: path)

@@ -1,18 +1,14 @@
 import Foundation
 import SpikeCore
 import SpikeData
+import SpikeEngine
+import SpikeConvert
 import Testing
+import TestSupport
 
 /// N-MNIST event decoding and the signal conversions of Deng et al. 2020, section 3.1.
 @Suite struct EventsTests {
-    static let folder = sharedData + "/nmnist-small"
-
-    /// A scratch folder that is removed by the caller.
-    static func scratchFolder() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spikescale-events-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static let folder = TestPaths.sharedData + "/nmnist-small"
 
     static func message(_ body: () throws -> Void) -> String? {
         do { try body() } catch let e as SpikeError { return e.message } catch { return "unexpected error type: \(error)" }
@@ -80,7 +76,7 @@ import Testing
         let m = Self.message { _ = try NMNIST.readEvents(data: Data(cut), name: "cut.bs2") }
         #expect(m == "cut.bs2: truncated: \(whole.count - 2) bytes is not a whole number of 5-byte events")
 
-        let dir = try Self.scratchFolder()
+        let dir = TestPaths.tempDir("spikescale-events")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/cut.bs2"
         try Data(cut).write(to: URL(fileURLWithPath: file))
@@ -101,7 +97,7 @@ import Testing
         let m = Self.message { _ = try NMNIST.readEvents(path: "/nonexistent/42.bs2") }
         #expect(m?.hasPrefix("/nonexistent/42.bs2:") == true, "\(m ?? "no error")")
 
-        let dir = try Self.scratchFolder()
+        let dir = TestPaths.tempDir("spikescale-events")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "#sample #class\r\n7\t3\r\n".write(toFile: dir + "/list.txt", atomically: true, encoding: .utf8)
         let split = try NMNISTSplit(folder: dir, list: "list.txt")
@@ -115,7 +111,7 @@ import Testing
     }
 
     @Test func badListLineIsNamed() throws {
-        let dir = try Self.scratchFolder()
+        let dir = TestPaths.tempDir("spikescale-events")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (text, line) in [("1 5\nfoo bar\n", 2), ("#h\n1 5\n2 11\n", 3), ("1 5 7\n", 1), ("3\n", 1), ("#h\r\n1\t5\r\nfoo\r\n", 3)] {
             try text.write(toFile: dir + "/list.txt", atomically: true, encoding: .utf8)
@@ -214,34 +210,93 @@ import Testing
         #expect(EventBinning.intensityImage([], height: h, width: w) == [Float](repeating: 0, count: 8))
         #expect(EventBinning.binaryImage([]).count == 34 * 34 * 2)
     }
+}
 
-    @Test func poissonEncodingIsDeterministicAndHasTheRightRate() {
+/// The one Bernoulli/Poisson encoder (SpikeCore's RateEncoder): its law, its draws, and that the
+/// engine's input spikes and SpikeData's PoissonEncoding are exactly its frames.
+@Suite struct RateEncoderTests {
+    static func rate(_ i: Int, _ s: [[Float]]) -> Double { Double(s.reduce(0) { $0 + $1[i] }) / Double(s.count) }
+
+    @Test func probabilityIsTheLaw() {
+        let poisson = RateEncoder(.poisson, seed: 1), bernoulli = RateEncoder(.bernoulli, seed: 1)
+        for x: Float in [0.001, 0.3, 0.5, 1, 2.5] {
+            #expect(bernoulli.probability(x) == x)
+            #expect(poisson.probability(x).bitPattern == (1 - expf(-x)).bitPattern, "Float arithmetic, as the engine has always drawn")
+        }
+    }
+
+    @Test func drawsArePhiloxKeyedPerNeuronAndStep() {
         let image: [Float] = [0.3, 0, 1, 0.3, -0.5, 0.3, 0.3, 0.3]
-        let a = PoissonEncoding.spikes(image, timesteps: 2000, seed: 42, sample: 7)
-        let b = PoissonEncoding.spikes(image, timesteps: 2000, seed: 42, sample: 7)
-        #expect(a == b)
+        let enc = RateEncoder(.poisson, seed: 42)
+        let a = enc.frames(image, sample: 7, timesteps: 2000)
+        #expect(a == enc.frames(image, sample: 7, timesteps: 2000))
         #expect(a.count == 2000 && a.allSatisfy { $0.count == image.count })
         #expect(a.allSatisfy { f in f.allSatisfy { $0 == 0 || $0 == 1 } })
-        #expect(a != PoissonEncoding.spikes(image, timesteps: 2000, seed: 43, sample: 7))
-        #expect(a != PoissonEncoding.spikes(image, timesteps: 2000, seed: 42, sample: 8))
+        #expect(a != RateEncoder(.poisson, seed: 43).frames(image, sample: 7, timesteps: 2000))
+        #expect(a != enc.frames(image, sample: 8, timesteps: 2000))
         // A shorter run gives the first steps of a longer one: the draws are keyed per step.
-        #expect(PoissonEncoding.spikes(image, timesteps: 10, seed: 42, sample: 7) == Array(a.prefix(10)))
-        // The draws are Philox's (seed, sample, layer 0, neuron, timestep) numbers, whoever calls.
-        let rng = Philox(seed: 42)
-        let p = 1 - Float(exp(-0.3))
-        for t in 0..<50 {
-            #expect(a[t][0] == (rng.uniform(sample: 7, layer: 0, neuron: 0, timestep: t) < p ? 1 : 0))
+        #expect(enc.frames(image, sample: 7, timesteps: 10) == Array(a.prefix(10)))
+        // The draws are Philox's (seed, sample, layer 0, neuron, timestep 1...T) numbers, whoever calls.
+        let rng = Philox(seed: 42), p = enc.probability(0.3)
+        for t in 1...50 {
+            #expect(a[t - 1][0] == (rng.uniform(sample: 7, layer: 0, neuron: 0, timestep: t) < p ? 1 : 0))
         }
+        // Zero and negative inputs never spike; Bernoulli values >= 1 spike every step.
+        #expect(Self.rate(1, a) == 0 && Self.rate(4, a) == 0)
+        let b = RateEncoder(.bernoulli, seed: 42).frames(image, sample: 7, timesteps: 2000)
+        #expect(Self.rate(2, b) == 1 && Self.rate(1, b) == 0 && Self.rate(4, b) == 0)
+    }
 
-        func rate(_ i: Int, _ s: [[Float]]) -> Double { Double(s.reduce(0) { $0 + $1[i] }) / Double(s.count) }
+    @Test func ratesMatchTheLaw() {
+        let image: [Float] = [0.3, 0, 1, 0.3, -0.5, 0.3, 0.3, 0.3]
+        let a = PoissonEncoding.spikes(image, timesteps: 2000, seed: 42, sample: 7)
+        #expect(a == RateEncoder(.poisson, seed: 42).frames(image, sample: 7, timesteps: 2000), "maxRate 1 is the engine's Poisson input")
         let expected = 1 - exp(-0.3)
-        #expect(abs(rate(0, a) - expected) <= 0.02, "rate \(rate(0, a)) vs \(expected)")
-        let pooled = [0, 3, 5, 6, 7].map { rate($0, a) }.reduce(0, +) / 5
+        #expect(abs(Self.rate(0, a) - expected) <= 0.02, "rate \(Self.rate(0, a)) vs \(expected)")
+        let pooled = [0, 3, 5, 6, 7].map { Self.rate($0, a) }.reduce(0, +) / 5
         #expect(abs(pooled - expected) <= 0.01, "pooled rate \(pooled) vs \(expected)")
-        #expect(rate(1, a) == 0 && rate(4, a) == 0) // zero and negative inputs never spike
-        #expect(abs(rate(2, a) - (1 - exp(-1))) <= 0.03)
-        // maxRate scales the rate: x = 0.3 at maxRate 2 behaves like x = 0.6.
+        #expect(abs(Self.rate(2, a) - (1 - exp(-1))) <= 0.03)
+        let b = RateEncoder(.bernoulli, seed: 42).frames(image, sample: 7, timesteps: 2000)
+        #expect(abs([0, 3, 5, 6, 7].map { Self.rate($0, b) }.reduce(0, +) / 5 - 0.3) <= 0.01)
+        // maxRate scales the rate: x = 0.3 at maxRate 2 behaves like x = 0.6, draw for draw.
         let c = PoissonEncoding.spikes([0.3], timesteps: 2000, seed: 1, sample: 0, maxRate: 2)
-        #expect(abs(rate(0, c) - (1 - exp(-0.6))) <= 0.03)
+        #expect(c == RateEncoder(.poisson, seed: 1).frames([0.6], sample: 0, timesteps: 2000))
+        #expect(abs(Self.rate(0, c) - (1 - exp(-0.6))) <= 0.03)
+    }
+
+    /// The input layer's spikes in one engine run of `input` as sample `sample`, per timestep (the
+    /// number of times each neuron was recorded spiking) from the rasters of every in-process rank,
+    /// and the input layer's spike counter summed over the ranks.
+    static func engineInputSpikes(_ net: Network, input: [Float], sample: Int, config: SimulationConfig, ranks: Int)
+        throws -> (frames: [[Float]], counted: Int64) {
+        var cfg = config
+        cfg.rasterNeurons = input.count; cfg.rasterSample = sample
+        let partition = try Partition(network: net, ranks: ranks), c = cfg
+        let results = try LocalGroup(size: ranks).run { t -> RankSampleResultBox in
+            let sim = try RankSimulator(network: net, partition: partition, transport: t, config: c)
+            return RankSampleResultBox(try sim.run(sample: sample, input: input))
+        }
+        var frames = [[Float]](repeating: [Float](repeating: 0, count: input.count), count: config.timesteps)
+        for r in results { for e in r.value.raster where e.layer == 0 { frames[e.time - 1][e.neuron] += 1 } }
+        return (frames, results.reduce(0) { $0 + $1.value.layers[0].positiveSpikes })
+    }
+
+    @Test func engineInputSpikesAreTheEncoderFrames() throws {
+        var b = NetworkBuilder(name: "encoder", input: Shape(4, 3, 2))
+        var g = WeightInit(seed: 5)
+        try b.add("out", .dense(outFeatures: 6), neuron: .accumulator, weights: g.he(count: 24 * 6, fanIn: 24), bias: [Float](repeating: 0, count: 6))
+        let net = try b.build()
+        var rng = SplitMix(99)
+        let input: [Float] = (0..<24).map { i in i % 5 == 0 ? 0 : i % 7 == 0 ? -0.5 : i == 23 ? 1.5 : rng.unit() }
+        for (law, encoder) in [(RateEncoder.Law.bernoulli, InputEncoder.bernoulli), (.poisson, .poisson)] {
+            let config = SimulationConfig(timesteps: 40, seed: 17, encoder: encoder)
+            let want = RateEncoder(law, seed: 17).frames(input, sample: 3, timesteps: 40)
+            #expect(want.joined().contains(1) && want.joined().contains(0))
+            for ranks in [1, 2, 3] {
+                let got = try Self.engineInputSpikes(net, input: input, sample: 3, config: config, ranks: ranks)
+                #expect(got.frames == want, "\(encoder) input spikes on \(ranks) ranks differ from the encoder's")
+                #expect(got.counted == Int64(want.joined().reduce(0, +)))
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeANN
 import SpikeConvert
 import SpikeCore
@@ -9,14 +10,9 @@ import SpikeImport
 
 /// The ONNX models trained here (Tests/Fixtures, made by train_fixtures.py).
 enum Fixtures {
-    static let folder: String = {
-        var u = URL(fileURLWithPath: #filePath)
-        u.deleteLastPathComponent(); u.deleteLastPathComponent()
-        return u.appendingPathComponent("Fixtures").path
-    }()
     struct Entry { var name: String; var dataset: String; var accuracy: Double }
     static func entries() throws -> [Entry] {
-        let d = try Data(contentsOf: URL(fileURLWithPath: folder + "/fixtures.json"))
+        let d = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixtures + "/fixtures.json"))
         let j = try JSONSerialization.jsonObject(with: d) as! [String: Any]
         let models = j["models"] as! [String: [String: Any]]
         return models.keys.sorted().map { k in
@@ -24,7 +20,7 @@ enum Fixtures {
             return Entry(name: k, dataset: m["dataset"] as! String, accuracy: m["test_accuracy"] as! Double)
         }
     }
-    static func dataFolder(_ dataset: String) -> String { sharedData + "/" + (dataset == "fashion" ? "fashion-mnist" : dataset) }
+    static func dataFolder(_ dataset: String) -> String { TestPaths.sharedData + "/" + (dataset == "fashion" ? "fashion-mnist" : dataset) }
 }
 
 @Suite("Trained fixtures")
@@ -34,10 +30,10 @@ struct FixtureTests {
         let entries = try Fixtures.entries()
         #expect(entries.count >= 2)
         for e in entries {
-            let model = try ONNXImporter.load(path: Fixtures.folder + "/\(e.name).onnx")
+            let model = try ONNXImporter.load(path: TestPaths.fixtures + "/\(e.name).onnx")
             let f = try DenseForward(model.network)
             let data = try IDXDataset(folder: Fixtures.dataFolder(e.dataset))
-            let ref = try Data(contentsOf: URL(fileURLWithPath: Fixtures.folder + "/\(e.name).reference.bin"))
+            let ref = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixtures + "/\(e.name).reference.bin"))
                 .withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             #expect(ref.count == 1000)
             var worst: Float = 0
@@ -50,7 +46,7 @@ struct FixtureTests {
         }
     }
 
-    @Test("Converted MNIST CNN (channel-norm, p99.99, direct, membrane) keeps the ANN's accuracy on 300 test images")
+    @Test("Converted MNIST CNN (channel-norm, p99.99, direct, membrane) keeps the ANN's accuracy on 300 test images", .tags(.slow))
     func convertedKeepsAccuracy() throws {
         var o = ConversionOptions()
         o.norm = .channel; o.statistic = .percentile(99.99)

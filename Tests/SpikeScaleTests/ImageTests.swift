@@ -2,13 +2,12 @@ import Foundation
 import SpikeCore
 import SpikeData
 import Testing
+import TestSupport
 
-private let coco8 = sharedData + "/coco8/images"
+private let coco8 = TestPaths.sharedData + "/coco8/images"
 
 private func tempFile(_ name: String, _ data: Data) throws -> String {
-    let dir = NSTemporaryDirectory() + "spikescale-image-\(UInt32.random(in: 0...UInt32.max))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let path = dir + "/" + name
+    let path = TestPaths.tempDir("spikescale-image") + "/" + name
     try data.write(to: URL(fileURLWithPath: path))
     return path
 }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import SpikeCore
 import SpikeEngine
 import SpikeConvert
@@ -24,7 +25,7 @@ struct InvarianceTests {
     @Test("Small CNN on real MNIST digits, direct and Bernoulli input")
     func mnistCNN() throws {
         let net = try Self.scaled("mnist-cnn")
-        let data = try IDXDataset(folder: sharedData + "/mnist")
+        let data = try IDXDataset(folder: TestPaths.sharedData + "/mnist")
         let inputs = (0..<3).map { data.image($0) }
         try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .direct), ranks: [2, 3, 4, 7])
         try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .bernoulli, decoding: .spikes), ranks: [2, 3, 4])
@@ -47,7 +48,7 @@ struct ConversionSanityTests {
     @Test("Rate-coded outputs approach the ANN's as T grows")
     func approachesANN() throws {
         // Max normalization on the digits themselves, so no neuron saturates and rates can follow the ANN.
-        let data = try IDXDataset(folder: sharedData + "/mnist")
+        let data = try IDXDataset(folder: TestPaths.sharedData + "/mnist")
         let raw = try ModelZooNetworks.mnist()
         let net = try RateCalibration.scaleToRate(raw, samples: (100..<110).map { data.image($0) }, targetRate: 0)
         let ann = try DenseForward(net)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeMetrics
 
 /// Mean average precision (VOC all-point and COCO 101-point) on hand-made cases, and against pycocotools.
@@ -146,9 +147,7 @@ import SpikeMetrics
             var groundTruth: [GroundTruth]
             var detections: [Detection]
         }
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.appendPathComponent("Reference/coco8_map_reference.json")
+        let url = TestPaths.packageRoot.appendingPathComponent("Tests/SpikeScaleTests/Reference/coco8_map_reference.json")
         let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
         #expect(ref.groundTruth.count > 20 && ref.detections.count > 20)
         let ours = MeanAveragePrecision.coco(detections: ref.detections, groundTruth: ref.groundTruth)

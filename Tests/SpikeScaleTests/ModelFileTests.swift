@@ -1,20 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeCore
 import SpikeConvert
 
 @Suite("Native model format")
 struct ModelFileTests {
-    func tempDir() -> String {
-        let d = NSTemporaryDirectory() + "spikescale-test-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }
-
     @Test("Round trip keeps every layer, parameter and neuron model")
     func roundTrip() throws {
         let net = try ModelZooNetworks.branchy()
-        let path = tempDir() + "/branchy.json"
+        let path = TestPaths.tempDir() + "/branchy.json"
         try ModelFile.write(net, to: path)
         let back = try ModelFile.read(path)
         #expect(back.layers.count == net.layers.count && back.outputs == net.outputs)
@@ -33,7 +28,7 @@ struct ModelFileTests {
     @Test("Malformed, truncated and inconsistent model files give one clear error each")
     func badFiles() throws {
         let net = try ModelZooNetworks.mnist()
-        let dir = tempDir()
+        let dir = TestPaths.tempDir()
         let path = dir + "/m.json"
         try ModelFile.write(net, to: path)
         let json = try String(contentsOfFile: path, encoding: .utf8)

@@ -4,21 +4,17 @@ import SpikeCore
 import SpikeData
 import SpikeRun
 import Testing
+import TestSupport
 
 /// Deng et al.'s N-MNIST ANN baselines (model 4 on the unrolled binary image, model 5 on the
 /// intensity image) trained by Benchmarks/nmnist/train_models45.py, and the NMNISTSource that feeds
 /// N-MNIST to SpikeScale. The Python side recorded input checksums, onnxruntime logits and test100
 /// accuracies in Tests/Fixtures/nmnist-fixtures.json.
 @Suite struct NMNISTModelTests {
-    static let folder = sharedData + "/nmnist-small"
-    static let fixtures: String = {
-        var u = URL(fileURLWithPath: #filePath)
-        u.deleteLastPathComponent(); u.deleteLastPathComponent()
-        return u.appendingPathComponent("Fixtures").path
-    }()
+    static let folder = TestPaths.sharedData + "/nmnist-small"
 
     static func meta() throws -> [String: Any] {
-        let d = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/nmnist-fixtures.json"))
+        let d = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixtures + "/nmnist-fixtures.json"))
         return try #require(try JSONSerialization.jsonObject(with: d) as? [String: Any])
     }
 
@@ -97,7 +93,7 @@ import Testing
             let m = models[name]!
             let representation: EventRepresentation = (m["representation"] as? String) == "binary"
                 ? .binary(binMicroseconds: binUs, bins: bins) : .intensity
-            let network = try ANNSource.load(Self.fixtures + "/\(name).onnx").network
+            let network = try ANNSource.load(TestPaths.fixtures + "/\(name).onnx").network
             #expect(network.inputShape == representation.shape, "\(name): \(network.inputShape)")
             #expect(network.parameterCount == m["parameters"] as? Int, "\(name): \(network.parameterCount) parameters")
             let source = try NMNISTSource(folder: Self.folder, split: "test100", representation: representation,
@@ -243,8 +239,7 @@ import Testing
 
         // A list given by path (outside the folder) whose samples are read from the folder; a list
         // naming a sample with no event file is refused up front.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spikescale-nmnist-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = TestPaths.tempDir("spikescale-nmnist")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "60002 2\n60001 7\n".write(toFile: dir + "/two.txt", atomically: true, encoding: .utf8)
         let two = try NMNISTSource(folder: Self.folder, split: dir + "/two.txt", representation: .intensity, expecting: Shape(34, 34, 2))

@@ -4,6 +4,7 @@ import SpikeCore
 import SpikeImport
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// ONNX's own operator conformance cases (`../shared/data/onnx-node-tests`) run through the importer
 /// and the ANN reference (`DenseForward`).
@@ -22,7 +23,7 @@ import Testing
 /// Cases with batch N > 1 are not counted as passed (one network input is one sample); they are still
 /// run sample by sample as an extra check, and a mismatch there fails the test as well.
 @Suite struct ONNXConformanceTests {
-    static let root = sharedData + "/onnx-node-tests"
+    static let root = TestPaths.sharedData + "/onnx-node-tests"
 
     /// Operators the importer claims.
     static let claimed: Set<String> = [

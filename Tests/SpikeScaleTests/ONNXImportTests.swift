@@ -4,10 +4,11 @@ import SpikeCore
 import SpikeImport
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// Bad input, unsupported operators, external data, fuzzing, and the layout rules of the ONNX importer.
 @Suite struct ONNXImportTests {
-    static let caseModel = sharedData + "/onnx-node-tests/test_conv_with_strides_padding/model.onnx"
+    static let caseModel = TestPaths.sharedData + "/onnx-node-tests/test_conv_with_strides_padding/model.onnx"
 
     static func tensorInfo(_ name: String, _ dims: [Int64]) -> Onnx_ValueInfoProto {
         var t = Onnx_TypeProto.Tensor()

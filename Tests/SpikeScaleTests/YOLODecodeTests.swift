@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SpikeANN
 import SpikeCore
 import SpikeData
@@ -69,14 +70,14 @@ import SpikeMetrics
 
     /// Our pipeline against libdarknet on dog.jpg and the COCO8 val images: same detections per
     /// class, boxes within 1 pixel, probabilities within 0.01.
-    @Test func matchesDarknet() throws {
-        let dir = sharedData + "/yolo-fastest-1.1-coco"
+    @Test(.tags(.slow)) func matchesDarknet() throws {
+        let dir = TestPaths.sharedData + "/yolo-fastest-1.1-coco"
         let cfg = dir + "/yolo-fastest-1.1.cfg", weights = dir + "/yolo-fastest-1.1.weights"
-        let valDir = sharedData + "/coco8/images/val"
+        let valDir = TestPaths.sharedData + "/coco8/images/val"
         let val = try FileManager.default.contentsOfDirectory(atPath: valDir).filter { $0.hasSuffix(".jpg") }.sorted()
         #expect(val.count == 4)
         let images = ["/usr/share/darknet/data/dog.jpg"] + val.map { valDir + "/" + $0 }
-        let exe = try buildDarknetBoxes()
+        let exe = try buildDarknetTool("darknet_boxes")
 
         let m = try DarknetImporter.load(cfg: cfg, weights: weights)
         let net = m.network
@@ -92,7 +93,7 @@ import SpikeMetrics
                                             imageWidth: img.width, imageHeight: img.height, threshold: threshold, image: k)
             let ours = YOLODecode.nms(raw, iouThreshold: 0.45)
 
-            let text = try runCapture([exe, cfg, weights, path, "\(threshold)"])
+            let text = try Command.output([exe, cfg, weights, path, "\(threshold)"])
             let W = Float(img.width), H = Float(img.height)
             let ref: [Detection] = text.split(separator: "\n").map { line in
                 let f = line.split(separator: " ").map { Float(String($0))! }
@@ -129,33 +130,4 @@ import SpikeMetrics
             print(" max box difference \(maxBox) px, max probability difference \(maxProb)")
         }
     }
-}
-
-/// Builds Benchmarks/reference/darknet_boxes.c against Debian's libdarknet; returns the executable.
-private func buildDarknetBoxes() throws -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let out = NSTemporaryDirectory() + "darknet-boxes-\(UInt32.random(in: 0...UInt32.max))"
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    guard FileManager.default.fileExists(atPath: "/usr/lib/darknet/include/darknet.h") || FileManager.default.fileExists(atPath: "/usr/include/darknet.h") else {
-        Issue.record("libdarknet headers not found: apt-get install darknet (Launch/deps.sh does)")
-        throw SpikeError("darknet missing")
-    }
-    _ = try runCapture(["gcc", "-O2", "-I/usr/lib/darknet/include", root.path + "/Benchmarks/reference/darknet_boxes.c", "-L/usr/lib/darknet",
-                        "-ldarknet", "-Wl,-rpath,/usr/lib/darknet", "-o", out + "/darknet_boxes"])
-    return out + "/darknet_boxes"
-}
-
-/// Runs a command (through /usr/bin/env), returning its stdout; stderr is discarded.
-private func runCapture(_ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw SpikeError("\(args.joined(separator: " ")) failed with \(p.terminationStatus)") }
-    return String(decoding: data, as: UTF8.self)
 }

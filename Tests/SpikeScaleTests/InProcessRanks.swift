@@ -5,6 +5,7 @@ import SpikeRun
 import SpikeConvert
 import SpikeImport
 import SpikeData
+import TestSupport
 
 /// Runs `network` on `ranks` in-process ranks over `inputs`, returning per-sample merged outputs and
 /// summed counters, exactly as the coordinator reduces them.
@@ -38,27 +39,17 @@ struct RankSampleResultBox: @unchecked Sendable {
     init(_ v: RankSampleResult) { value = v }
 }
 
-/// The shared data folder (`../shared/data` beside the repository).
-let sharedData: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.deletingLastPathComponent().appendingPathComponent("shared/data").path
-}()
-
 /// The trained MNIST CNN fixture converted with `options`, calibrated on the first `calibration`
 /// MNIST train images; also returns the imported ANN and the MNIST test set.
 func convertedMNISTFixture(_ options: ConversionOptions, calibration n: Int)
     throws -> (ann: Network, snn: Network, report: ConversionReport, test: IDXDataset) {
-    let model = try ONNXImporter.load(path: Fixtures.folder + "/mnist-cnn.onnx")
-    let train = try IDXDataset(folder: sharedData + "/mnist", split: "train")
+    let model = try ONNXImporter.load(path: TestPaths.fixtures + "/mnist-cnn.onnx")
+    let train = try IDXDataset(folder: TestPaths.sharedData + "/mnist", split: "train")
     let (snn, report) = try Converter.convert(model.network, calibration: (0..<n).map { train.image($0) },
                                               calibrationData: "mnist train 0..<\(n)", source: "mnist-cnn.onnx", options: options,
                                               importNotes: model.notes)
-    return (model.network, snn, report, try IDXDataset(folder: sharedData + "/mnist"))
+    return (model.network, snn, report, try IDXDataset(folder: TestPaths.sharedData + "/mnist"))
 }
-
-/// Bit patterns, so that comparisons are exact (and NaN-safe).
-func bits(_ a: [[Float]]) -> [[UInt32]] { a.map { $0.map(\.bitPattern) } }
 
 /// SplitMix64: the one seeded generator of the tests (fuzzing, random weights).
 struct SplitMix: RandomNumberGenerator {
