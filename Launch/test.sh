@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 Launch/deps.sh
 source Launch/env.sh
-swift build -c release
-swift test -c release "$@"
+# One build of the binary and the test bundles (a plain `swift build` then `swift test` compiles
+# everything twice, once without and once with testability).
+swift build -c release --build-tests
+swift test -c release --skip-build "$@"

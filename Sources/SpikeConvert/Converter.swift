@@ -105,11 +105,28 @@ public enum Converter {
                                options o: ConversionOptions, importNotes: [String] = []) throws -> (Network, ConversionReport) {
         guard !calibration.isEmpty else { throw SpikeError("conversion needs at least one calibration sample") }
         guard o.thresholdScale > 0, o.thresholdScale.isFinite else { throw SpikeError("threshold scale must be positive, got \(o.thresholdScale)") }
-        guard NeuronModel.burstRange.contains(o.burst) else { throw SpikeError("burst must be between 1 and 64 spikes per step, got \(o.burst)") }
         guard o.burst == 1 || o.reset == .subtract else { throw SpikeError("burst spikes need reset by subtraction (--reset subtract)") }
         guard abs(o.initialMembrane) <= 1 else { throw SpikeError("initial membrane must be a fraction of the threshold in [-1, 1], got \(o.initialMembrane)") }
+        var (net, replacements) = try prepared(ann, options: o, notes: importNotes)
+        let stats = try CalibrationStats(network: net, samples: calibration)
+        var (lambda, rows) = scaleFactors(net, stats: stats, options: o)
+        var (snn, scales) = try Normalization.apply(net, lambda: lambda, residual: o.residual)
+        setNeurons(&snn, scales: scales, rows: &rows, options: o)
+        try snn.validate()
+        if !o.signedNeurons { replacements.append("signed IBT neurons replaced by IF neurons (--neurons relu): negative activations are dropped") }
+        let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
+                                      initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue, residual: o.residual.rawValue,
+                                      outputNeurons: o.spikingOutputs ? "spiking" : "accumulator", burst: o.burst,
+                                      calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
+                                      replacements: replacements)
+        return (snn, report)
+    }
+
+    /// The ANN made ready for normalization: unconvertible activations refused, max-pools replaced where
+    /// asked, spiking output layers where asked; with the replacements made, after the import's notes.
+    static func prepared(_ ann: Network, options o: ConversionOptions, notes: [String]) throws -> (Network, [String]) {
         var net = ann
-        var replacements = importNotes
+        var replacements = notes
         // Activation layers the engine cannot run.
         for l in net.layers {
             if case .activation(let f) = l.op {
@@ -133,7 +150,11 @@ public enum Converter {
                 replacements.append("\(net.layers[i].name): output accumulator replaced by spiking signed linear neurons (--output-neurons spiking): decode by spike count or membrane, × λ per channel")
             }
         }
-        let stats = try CalibrationStats(network: net, samples: calibration)
+        return (net, replacements)
+    }
+
+    /// λ per layer and channel from the calibration statistics (DESIGN.md section 4), and the report's rows.
+    static func scaleFactors(_ net: Network, stats: CalibrationStats, options o: ConversionOptions) -> ([[Float]], [ConversionLayerReport]) {
         var lambda = [[Float]](repeating: [], count: net.layers.count)
         var rows = [ConversionLayerReport]()
         for (i, l) in net.layers.enumerated() where l.op.hasNeurons {
@@ -166,7 +187,12 @@ public enum Converter {
         }
         // Pooling layers pass their input's scale on (Normalization); give them a λ entry anyway.
         for (i, l) in net.layers.enumerated() where l.op.hasNeurons && lambda[i].isEmpty { lambda[i] = [Float](repeating: 1, count: l.shape.channels) }
-        var (snn, scales) = try Normalization.apply(net, lambda: lambda, residual: o.residual)
+        return (lambda, rows)
+    }
+
+    /// Spiking neurons with the conversion's threshold, reset, initial membrane and burst; the report's
+    /// rows get the λ actually used and the neuron model.
+    static func setNeurons(_ snn: inout Network, scales: [[Float]], rows: inout [ConversionLayerReport], options o: ConversionOptions) {
         var k = 0
         for (i, l) in snn.layers.enumerated() where l.op.hasNeurons {
             let used = scales[i].sorted()
@@ -186,14 +212,6 @@ public enum Converter {
             rows[k].neuronModel = describe(n)
             k += 1
         }
-        try snn.validate()
-        if !o.signedNeurons { replacements.append("signed IBT neurons replaced by IF neurons (--neurons relu): negative activations are dropped") }
-        let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
-                                      initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue, residual: o.residual.rawValue,
-                                      outputNeurons: o.spikingOutputs ? "spiking" : "accumulator", burst: o.burst,
-                                      calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
-                                      replacements: replacements)
-        return (snn, report)
     }
 
     static func annActivationName(_ n: NeuronModel) -> String {
