@@ -90,6 +90,8 @@ public struct RunResult: Codable, Sendable {
     public var network: String
     public var data: String
     public var ranks: Int
+    /// Rank groups (`--groups`), each a model partition of `ranks / groups` ranks on its own samples; absent for one.
+    public var groups: Int?
     public var timesteps: Int
     public var samples: Int
     public var seed: UInt64

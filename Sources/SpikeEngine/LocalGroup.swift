@@ -68,23 +68,37 @@ public final class LocalGroup: @unchecked Sendable {
     }
 }
 
-/// One rank's end of a `LocalGroup`.
+/// One rank's end of a `LocalGroup`, or of a subgroup of its ranks (`split(into:)`).
 public final class LocalTransport: Transport, @unchecked Sendable {
     let group: LocalGroup
     public let rank: Int
-    public var size: Int { group.size }
-    // Collectives use negative tags so they never meet spike packets.
-    static let broadcastTag = -1, gatherTag = -2, reduceTag = -3
+    /// The group's ranks as ranks of the `LocalGroup` (all of them unless split).
+    let members: [Int]
+    public var size: Int { members.count }
+    /// Tags of this transport's collectives: negative, so they never meet spike packets, and apart for a subgroup.
+    let broadcastTag: Int, gatherTag: Int, reduceTag: Int
 
-    init(group: LocalGroup, rank: Int) { self.group = group; self.rank = rank }
+    init(group: LocalGroup, rank: Int, members: [Int]? = nil, tagBase: Int = -1) {
+        self.group = group; self.rank = rank; self.members = members ?? Array(0..<group.size)
+        broadcastTag = tagBase; gatherTag = tagBase - 1; reduceTag = tagBase - 2
+    }
+
+    func post(_ bytes: [UInt8], to d: Int, tag: Int) { group.post(bytes, from: members[rank], to: members[d], tag: tag) }
+    func take(from s: Int, tag: Int) throws -> [UInt8] { try group.take(from: members[s], to: members[rank], tag: tag) }
+
+    public func split(into count: Int) throws -> Transport {
+        guard count >= 1, size % count == 0 else { throw SpikeError("\(count) groups do not divide \(size) ranks") }
+        let per = size / count, first = rank / per * per
+        return LocalTransport(group: group, rank: rank - first, members: Array(members[first ..< first + per]), tagBase: broadcastTag - 10)
+    }
 
     public func exchange(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> ExchangeResult {
         let t0 = monotonicSeconds()
-        for m in sends { group.post(m.bytes, from: rank, to: m.destination, tag: tag) }
+        for m in sends { post(m.bytes, to: m.destination, tag: tag) }
         let t1 = monotonicSeconds()
         var got = [[UInt8]]()
         for s in sources {
-            let b = try group.take(from: s.rank, to: rank, tag: tag)
+            let b = try take(from: s.rank, tag: tag)
             guard b.count <= s.maxBytes else { throw SpikeError("message of \(b.count) bytes exceeds the \(s.maxBytes)-byte bound") }
             got.append(b)
         }
@@ -93,23 +107,23 @@ public final class LocalTransport: Transport, @unchecked Sendable {
 
     public func broadcast(_ bytes: inout [UInt8], root: Int) throws {
         if rank == root {
-            for d in 0..<size where d != root { group.post(bytes, from: root, to: d, tag: Self.broadcastTag) }
+            for d in 0..<size where d != root { post(bytes, to: d, tag: broadcastTag) }
         } else {
-            bytes = try group.take(from: root, to: rank, tag: Self.broadcastTag)
+            bytes = try take(from: root, tag: broadcastTag)
         }
     }
 
     public func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] {
-        if rank != root { group.post(bytes, from: rank, to: root, tag: Self.gatherTag); return [] }
-        return try (0..<size).map { $0 == root ? bytes : try group.take(from: $0, to: root, tag: Self.gatherTag) }
+        if rank != root { post(bytes, to: root, tag: gatherTag); return [] }
+        return try (0..<size).map { $0 == root ? bytes : try take(from: $0, tag: gatherTag) }
     }
 
     func allreduce(_ v: [Int64], _ op: (Int64, Int64) -> Int64) throws -> [Int64] {
         let bytes = v.withUnsafeBytes { Array($0) }
-        for d in 0..<size where d != rank { group.post(bytes, from: rank, to: d, tag: Self.reduceTag) }
+        for d in 0..<size where d != rank { post(bytes, to: d, tag: reduceTag) }
         var acc = [Int64]()
         for s in 0..<size {
-            let b = s == rank ? bytes : try group.take(from: s, to: rank, tag: Self.reduceTag)
+            let b = s == rank ? bytes : try take(from: s, tag: reduceTag)
             let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
             guard vals.count == v.count else { throw SpikeError("allreduce: rank \(s) sent \(vals.count) values, expected \(v.count)") }
             acc = acc.isEmpty ? vals : zip(acc, vals).map(op)

@@ -37,4 +37,7 @@ public protocol Transport: AnyObject {
     func allreduceMax(_ values: [Int64]) throws -> [Int64]
     /// Ends every rank of the job with `message` (printed once, by this rank) and a non-zero exit code.
     func abort(_ message: String) -> Never
+    /// Splits the ranks into `count` groups of `size / count` consecutive ranks (`count` must divide `size`)
+    /// and returns this rank's group, ranked in the same order. Collective over all ranks.
+    func split(into count: Int) throws -> Transport
 }

@@ -32,6 +32,13 @@ final class Communicator: @unchecked Sendable {
         return try Communicator(comm: cmpi_comm_world())
     }
 
+    /// The communicator of the ranks that pass the same `color`, ordered by `key`. Collective.
+    func subgroup(color: Int, key: Int) throws -> Communicator {
+        var sub = cmpi_comm_world()
+        try check(MPI_Comm_split(comm, Int32(color), Int32(key), &sub), "MPI_Comm_split")
+        return try Communicator(comm: sub)
+    }
+
     // MARK: Reductions and gathers
 
     /// Element-wise reduction of `values` over all ranks, delivered to every rank.

@@ -27,6 +27,8 @@ public struct SimulationOptions: ParsableArguments {
     public var layerErrors = false
     @Flag(help: "With --compare-ann: clip the ANN reference's spiking layers to what one spike per step carries, the limit of the rate-coded SNN as T grows; separates clipping from finite-T error.")
     public var rateLimitedAnn = false
+    @Option(help: "Rank groups: split the ranks into this many groups of consecutive ranks, each a model partition simulating its own samples (data x model parallel); results do not depend on it.")
+    public var groups = 1
     @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32, or custom (the energy table below).")
     public var energyPreset: String?
     @Option(help: "Custom energy table (config: energy.name): its name.")
@@ -42,6 +44,7 @@ public struct SimulationOptions: ParsableArguments {
         try check(timesteps >= 1, "timesteps", "must be at least 1, got \(timesteps)")
         try check(burnIn >= 0, "burnIn", "must be non-negative, got \(burnIn)")
         try check(raster >= 0, "raster", "must be non-negative, got \(raster)")
+        try check(groups >= 1, "groups", "must be at least 1, got \(groups)")
         if let c = checkpoints { try check(c.values.allSatisfy { $0 >= 1 }, "checkpoints", "must list positive timesteps, got \(c.defaultValueDescription)") }
         if let p = energyPreset, p != "custom" { try check(EnergyPreset.all.contains { $0.name == p }, "energyPreset",
                                                            "'\(p)' is not one of \(EnergyPreset.all.map(\.name).joined(separator: ", ")) or custom") }
@@ -61,6 +64,9 @@ public struct SimulationOptions: ParsableArguments {
         }
         return EnergyPreset(name: energyName ?? "custom", macPicojoules: mac, acPicojoules: ac, source: "config")
     }
+
+    /// Whether `rank` of a job of `size` ranks leads its group (reads that group's samples).
+    public func leads(rank: Int, of size: Int) -> Bool { size % groups == 0 ? rank % (size / groups) == 0 : rank == 0 }
 
     /// The engine's configuration: every rank builds the same one. Raster neurons are recorded in `rasterSample`.
     public func engineConfig(rasterSample: Int) throws -> SimulationConfig {

@@ -19,6 +19,8 @@ extension Coordinator {
             .build(totals: acc.layers, samples: acc.samples, busiestStep: acc.busiestStep, correct: acc.correct, labelled: acc.labelled,
                    perRank: gathered.map(RankReport.decode), wallSeconds: wallSeconds, complete: acc.samples == options.samples,
                    samplesFile: state.writer?.samplesPath ?? "")
+        result.ranks = transport.size
+        if options.groups > 1 { result.groups = options.groups }
         addChannelRates(&result, counts: channelCounts, sim: sim, simulated: state.simulatedHere)
         result.raster = state.raster
         if let e = state.layerErrors, e.samples > 0 { result.layerErrors = e.result }

@@ -6,7 +6,20 @@ import SpikeData
 import SpikeEngine
 import SpikeMetrics
 
-/// What rank 0 keeps across the samples of a run (the other ranks keep only `simulatedHere`).
+/// One simulated sample as its group's leader hands it to the root: decoded outputs (at T, then at each
+/// checkpoint), the group's summed counters, and the raster and layer values where recorded.
+struct GroupSample: Codable {
+    var index: Int
+    var seconds: Double = 0
+    var views: [[[Float]]] = []
+    var counters: [Int64] = []
+    var raster: RunResult.Raster?
+    var layerValues: [[Float]]?
+    /// Why the leader could not read the sample.
+    var failure: String?
+}
+
+/// What the root (world rank 0) keeps across the samples of a run.
 struct RootState {
     var accumulator: RunAccumulator
     let writer: ResultWriter?
@@ -37,36 +50,69 @@ struct RootState {
 }
 
 extension Coordinator {
-    /// Rule 2: one sample on every rank.
-    func runSample(_ index: Int, sim: RankSimulator, source: InputSource?, state: inout RootState) throws {
+    /// Rule 2, in a group: the leader reads sample `index` and broadcasts it; every rank of the group
+    /// simulates its partition; the leader returns the sample's pack (the others nil).
+    func simulate(_ index: Int, sim: RankSimulator, source: InputSource?) throws -> GroupSample? {
         let t0 = monotonicSeconds()
-        var loaded: Sample?
         var bytes = [UInt8]()
-        if isRoot {
+        if isLeader {
             do {
-                loaded = try source!.load(index)
-                bytes = SampleMessage.sample(label: loaded!.label, input: loaded!.input).bytes
+                let s = try source!.load(index)
+                bytes = SampleMessage.sample(label: s.label, input: s.input).bytes
             } catch { bytes = SampleMessage.failure("\(error)").bytes }
         }
-        try transport.broadcast(&bytes, root: 0)
-        guard case let .sample(_, input) = SampleMessage(bytes: bytes) else {
-            if case let .failure(text) = SampleMessage(bytes: bytes) { throw CollectiveError(message: "sample \(index): " + text) }
-            return
+        try group.broadcast(&bytes, root: 0)
+        let input: [Float]
+        switch SampleMessage(bytes: bytes) {
+        case let .sample(_, x): input = x
+        case let .failure(text):
+            guard options.groups > 1 else { throw CollectiveError(message: "sample \(index): " + text) }
+            return isLeader ? GroupSample(index: index, failure: "sample \(index): " + text) : nil
         }
         let res = try sim.run(sample: index, input: input)
-        state.simulatedHere += 1
         let mine = (res.outputs.flatMap(\.values) + res.checkpointValues.flatMap { $0 }).withUnsafeBytes { Array($0) }
-        let gathered = try transport.gather(mine, root: 0)
-        let counters = SampleCounters(flat: try transport.allreduceSum(SampleCounters(res).flat), layers: network.layers.count,
-                                      timesteps: config.timesteps, checkpoints: config.checkpoints.count)
-        if index == config.rasterSample && config.rasterNeurons > 0 { state.raster = try gatherRaster(res, sample: index) }
+        let gathered = try group.gather(mine, root: 0)
+        let counters = try group.allreduceSum(SampleCounters(res).flat)
+        var raster: RunResult.Raster?
+        if index == config.rasterSample && config.rasterNeurons > 0 { raster = try gatherRaster(res, sample: index) }
+        var values: [[Float]]?
         if config.layerValues {
-            let all = try transport.gather(res.layerValues.flatMap { $0 }.withUnsafeBytes { Array($0) }, root: 0)
-            if isRoot, let ann = state.ann { state.layerErrors!.add(snn: assemble(all, layers: layerValueLayers()), ann: ann.run(input)) }
+            let all = try group.gather(res.layerValues.flatMap { $0 }.withUnsafeBytes { Array($0) }, root: 0)
+            if isLeader { values = assemble(all, layers: layerValueLayers()) }
         }
-        guard isRoot, let loaded else { return }
-        let views = outputViews(gathered)
-        let record = makeRecord(index, sample: loaded, views: views, counters: counters, seconds: monotonicSeconds() - t0, state: &state)
+        guard isLeader else { return nil }
+        return GroupSample(index: index, seconds: monotonicSeconds() - t0, views: outputViews(gathered), counters: counters,
+                           raster: raster, layerValues: values)
+    }
+
+    /// The packs of this round on the root, in sample order (world rank 0; empty elsewhere). With one group
+    /// the root's own pack; with several, the leaders' packs gathered over the world, and every rank stops
+    /// together if one failed.
+    func collect(_ pack: GroupSample?) throws -> [GroupSample] {
+        guard options.groups > 1 else { return pack.map { [$0] } ?? [] }
+        let enc = JSONEncoder()
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let bytes = try pack.map { try enc.encode($0) }.map { Array($0) } ?? []
+        let all = try transport.gather(bytes, root: 0)
+        var packs = [GroupSample]()
+        try agreeOnRoot {
+            let dec = JSONDecoder()
+            dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            packs = try all.filter { !$0.isEmpty }.map { try dec.decode(GroupSample.self, from: Data($0)) }
+            if let failed = packs.first(where: { $0.failure != nil }) { throw SpikeError(failed.failure!) }
+        }
+        return packs
+    }
+
+    /// The root takes one sample's pack: its record goes to the samples file and the accumulator.
+    func absorb(_ p: GroupSample, source: InputSource?, state: inout RootState) throws {
+        let sample = try source!.load(p.index)
+        let counters = SampleCounters(flat: p.counters, layers: network.layers.count, timesteps: config.timesteps,
+                                      checkpoints: config.checkpoints.count)
+        state.simulatedHere += 1
+        if let r = p.raster { state.raster = r }
+        if let v = p.layerValues, let ann = state.ann { state.layerErrors!.add(snn: v, ann: ann.run(sample.input)) }
+        let record = makeRecord(p.index, sample: sample, views: p.views, counters: counters, seconds: p.seconds, state: &state)
         for (t, v) in counters.spikesPerStep.enumerated() { state.stepTotals[t] += v }
         try state.writer?.append(record)
         state.accumulator.add(record)
@@ -138,8 +184,8 @@ extension Coordinator {
     /// The raster sample's spike times of the recorded neurons, gathered to rank 0.
     func gatherRaster(_ res: RankSampleResult, sample: Int) throws -> RunResult.Raster? {
         let mine = res.raster.flatMap { [Int64($0.layer), Int64($0.neuron), Int64($0.time)] }
-        let all = try transport.gather(mine.withUnsafeBytes { Array($0) }, root: 0)
-        guard isRoot else { return nil }
+        let all = try group.gather(mine.withUnsafeBytes { Array($0) }, root: 0)
+        guard isLeader else { return nil }
         var byNeuron = [Int: [Int]]()
         for b in all {
             let v = b.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }

@@ -34,26 +34,36 @@ public struct RunOptions: Sendable {
     /// The ANN reference clips every spiking layer to one spike per step (`DenseForward(rateLimited:)`):
     /// the limit a rate-coded SNN reaches as T grows.
     public var rateLimitedANN = false
+    /// Rank groups: the ranks split into this many groups of consecutive ranks, each a model partition
+    /// simulating its own samples (data x model parallel). Must divide the number of ranks.
+    public var groups = 1
     public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
 }
 
 /// Runs samples through a `RankSimulator` on every rank; rank 0 reads and broadcasts the inputs,
 /// gathers decoded outputs, reduces the counters and writes results as they finish.
 ///
-/// The coordinator's rules (every rank runs `run` with the same network, config and options):
-/// 1. Setup: rank 0 checks the source and opens the result files; its verdict is broadcast, so all ranks
-///    fail together. Rank 0 broadcasts the samples already in a resumed samples file; every rank skips them.
-/// 2. Per sample, in order: rank 0 reads it and broadcasts a `SampleMessage` (input and label, or the read
-///    error, which every rank then throws); every rank simulates its partition; then, in this order and on
-///    every rank, a gather of the decoded outputs (at T, then at each checkpoint) to rank 0, one allreduce of
-///    the `SampleCounters`, a gather of the raster (the raster sample only) and a gather of the layer values
-///    (`--layer-errors` only). Rank 0 alone builds the `SampleRecord`, appends it to the samples file and
-///    feeds it to the `RunAccumulator`, which the resumed samples' records went through too.
-/// 3. End: an allreduce of the per-channel spike counts, then a gather of each rank's `RankReport`; rank 0
-///    builds the result and writes it atomically.
+/// The coordinator's rules (every rank runs `run` with the same network, config and options). The world's
+/// ranks form G groups of consecutive ranks (`--groups`, 1 by default); each group is one model partition,
+/// and its first rank is the group's leader. World rank 0 is the root (and group 0's leader).
+/// 1. Setup: the root checks the source and opens the result files; its verdict is broadcast over the world,
+///    so all ranks fail together. The root broadcasts the samples already in a resumed samples file; the
+///    others (pending, in order) are dealt round-robin: in round r, group g takes pending sample r·G + g.
+/// 2. Per round, in each group that has a sample: the leader reads it and broadcasts a `SampleMessage` in
+///    the group (input and label, or the read error); every rank of the group simulates its partition; then,
+///    in this order, a gather of the decoded outputs (at T, then at each checkpoint) to the leader, one
+///    allreduce of the `SampleCounters`, a gather of the raster (the raster sample only) and a gather of the
+///    layer values (`--layer-errors` only). The leader packs them as a `GroupSample`. With G > 1 the leaders'
+///    packs are gathered to the root over the world, and the root broadcasts whether any failed, so every rank
+///    stops together. The root takes the packs in sample order: it builds each `SampleRecord`, appends it to
+///    the samples file and feeds it to the `RunAccumulator`, which the resumed samples' records went through too.
+/// 3. End: an allreduce over the world of the per-channel spike counts, then a gather of each rank's
+///    `RankReport`; the root builds the result and writes it atomically.
 public final class Coordinator {
     let network: Network
+    /// All ranks of the job, and this rank's group (the same transport when there is one group).
     let transport: Transport
+    let group: Transport
     let config: SimulationConfig
     let options: RunOptions
     public let partition: Partition
@@ -68,12 +78,20 @@ public final class Coordinator {
         if config.decoding == .spikes, let i = network.outputs.first(where: { network.layers[$0].neuron?.kind == .accumulator }) {
             throw CollectiveError(message: "decoding 'spikes': output layer '\(network.layers[i].name)' has accumulator neurons, which never spike; convert with --output-neurons spiking (or decode by membrane)")
         }
-        do { partition = try Partition(network: network, ranks: transport.size) } catch let e as SpikeError {
+        guard options.groups >= 1, transport.size % options.groups == 0 else {
+            throw CollectiveError(message: "--groups \(options.groups) must divide the number of ranks (\(transport.size))")
+        }
+        group = options.groups == 1 ? transport : try transport.split(into: options.groups)
+        do { partition = try Partition(network: network, ranks: group.size) } catch let e as SpikeError {
             throw CollectiveError(message: e.message)
         }
     }
 
+    /// World rank 0: reads results together, writes the files.
     var isRoot: Bool { transport.rank == 0 }
+    /// The first rank of this rank's group: reads its group's samples.
+    var isLeader: Bool { group.rank == 0 }
+    var groupIndex: Int { transport.rank / group.size }
 
     /// Rank 0 does `body`; its success or error message is broadcast, so all ranks agree.
     func agreeOnRoot(_ body: () throws -> Void) throws {
@@ -88,16 +106,18 @@ public final class Coordinator {
     /// Simulates `options.samples` samples from `source` (read on rank 0 only; pass nil elsewhere).
     /// Returns the run result on rank 0 and nil on the other ranks.
     public func run(source: InputSource?) throws -> RunResult? {
-        let sim = try RankSimulator(network: network, partition: partition, transport: transport, config: config)
+        let sim = try RankSimulator(network: network, partition: partition, transport: group, config: config)
         let (writer, skip) = try setUp(source: source)
         var state = try RootState(self, writer: writer, source: source)
         let start = monotonicSeconds()
         let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
-        for k in 0..<options.samples {
-            let index = options.firstSample + k
-            if skip.contains(index) { continue }
-            try runSample(index, sim: sim, source: source, state: &state)
-            progress.update(done: k + 1, accuracy: state.accumulator.top1)
+        let pending = (options.firstSample ..< options.firstSample + options.samples).filter { !skip.contains($0) }
+        let G = options.groups
+        for round in 0 ..< (pending.count + G - 1) / G {
+            let mine = round * G + groupIndex
+            let pack = mine < pending.count ? try simulate(pending[mine], sim: sim, source: source) : nil
+            for p in try collect(pack) { try absorb(p, source: source, state: &state) }
+            progress.update(done: options.samples - pending.count + min(pending.count, (round + 1) * G), accuracy: state.accumulator.top1)
         }
         progress.finish()
         return try finish(sim: sim, state: state, source: source, wallSeconds: monotonicSeconds() - start)
@@ -107,6 +127,10 @@ public final class Coordinator {
     func setUp(source: InputSource?) throws -> (ResultWriter?, Set<Int>) {
         var writer: ResultWriter?
         var done = [Int]()
+        if options.groups > 1 {
+            let missing = try transport.allreduceMax([isLeader && source == nil ? 1 : 0])[0]
+            if missing > 0 { throw CollectiveError(message: "a group leader has no input source") }
+        }
         try agreeOnRoot {
             guard let source else { throw SpikeError("rank 0 has no input source") }
             guard options.samples >= 1 else { throw SpikeError("--samples must be at least 1, got \(options.samples)") }

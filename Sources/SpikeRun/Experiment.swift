@@ -74,6 +74,7 @@ public struct Experiment {
         o.resume = control.resume; o.overwrite = control.overwrite; o.progress = !control.quiet
         o.compareANN = simulation.compareAnn
         o.rateLimitedANN = simulation.rateLimitedAnn
+        o.groups = simulation.groups
         return o
     }
 }

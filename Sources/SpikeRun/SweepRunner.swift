@@ -26,7 +26,7 @@ public struct SweepRunner {
 
     /// Loads the model, calibration samples and (on rank 0) the data; checks the grid against the model.
     /// Every rank must call it; errors are the same on every rank except those of rank 0's data.
-    public init(_ e: Experiment, sweep: SweepOptions, rank: Int) throws {
+    public init(_ e: Experiment, sweep: SweepOptions, rank: Int, size: Int) throws {
         experiment = e
         spec = try e.modelSpec()
         guard let data = e.data.data else { throw SpikeError("no data: pass --data or set key 'data'") }
@@ -52,7 +52,7 @@ public struct SweepRunner {
             base = ImportedModel(network: n, heads: n.heads, source: spec)
             calibration = nil
         }
-        source = rank == 0 ? try e.source(for: base.network, timesteps: grid.timesteps.last!, encoders: grid.encoder) : nil
+        source = e.simulation.leads(rank: rank, of: size) ? try e.source(for: base.network, timesteps: grid.timesteps.last!, encoders: grid.encoder) : nil
         if rank == 0 {
             let json = (folder as NSString).appendingPathComponent("sweep.json")
             if FileManager.default.fileExists(atPath: json) && !e.control.resume && !e.control.overwrite {

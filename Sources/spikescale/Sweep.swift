@@ -33,7 +33,7 @@ struct Sweep: ParsableCommand {
         try runOnWorld { t in
             let exp = Experiment(model: model, data: data, conversion: conversion, simulation: simulation, control: control)
             var runner: SweepRunner?
-            try agreeAll(t) { runner = try SweepRunner(exp, sweep: sweep, rank: t.rank) }
+            try agreeAll(t) { runner = try SweepRunner(exp, sweep: sweep, rank: t.rank, size: t.size) }
             if let rows = try runner!.run(transport: t) {
                 print(SweepTable.render(rows))
                 print("sweep: \(runner!.csvPath)\n       \(runner!.jsonPath)")

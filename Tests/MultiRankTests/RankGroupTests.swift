@@ -1,0 +1,67 @@
+import Foundation
+import SpikeAggregate
+import Testing
+import TestSupport
+
+/// Rank groups (`--groups G`): the ranks split into G model partitions that take samples round-robin; every
+/// figure must equal a 1-rank run's (DESIGN.md section 5).
+@Suite("Rank groups under mpiexec", .serialized, .tags(.mpi))
+struct RankGroupTests {
+    /// Runs `args` on each (ranks, groups) and compares counters, outputs, detections, rasters, channel rates
+    /// and the task metrics with the first run.
+    func compare(_ args: [String], _ setups: [(ranks: Int, groups: Int)], label: String) throws {
+        let dir = TestPaths.tempDir("spikescale-groups")
+        var base: (RunInvariant, RunResult)?
+        for (k, g) in setups {
+            let out = "\(dir)/\(label)-\(k)-\(g).json"
+            let r = try MPIHarness.run(ranks: k, args + ["--groups", "\(g)", "--json", out, "--quiet"])
+            #expect(r.status == 0, "\(label) on \(k) ranks, \(g) groups: \(r.stderr)")
+            guard r.status == 0 else { return }
+            let result = try ResultReader.run(out)
+            #expect(result.complete && result.ranks == k && result.timing.count == k && result.groups == (g > 1 ? g : nil))
+            let inv = try RunInvariant(json: out)
+            guard let (b, bResult) = base else { base = (inv, result); continue }
+            #expect(inv == b, "\(label): \(k) ranks in \(g) groups differ from \(setups[0])")
+            #expect(result.top1 == bResult.top1 && result.detection?.map50 == bResult.detection?.map50)
+            #expect(result.layers.map { $0.channelFiringRates ?? [] } == bResult.layers.map { $0.channelFiringRates ?? [] })
+            #expect(result.raster?.neurons.map(\.spikeTimes) == bResult.raster?.neurons.map(\.spikeTimes))
+            #expect(result.checkpoints?.map(\.top1) == bResult.checkpoints?.map(\.top1))
+            #expect(result.spikesPerTimestep == bResult.spikesPerTimestep)
+        }
+    }
+
+    @Test("MNIST CNN, Bernoulli input, checkpoints and a raster: 1 rank = 2 ranks in 2 groups = 4 ranks in 2 groups = 3 in 3")
+    func mnist() throws {
+        try compare(["simulate", "--model", "zoo:mnist-cnn", "--data", TestPaths.sharedData + "/mnist", "--samples", "5", "-T", "8",
+                     "--seed", "3", "--encoder", "bernoulli", "--checkpoints", "4", "--raster", "2"],
+                    [(1, 1), (2, 2), (4, 2), (3, 3)], label: "mnist")
+    }
+
+    @Test("A converted detector with the ANN reference: mAP, fidelity and per-image detections equal with 2 groups", .tags(.slow))
+    func detector() throws {
+        let dir = TestPaths.tempDir("spikescale-groups")
+        let data = TestPaths.sharedData
+        let c = try MPIHarness.run(ranks: 1, ["convert", data + "/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg", "--calibration",
+                                              data + "/coco8/images/train", "--calibration-count", "2", "--output", "\(dir)/yf.json"])
+        #expect(c.status == 0, "\(c.stderr)")
+        try compare(["simulate", "--model", "\(dir)/yf.json", "--data", data + "/coco8/images/val", "--samples", "3", "-T", "6",
+                     "--checkpoints", "3", "--compare-ann", "--layer-errors"], [(1, 1), (2, 2)], label: "yf")
+    }
+
+    @Test("A resumed run with groups completes to the same samples file; a group count that does not divide the ranks is refused")
+    func resumeAndRefusal() throws {
+        let dir = TestPaths.tempDir("spikescale-groups")
+        let args = ["simulate", "--model", "zoo:mnist-cnn", "--data", TestPaths.sharedData + "/mnist", "-T", "6", "--seed", "2",
+                    "--encoder", "bernoulli", "--quiet"]
+        #expect(try MPIHarness.run(ranks: 1, args + ["--samples", "4", "--json", "\(dir)/one.json"]).status == 0)
+        #expect(try MPIHarness.run(ranks: 2, args + ["--samples", "1", "--groups", "2", "--json", "\(dir)/g.json"]).status == 0)
+        let r = try MPIHarness.run(ranks: 2, args + ["--samples", "4", "--groups", "2", "--resume", "--json", "\(dir)/g.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // Per-channel rates cover the samples an invocation simulated, so compare the samples and the totals.
+        #expect(try RunInvariant(json: "\(dir)/g.json").samples == RunInvariant(json: "\(dir)/one.json").samples)
+        #expect(try ResultReader.run("\(dir)/g.json").layers.map(\.spikes) == ResultReader.run("\(dir)/one.json").layers.map(\.spikes))
+        let bad = try MPIHarness.run(ranks: 3, args + ["--samples", "1", "--groups", "2"])
+        #expect(bad.status != 0 && bad.stderr.contains("--groups 2 must divide the number of ranks (3)"), "\(bad.stderr)")
+        #expect(bad.stderr.split(separator: "\n").count == 1, "printed once: \(bad.stderr)")
+    }
+}
