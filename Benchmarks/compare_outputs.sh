@@ -10,10 +10,40 @@
 # COMPARE_SAMPLES (Deng tables and sweep, default 300), COMPARE_YF_SAMPLES (default 1).
 # Removed before comparing: wallSeconds, secondsPerSample, synapticOpsPerSecond, timing, per-sample seconds,
 # peakResidentBytes, the terminal's per-rank timing and wall lines, and the report's timing rows.
+#   Benchmarks/compare_outputs.sh --diff A B [KEYS]  # the files of stored outputs A and B that differ, JSON
+#                                                   # compared without the comma-separated KEYS (kind,version)
 set -euo pipefail
+COMPARE_DIR=${COMPARE_DIR:-/tmp/spikescale-compare}
+if [ "${1:-}" = "--diff" ]; then
+  python3 - "$COMPARE_DIR/${2:?}" "$COMPARE_DIR/${3:?}" "${4:-}" <<'EOF'
+import json, os, sys
+a_dir, b_dir, keys = sys.argv[1], sys.argv[2], set(filter(None, sys.argv[3].split(",")))
+def strip(o):
+    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k not in keys}
+    if isinstance(o, list): return [strip(v) for v in o]
+    return o
+def load(data, name):
+    if name.endswith(".jsonl"): return [strip(json.loads(l)) for l in data.decode().splitlines()]
+    return strip(json.loads(data))
+names = set()
+for d in (a_dir, b_dir):
+    for root, _, files in os.walk(d): names |= {os.path.relpath(os.path.join(root, f), d) for f in files}
+differ = 0
+for n in sorted(names):
+    pa, pb = os.path.join(a_dir, n), os.path.join(b_dir, n)
+    if not (os.path.exists(pa) and os.path.exists(pb)): print("only in one:", n); differ += 1; continue
+    A, B = open(pa, "rb").read(), open(pb, "rb").read()
+    if A == B: continue
+    try:
+        if n.endswith((".json", ".jsonl")) and load(A, n) == load(B, n): continue
+    except ValueError: pass
+    print("differs:", n); differ += 1
+print(f"{len(names)} files, {differ} differ" + (f" (ignoring {','.join(sorted(keys))})" if keys else ""))
+EOF
+  exit 0
+fi
 LABEL=${1:?usage: compare_outputs.sh LABEL [REPO]}
 REPO=$(cd "${2:-.}" && pwd)
-COMPARE_DIR=${COMPARE_DIR:-/tmp/spikescale-compare}
 N=${COMPARE_SAMPLES:-300}
 YF=${COMPARE_YF_SAMPLES:-1}
 W="$COMPARE_DIR/work"            # the same absolute path for every build, so paths inside results agree
