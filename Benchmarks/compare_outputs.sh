@@ -7,7 +7,8 @@
 # converted, N-MNIST event frames, bad-input messages), the Deng tables (Benchmarks/deng_tables.sh),
 # the MNIST sweep (Configs/mnist-sweep.yaml), the yolo-fastest config run (Configs/yolo-fastest.yaml) and
 # one report over them. Sizes are cut (samples, T) so a pass takes about 10 minutes on 2 cores:
-# COMPARE_SAMPLES (Deng tables and sweep, default 300), COMPARE_YF_SAMPLES (default 1).
+# COMPARE_SAMPLES (Deng tables, default 300), COMPARE_SWEEP_SAMPLES (default COMPARE_SAMPLES), COMPARE_YF_SAMPLES
+# (default 1). The full sizes: COMPARE_SAMPLES=10000 COMPARE_SWEEP_SAMPLES=1000 COMPARE_YF_SAMPLES=8 (about 10 minutes a pass).
 # Removed before comparing: wallSeconds, secondsPerSample, synapticOpsPerSecond, timing, per-sample seconds,
 # peakResidentBytes, the terminal's per-rank timing and wall lines, and the report's timing rows.
 #   Benchmarks/compare_outputs.sh --diff A B [KEYS]  # the files of stored outputs A and B that differ, JSON
@@ -46,6 +47,7 @@ LABEL=${1:?usage: compare_outputs.sh LABEL [REPO]}
 REPO=$(cd "${2:-.}" && pwd)
 N=${COMPARE_SAMPLES:-300}
 YF=${COMPARE_YF_SAMPLES:-1}
+SW=${COMPARE_SWEEP_SAMPLES:-$N}
 W="$COMPARE_DIR/work"            # the same absolute path for every build, so paths inside results agree
 rm -rf "$W" "$COMPARE_DIR/$LABEL"; mkdir -p "$W" "$COMPARE_DIR/$LABEL"
 cd "$REPO"
@@ -98,7 +100,7 @@ mkdir -p "$W/deng"
 ( Benchmarks/deng_tables.sh "$N" 64 "$W/deng" > "$W/deng-tables.out" 2> "$W/deng-tables.err" )
 
 # 3. The MNIST sweep (N samples a point)
-run mnist-sweep 2 sweep --config Configs/mnist-sweep.yaml --samples "$N" --output "$W/sweep" --quiet
+run mnist-sweep 2 sweep --config Configs/mnist-sweep.yaml --samples "$SW" --output "$W/sweep" --quiet
 
 # 4. The yolo-fastest config run (YF images; the config's T = 512, burst, burn-in, checkpoint 256)
 run yolo-fastest 2 simulate --config Configs/yolo-fastest.yaml --samples "$YF" --json "$W/yolo-fastest.json" --quiet
