@@ -1,0 +1,44 @@
+import Foundation
+import SpikeAggregate
+import Testing
+import TestSupport
+
+/// The thin commands end to end on the real binary: evaluate (from a config), costs and summarize over
+/// the result files it and simulate write.
+@Suite("evaluate, costs and summarize on the binary", .serialized, .tags(.mpi))
+struct CommandTests {
+    @Test("evaluate reads its config, writes an ANN result; costs and summarize tabulate it beside simulate runs")
+    func evaluateCostsSummarize() throws {
+        let dir = TestPaths.tempDir("spikescale-commands")
+        let mnist = TestPaths.sharedData + "/mnist"
+        try "model: \(TestPaths.fixtures)/mnist-mlp.onnx\ndata: \(mnist)\nsamples: 200\njson: \(dir)/ann.json\n"
+            .write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
+        let e = try MPIHarness.run(ranks: 1, ["evaluate", "--config", "\(dir)/e.yaml", "--quiet"])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(e.stdout.contains("200 samples") && e.stdout.contains("top-1: "), "\(e.stdout)")
+        guard case let .ann(ann) = try ResultFile.load("\(dir)/ann.json") else { Issue.record("not an ANN result"); return }
+        #expect(ann.samples == 200 && (ann.top1 ?? 0) > 0.9 && ann.kind == "ann")
+        #expect(ann.compute.multiplies == Double(ann.layers.reduce(0) { $0 + $1.macs }))
+
+        for k in [1, 2] {
+            let s = try MPIHarness.run(ranks: k, ["simulate", "--model", "zoo:mnist-cnn", "--data", mnist, "--samples", "3", "-T", "8",
+                                                  "--json", "\(dir)/snn\(k).json", "--quiet"])
+            #expect(s.status == 0, "\(s.stderr)")
+        }
+        let c = try MPIHarness.run(ranks: 1, ["costs", "ANN=\(dir)/ann.json", "SNN=\(dir)/snn1.json", "Model 6=-",
+                                              "--markdown", "\(dir)/costs.md"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let rows = c.stdout.split(separator: "\n").map(String.init)
+        #expect(rows.count == 5 && rows[2].hasPrefix("| ANN | image (ANN) | – |") && rows[3].hasPrefix("| SNN | direct | 8 |"))
+        #expect(rows[4] == "| Model 6 | – | – | – | – | – | – | – |")
+        #expect(try String(contentsOfFile: "\(dir)/costs.md", encoding: .utf8) == c.stdout)
+        let bad = try MPIHarness.run(ranks: 1, ["costs", "X=\(dir)/e.yaml"])
+        #expect(bad.status != 0 && bad.stderr.contains("e.yaml"), "\(bad.stderr)")
+
+        let m = try MPIHarness.run(ranks: 1, ["summarize", "--csv", "\(dir)/s.csv", "\(dir)/snn1.json", "\(dir)/snn2.json"])
+        #expect(m.status == 0, "\(m.stderr)")
+        let csv = try String(contentsOfFile: "\(dir)/s.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 3 && csv[1].contains(",mnist-cnn,1,8,3,true,") && csv[2].contains(",mnist-cnn,2,8,3,true,"))
+        #expect(csv[1].split(separator: ",")[8] == "1.0000", "the 1-rank run is the speedup's base")
+    }
+}
