@@ -85,23 +85,23 @@ extension Coordinator {
                            raster: raster, layerValues: values)
     }
 
-    /// The packs of this round on the root, in sample order (world rank 0; empty elsewhere). With one group
-    /// the root's own pack; with several, the leaders' packs gathered over the world, and every rank stops
-    /// together if one failed.
-    func collect(_ pack: GroupSample?) throws -> [GroupSample] {
-        guard options.groups > 1 else { return pack.map { [$0] } ?? [] }
+    /// The root takes the held packs in sample order (rule 2). With one group they are the root's own;
+    /// with several, every leader's are gathered over the world first, and every rank learns whether a
+    /// sample failed (the packs before it are kept).
+    func take(_ held: [GroupSample], source: InputSource?, state: inout RootState) throws {
+        guard options.groups > 1 else { for p in held { try absorb(p, source: source, state: &state) }; return }
         let enc = JSONEncoder()
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let bytes = try pack.map { try enc.encode($0) }.map { Array($0) } ?? []
-        let all = try transport.gather(bytes, root: 0)
-        var packs = [GroupSample]()
+        let all = try transport.gather(held.isEmpty ? [] : Array(try enc.encode(held)), root: 0)
         try agreeOnRoot {
             let dec = JSONDecoder()
             dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            packs = try all.filter { !$0.isEmpty }.map { try dec.decode(GroupSample.self, from: Data($0)) }
-            if let failed = packs.first(where: { $0.failure != nil }) { throw SpikeError(failed.failure!) }
+            let packs = try all.filter { !$0.isEmpty }.flatMap { try dec.decode([GroupSample].self, from: Data($0)) }
+            for p in packs.sorted(by: { $0.index < $1.index }) {
+                if let failure = p.failure { throw SpikeError(failure) }
+                try absorb(p, source: source, state: &state)
+            }
         }
-        return packs
     }
 
     /// The root takes one sample's pack: its record goes to the samples file and the accumulator.

@@ -49,13 +49,14 @@ public struct RunOptions: Sendable {
 /// 1. Setup: the root checks the source and opens the result files; its verdict is broadcast over the world,
 ///    so all ranks fail together. The root broadcasts the samples already in a resumed samples file; the
 ///    others (pending, in order) are dealt round-robin: in round r, group g takes pending sample r·G + g.
-/// 2. Per round, in each group that has a sample: the leader reads it and broadcasts a `SampleMessage` in
+/// 2. Per round (round r: group g takes pending sample r·G + g), in each group that has a sample: the leader reads it and broadcasts a `SampleMessage` in
 ///    the group (input and label, or the read error); every rank of the group simulates its partition; then,
 ///    in this order, a gather of the decoded outputs (at T, then at each checkpoint) to the leader, one
 ///    allreduce of the `SampleCounters`, a gather of the raster (the raster sample only) and a gather of the
 ///    layer values (`--layer-errors` only). The leader packs them as a `GroupSample`. With G > 1 the leaders'
-///    packs are gathered to the root over the world, and the root broadcasts whether any failed, so every rank
-///    stops together. The root takes the packs in sample order: it builds each `SampleRecord`, appends it to
+///    packs of every `packRounds` rounds (and of the last) are gathered to the root over the world; the root
+///    takes them in sample order up to a failed one, then broadcasts whether one failed (or its own writing
+///    did), so every rank stops together and nothing finished before the failure is lost. The root takes a pack: it builds each `SampleRecord`, appends it to
 ///    the samples file and feeds it to the `RunAccumulator`, which the resumed samples' records went through too.
 /// 3. End: an allreduce over the world of the per-channel spike counts, then a gather of each rank's
 ///    `RankReport`; the root builds the result and writes it atomically.
@@ -87,6 +88,9 @@ public final class Coordinator {
         }
     }
 
+    /// With rank groups, the leaders hand their packs to the root every this many rounds (and after the last).
+    static let packRounds = 8
+
     /// World rank 0: reads results together, writes the files.
     var isRoot: Bool { transport.rank == 0 }
     /// The first rank of this rank's group: reads its group's samples.
@@ -113,10 +117,14 @@ public final class Coordinator {
         let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
         let pending = (options.firstSample ..< options.firstSample + options.samples).filter { !skip.contains($0) }
         let G = options.groups
-        for round in 0 ..< (pending.count + G - 1) / G {
+        let rounds = (pending.count + G - 1) / G
+        var held = [GroupSample]()
+        for round in 0 ..< rounds {
             let mine = round * G + groupIndex
-            let pack = mine < pending.count ? try simulate(pending[mine], sim: sim, source: source) : nil
-            for p in try collect(pack) { try absorb(p, source: source, state: &state) }
+            if mine < pending.count, let p = try simulate(pending[mine], sim: sim, source: source) { held.append(p) }
+            guard G == 1 || round == rounds - 1 || (round + 1) % Self.packRounds == 0 else { continue }
+            try take(held, source: source, state: &state)
+            held = []
             progress.update(done: options.samples - pending.count + min(pending.count, (round + 1) * G), accuracy: state.accumulator.top1)
         }
         progress.finish()
