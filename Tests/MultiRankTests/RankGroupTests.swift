@@ -64,4 +64,23 @@ struct RankGroupTests {
         #expect(bad.status != 0 && bad.stderr.contains("--groups 2 must divide the number of ranks (3)"), "\(bad.stderr)")
         #expect(bad.stderr.split(separator: "\n").count == 1, "printed once: \(bad.stderr)")
     }
+
+    @Test("A corrupt image in the middle of the data with 2 groups: one error naming the file and sample, earlier samples kept")
+    func corruptSample() throws {
+        let dir = TestPaths.tempDir("spikescale-groups")
+        let data = TestPaths.sharedData
+        let images = "\(dir)/images"
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: data + "/coco8/images/val") where f.hasSuffix(".jpg") {
+            try FileManager.default.copyItem(atPath: data + "/coco8/images/val/" + f, toPath: "\(images)/\(f)")
+        }
+        try "not a jpeg".write(toFile: "\(images)/000000000040-bad.jpg", atomically: true, encoding: .utf8)
+        let c = try MPIHarness.run(ranks: 1, ["convert", data + "/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg", "--calibration",
+                                              data + "/coco8/images/train", "--calibration-count", "1", "--output", "\(dir)/yf.json"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let r = try MPIHarness.run(ranks: 2, ["simulate", "--model", "\(dir)/yf.json", "--data", images, "--samples", "5", "-T", "2",
+                                              "--groups", "2", "--json", "\(dir)/r.json", "--quiet"], timeout: 120)
+        #expect(r.status != 0 && r.status != 124 && r.stderr.contains("sample 1") && r.stderr.contains("000000000040-bad.jpg"), "\(r.stderr)")
+        #expect(try ResultReader.samples("\(dir)/r.json").map(\.sample) == [0])
+    }
 }
