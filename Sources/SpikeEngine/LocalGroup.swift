@@ -87,9 +87,8 @@ public final class LocalTransport: Transport, @unchecked Sendable {
     func take(from s: Int, tag: Int) throws -> [UInt8] { try group.take(from: members[s], to: members[rank], tag: tag) }
 
     public func split(into count: Int) throws -> Transport {
-        guard count >= 1, size % count == 0 else { throw SpikeError("\(count) groups do not divide \(size) ranks") }
-        let per = size / count, first = rank / per * per
-        return LocalTransport(group: group, rank: rank - first, members: Array(members[first ..< first + per]), tagBase: broadcastTag - 10)
+        let mine = try RankLayout(size: size, groups: count).members(of: rank)
+        return LocalTransport(group: group, rank: rank - mine.lowerBound, members: Array(members[mine]), tagBase: broadcastTag - 10)
     }
 
     public func exchange(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> ExchangeResult {

@@ -1,3 +1,5 @@
+import SpikeCore
+
 /// One message of a neighbour exchange.
 public struct OutgoingMessage: Sendable {
     public var destination: Int
@@ -40,4 +42,27 @@ public protocol Transport: AnyObject {
     /// Splits the ranks into `count` groups of `size / count` consecutive ranks (`count` must divide `size`)
     /// and returns this rank's group, ranked in the same order. Collective over all ranks.
     func split(into count: Int) throws -> Transport
+}
+
+/// How a job's ranks form rank groups: `groups` blocks of `size / groups` consecutive ranks, each a model
+/// partition; a group's first rank leads it. Every place that needs the layout (the transports' `split`,
+/// the coordinator, whoever opens the data) asks this one type.
+public struct RankLayout: Sendable, Equatable {
+    public let size: Int
+    public let groups: Int
+    public var groupSize: Int { size / groups }
+
+    /// Refuses a group count that is not positive or does not divide the ranks.
+    public init(size: Int, groups: Int) throws {
+        guard groups >= 1, size % groups == 0 else {
+            throw SpikeError("--groups \(groups) must divide the number of ranks (\(size))")
+        }
+        self.size = size; self.groups = groups
+    }
+
+    public func group(of rank: Int) -> Int { rank / groupSize }
+    /// Whether `rank` leads its group (reads the group's samples).
+    public func leads(_ rank: Int) -> Bool { rank % groupSize == 0 }
+    /// The ranks of `rank`'s group, in order.
+    public func members(of rank: Int) -> Range<Int> { group(of: rank) * groupSize ..< (group(of: rank) + 1) * groupSize }
 }

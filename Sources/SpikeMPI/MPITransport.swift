@@ -29,9 +29,8 @@ public final class MPITransport: Transport, @unchecked Sendable {
 
     /// This rank's group of `size / count` consecutive ranks, on its own communicator (`MPI_Comm_split`).
     public func split(into count: Int) throws -> Transport {
-        guard count >= 1, size % count == 0 else { throw MPIError(call: "MPI_Comm_split", code: nil, message: "\(count) groups do not divide \(size) ranks") }
-        let per = size / count
-        return MPITransport(communicator: try communicator.subgroup(color: rank / per, key: rank))
+        let layout = try RankLayout(size: size, groups: count)
+        return MPITransport(communicator: try communicator.subgroup(color: layout.group(of: rank), key: rank))
     }
 
     /// Sends each message and receives one message from each source (at most `maxBytes` bytes each).

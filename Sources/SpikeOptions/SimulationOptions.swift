@@ -65,9 +65,6 @@ public struct SimulationOptions: ParsableArguments {
         return EnergyPreset(name: energyName ?? "custom", macPicojoules: mac, acPicojoules: ac, source: "config")
     }
 
-    /// Whether `rank` of a job of `size` ranks leads its group (reads that group's samples).
-    public func leads(rank: Int, of size: Int) -> Bool { size % groups == 0 ? rank % (size / groups) == 0 : rank == 0 }
-
     /// The engine's configuration: every rank builds the same one. Raster neurons are recorded in `rasterSample`.
     public func engineConfig(rasterSample: Int) throws -> SimulationConfig {
         var c = SimulationConfig(timesteps: timesteps, seed: seed, encoder: encoder, decoding: decoding)

@@ -65,6 +65,7 @@ public final class Coordinator {
     /// All ranks of the job, and this rank's group (the same transport when there is one group).
     let transport: Transport
     let group: Transport
+    let layout: RankLayout
     let config: SimulationConfig
     let options: RunOptions
     public let partition: Partition
@@ -79,8 +80,8 @@ public final class Coordinator {
         if config.decoding == .spikes, let i = network.outputs.first(where: { network.layers[$0].neuron?.kind == .accumulator }) {
             throw CollectiveError(message: "decoding 'spikes': output layer '\(network.layers[i].name)' has accumulator neurons, which never spike; convert with --output-neurons spiking (or decode by membrane)")
         }
-        guard options.groups >= 1, transport.size % options.groups == 0 else {
-            throw CollectiveError(message: "--groups \(options.groups) must divide the number of ranks (\(transport.size))")
+        do { layout = try RankLayout(size: transport.size, groups: options.groups) } catch let e as SpikeError {
+            throw CollectiveError(message: e.message)
         }
         group = options.groups == 1 ? transport : try transport.split(into: options.groups)
         do { partition = try Partition(network: network, ranks: group.size) } catch let e as SpikeError {
@@ -94,8 +95,8 @@ public final class Coordinator {
     /// World rank 0: reads results together, writes the files.
     var isRoot: Bool { transport.rank == 0 }
     /// The first rank of this rank's group: reads its group's samples.
-    var isLeader: Bool { group.rank == 0 }
-    var groupIndex: Int { transport.rank / group.size }
+    var isLeader: Bool { layout.leads(transport.rank) }
+    var groupIndex: Int { layout.group(of: transport.rank) }
 
     /// Rank 0 does `body`; its success or error message is broadcast, so all ranks agree.
     func agreeOnRoot(_ body: () throws -> Void) throws {

@@ -52,7 +52,7 @@ public struct SweepRunner {
             base = ImportedModel(network: n, heads: n.heads, source: spec)
             calibration = nil
         }
-        source = e.simulation.leads(rank: rank, of: size) ? try e.source(for: base.network, timesteps: grid.timesteps.last!, encoders: grid.encoder) : nil
+        source = try RankLayout(size: size, groups: e.simulation.groups).leads(rank) ? try e.source(for: base.network, timesteps: grid.timesteps.last!, encoders: grid.encoder) : nil
         if rank == 0 {
             let json = (folder as NSString).appendingPathComponent("sweep.json")
             if FileManager.default.fileExists(atPath: json) && !e.control.resume && !e.control.overwrite {

@@ -42,7 +42,7 @@ struct Simulate: ParsableCommand {
             let network = try exp.network(save: t.rank == 0)
             let cfg = try simulation.engineConfig(rasterSample: data.firstSample)
             let opts = try exp.runOptions(defaultSamples: Self.defaultSamples, json: output.json)
-            let source = simulation.leads(rank: t.rank, of: t.size) ? try exp.source(for: network, timesteps: cfg.timesteps, encoders: [cfg.encoder]) : nil
+            let source = try RankLayout(size: t.size, groups: simulation.groups).leads(t.rank) ? try exp.source(for: network, timesteps: cfg.timesteps, encoders: [cfg.encoder]) : nil
             setup = (network, cfg, opts, source)
         }
         let (network, cfg, opts, source) = setup!
