@@ -75,3 +75,13 @@ public struct RunControl: ParsableArguments {
     public var quiet = false
     public init() {}
 }
+
+/// The option groups of a run, as `simulate` and `sweep` (one run per grid point) take them.
+public struct ExperimentOptions: ParsableArguments {
+    @OptionGroup(title: "Model") public var model: ModelOptions
+    @OptionGroup(title: "Data") public var data: DataOptions
+    @OptionGroup(title: "Conversion (ANN models)") public var conversion: ConvertOptions
+    @OptionGroup(title: "Simulation") public var simulation: SimulationOptions
+    @OptionGroup public var control: RunControl
+    public init() {}
+}

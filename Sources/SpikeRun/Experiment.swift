@@ -19,6 +19,12 @@ public struct Experiment {
     public var output = OutputOptions()
     public var control = RunControl()
 
+    /// A run of `options`, writing its result where `output` says.
+    public init(_ options: ExperimentOptions, output: OutputOptions = OutputOptions()) {
+        self.init(model: options.model, data: options.data, conversion: options.conversion, simulation: options.simulation,
+                  output: output, control: options.control)
+    }
+
     public init(model: ModelOptions, data: DataOptions, conversion: ConvertOptions, simulation: SimulationOptions,
                 output: OutputOptions = OutputOptions(), control: RunControl = RunControl()) {
         self.model = model; self.data = data; self.conversion = conversion; self.simulation = simulation

@@ -22,12 +22,8 @@ struct Simulate: ParsableCommand {
     static let defaultSamples = 1
 
     @OptionGroup var config: ConfigOption
-    @OptionGroup(title: "Model") var model: ModelOptions
-    @OptionGroup(title: "Data") var data: DataOptions
-    @OptionGroup(title: "Conversion (ANN models)") var conversion: ConvertOptions
-    @OptionGroup(title: "Simulation") var simulation: SimulationOptions
+    @OptionGroup var experiment: ExperimentOptions
     @OptionGroup(title: "Output") var output: OutputOptions
-    @OptionGroup var control: RunControl
     @Flag(help: "Print the partition plan.") var showPlan = false
 
     func run() throws {
@@ -35,12 +31,13 @@ struct Simulate: ParsableCommand {
     }
 
     func simulate(_ t: MPITransport) throws {
-        let exp = Experiment(model: model, data: data, conversion: conversion, simulation: simulation, output: output, control: control)
+        let exp = Experiment(experiment, output: output)
+        let simulation = experiment.simulation
         // Setup: every rank loads and validates; all agree before any rank goes on.
         var setup: (Network, SimulationConfig, RunOptions, InputSource?)?
         try agreeAll(t) {
             let network = try exp.network(save: t.rank == 0)
-            let cfg = try simulation.engineConfig(rasterSample: data.firstSample)
+            let cfg = try simulation.engineConfig(rasterSample: exp.data.firstSample)
             let opts = try exp.runOptions(defaultSamples: Self.defaultSamples, json: output.json)
             let source = try RankLayout(size: t.size, groups: simulation.groups).leads(t.rank) ? try exp.source(for: network, timesteps: cfg.timesteps, encoders: [cfg.encoder]) : nil
             setup = (network, cfg, opts, source)

@@ -23,15 +23,11 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var config: ConfigOption
     @OptionGroup(title: "Grid") var sweep: SweepOptions
-    @OptionGroup(title: "Model") var model: ModelOptions
-    @OptionGroup(title: "Data") var data: DataOptions
-    @OptionGroup(title: "Conversion (ANN models)") var conversion: ConvertOptions
-    @OptionGroup(title: "Simulation") var simulation: SimulationOptions
-    @OptionGroup var control: RunControl
+    @OptionGroup var experiment: ExperimentOptions
 
     func run() throws {
         try runOnWorld { t in
-            let exp = Experiment(model: model, data: data, conversion: conversion, simulation: simulation, control: control)
+            let exp = Experiment(experiment)
             var runner: SweepRunner?
             try agreeAll(t) { runner = try SweepRunner(exp, sweep: sweep, rank: t.rank, size: t.size) }
             if let rows = try runner!.run(transport: t) {

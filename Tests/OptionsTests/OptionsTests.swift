@@ -10,22 +10,22 @@ import Testing
 /// The option groups as `simulate` and `sweep` declare them (the commands live in the executable).
 struct SimulateLike: ParsableCommand {
     @OptionGroup var config: ConfigOption
-    @OptionGroup var model: ModelOptions
-    @OptionGroup var data: DataOptions
-    @OptionGroup var conversion: ConvertOptions
-    @OptionGroup var simulation: SimulationOptions
+    @OptionGroup var experiment: ExperimentOptions
     @OptionGroup var output: OutputOptions
-    @OptionGroup var control: RunControl
+    var model: ModelOptions { experiment.model }
+    var data: DataOptions { experiment.data }
+    var conversion: ConvertOptions { experiment.conversion }
+    var simulation: SimulationOptions { experiment.simulation }
 }
 
 struct SweepLike: ParsableCommand {
     @OptionGroup var config: ConfigOption
     @OptionGroup var sweep: SweepOptions
-    @OptionGroup var model: ModelOptions
-    @OptionGroup var data: DataOptions
-    @OptionGroup var conversion: ConvertOptions
-    @OptionGroup var simulation: SimulationOptions
-    @OptionGroup var control: RunControl
+    @OptionGroup var experiment: ExperimentOptions
+    var model: ModelOptions { experiment.model }
+    var data: DataOptions { experiment.data }
+    var conversion: ConvertOptions { experiment.conversion }
+    var simulation: SimulationOptions { experiment.simulation }
 }
 
 let commands: [String: ParsableArguments.Type] = ["simulate": SimulateLike.self, "sweep": SweepLike.self]
