@@ -70,9 +70,7 @@ public final class ResultWriter {
     public func finish(_ result: RunResult) throws {
         try? handle.synchronize()
         try? handle.close()
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try ResultFiles.atomicWrite(try enc.encode(result), to: jsonPath) } catch let e as SpikeError {
+        do { try ResultFiles.writeJSON(result, to: jsonPath) } catch let e as SpikeError {
             throw SpikeError("\(e.message) (the per-sample lines are kept in \(samplesPath))")
         }
     }
@@ -115,6 +113,13 @@ public final class ProgressLine {
 
 /// Writing result files whole: to a temporary name in the same folder, then renamed.
 public enum ResultFiles {
+    /// Writes `value` as pretty-printed JSON with sorted keys (the layout of every result file), whole.
+    public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try atomicWrite(try enc.encode(value), to: path)
+    }
+
     public static func atomicWrite(_ d: Data, to path: String) throws {
         let fm = FileManager.default
         let dir = (path as NSString).deletingLastPathComponent

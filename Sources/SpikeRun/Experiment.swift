@@ -116,8 +116,7 @@ public enum ConvertedModel {
     public static func write(_ snn: Network, report: ConversionReport, to path: String) throws -> String {
         try ModelFile.write(snn, to: path)
         let reportPath = (path as NSString).deletingPathExtension + ".report.json"
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try ResultFiles.atomicWrite(try enc.encode(report), to: reportPath)
+        try ResultFiles.writeJSON(report, to: reportPath)
         return reportPath
     }
 }

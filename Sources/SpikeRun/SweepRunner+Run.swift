@@ -58,8 +58,7 @@ extension SweepRunner {
                                  encoder: grid.encoder.map(\.rawValue), decoding: grid.decoding.map(\.rawValue))
         let r = SweepResult(complete: complete, model: experiment.model.model ?? "", data: source?.description ?? "",
                             samples: experiment.data.samples ?? Self.defaultSamples, ranks: ranks, energyPreset: energy.name, grid: g, rows: rows)
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try ResultFiles.atomicWrite(try enc.encode(r), to: jsonPath)
+        try ResultFiles.writeJSON(r, to: jsonPath)
         let csv = ([SweepRow.csvHeader] + rows.map(\.csvLine)).joined(separator: "\n") + "\n"
         try ResultFiles.atomicWrite(Data(csv.utf8), to: csvPath)
     }

@@ -37,8 +37,7 @@ struct Evaluate: ParsableCommand {
                                           progress: !quiet)
             print(ANNEvaluation.summary(r))
             if let p = output.json {
-                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try ResultFiles.atomicWrite(try enc.encode(r), to: p)
+                try ResultFiles.writeJSON(r, to: p)
                 print("result: \(p)")
             }
         } catch let e as SpikeError { printError("spikescale: error: \(e.message)"); throw ExitCode(1) }
