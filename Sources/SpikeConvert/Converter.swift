@@ -104,9 +104,8 @@ public enum Converter {
     public static func convert(_ ann: Network, calibration: [[Float]], calibrationData: String, source: String,
                                options o: ConversionOptions, importNotes: [String] = []) throws -> (Network, ConversionReport) {
         guard !calibration.isEmpty else { throw SpikeError("conversion needs at least one calibration sample") }
-        guard o.thresholdScale > 0, o.thresholdScale.isFinite else { throw SpikeError("threshold scale must be positive, got \(o.thresholdScale)") }
-        guard o.burst == 1 || o.reset == .subtract else { throw SpikeError("burst spikes need reset by subtraction (--reset subtract)") }
-        guard abs(o.initialMembrane) <= 1 else { throw SpikeError("initial membrane must be a fraction of the threshold in [-1, 1], got \(o.initialMembrane)") }
+        // Threshold scale, initial membrane and burst are checked where the user gives them (ConvertOptions)
+        // and on the converted network's neurons (NeuronModel.validate, by snn.validate() below).
         var (net, replacements) = try prepared(ann, options: o, notes: importNotes)
         let stats = try CalibrationStats(network: net, samples: calibration)
         var (lambda, rows) = scaleFactors(net, stats: stats, options: o)

@@ -41,6 +41,7 @@ public struct ConvertOptions: ParsableArguments {
         try check(abs(initialMembrane) <= 1, "initialMembrane", "must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")
         try check(thresholdScale > 0 && thresholdScale.isFinite, "thresholdScale", "must be positive, got \(thresholdScale)")
         try check(NeuronModel.burstRange.contains(burst), "burst", "must be between 1 and 64, got \(burst)")
+        try check(burst == 1 || reset == .subtract, "burst", "needs reset by subtraction (--reset subtract), got --reset \(reset.rawValue)")
     }
 
     /// The converter's options.

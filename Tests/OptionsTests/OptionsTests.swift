@@ -95,7 +95,8 @@ struct OptionMergingTests {
         for (yaml, key) in [("burst: 100", "burst"), ("timesteps: -2", "timesteps"), ("calibrationCount: 0", "calibrationCount"),
                             ("thresholdScale: 0", "thresholdScale"), ("initialMembrane: 2", "initialMembrane"), ("binMs: 0", "binMs"),
                             ("samples: 0", "samples"), ("targetRate: 1.5", "targetRate"), ("inputSize: 40", "inputSize"),
-                            ("energyPreset: nope", "energyPreset"), ("representation: movie", "representation"), ("norm: rows", "norm")] {
+                            ("energyPreset: nope", "energyPreset"), ("representation: movie", "representation"), ("norm: rows", "norm"),
+                            ("burst: 2\nreset: zero", "burst")] {
             let p = try writeConfig(yaml + "\n")
             let e = try ConfigExpansion(["simulate", "--config", p], commands: commands)
             do {
