@@ -68,8 +68,12 @@ public struct RunResult: Codable, Sendable {
         public var peakResidentBytes: Int
         /// Bytes this rank sent in spike packets per timestep (averaged over timesteps and samples).
         public var bytesPerTimestep: Double?
-        public init(rank: Int, bytesSent: Int64, messages: Int64, peakResidentBytes: Int, bytesPerTimestep: Double? = nil) {
+        /// The host the rank ran on (its `gethostname`).
+        public var host: String?
+        public init(rank: Int, bytesSent: Int64, messages: Int64, peakResidentBytes: Int, bytesPerTimestep: Double? = nil,
+                    host: String? = nil) {
             self.rank = rank
+            self.host = host
             self.bytesSent = bytesSent
             self.messages = messages
             self.peakResidentBytes = peakResidentBytes

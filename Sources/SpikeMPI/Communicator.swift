@@ -35,7 +35,9 @@ final class Communicator: @unchecked Sendable {
     /// The communicator of the ranks that pass the same `color`, ordered by `key`. Collective.
     func subgroup(color: Int, key: Int) throws -> Communicator {
         var sub = cmpi_comm_world()
-        try check(MPI_Comm_split(comm, Int32(color), Int32(key), &sub), "MPI_Comm_split")
+        try MPIActivity.shared.during(.split) {
+            try check(MPI_Comm_split(comm, Int32(color), Int32(key), &sub), "MPI_Comm_split")
+        }
         return try Communicator(comm: sub)
     }
 
@@ -47,6 +49,10 @@ final class Communicator: @unchecked Sendable {
     /// overflow as in C); floating-point sums use MPI's reduction order, which is deterministic for a
     /// given number of ranks but is not necessarily rank order.
     func allreduce<T: MPIScalar>(_ values: [T], _ op: ReduceOp) throws -> [T] {
+        try MPIActivity.shared.during(.reduce) { try allreduceNow(values, op) }
+    }
+
+    private func allreduceNow<T: MPIScalar>(_ values: [T], _ op: ReduceOp) throws -> [T] {
         let call = "MPI_Allreduce"
         let n = try mpiCount(values.count, call)
         return try values.withUnsafeBytes { send in
@@ -60,6 +66,10 @@ final class Communicator: @unchecked Sendable {
     ///
     /// Every rank must call it with the same `root`; ranks may pass different counts.
     func gatherv<T: MPIScalar>(_ values: [T], root: Int) throws -> [[T]] {
+        try MPIActivity.shared.during(.gather) { try gathervNow(values, root: root) }
+    }
+
+    private func gathervNow<T: MPIScalar>(_ values: [T], root: Int) throws -> [[T]] {
         let call = "MPI_Gatherv"
         let dt = T.mpiScalarKind.datatype
         let r = try mpiRank(root, size: size, "root", call)
@@ -89,6 +99,8 @@ final class Communicator: @unchecked Sendable {
     /// Every rank must call it with the same `root`. The length goes first (as Int64), then the data,
     /// in chunks of at most `Int32.max` elements, so arrays above MPI's `int` count are fine here.
     func broadcast<T: MPIScalar>(_ values: inout [T], root: Int) throws {
+        MPIActivity.shared.set(.broadcast)
+        defer { MPIActivity.shared.set(.compute) }
         let call = "MPI_Bcast"
         let dt = T.mpiScalarKind.datatype
         let r = try mpiRank(root, size: size, "root", call)

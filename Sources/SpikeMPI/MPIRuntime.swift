@@ -64,11 +64,30 @@ public enum MPIRuntime {
     /// Finalises MPI if this process initialised it; a no-op otherwise or when called again.
     ///
     /// Collective: every rank must call it, once all its communication is complete, at the end of a
-    /// normal run. Do not call it on an error path (use `MPITransport.abort(_:)`).
-    public static func finalize() throws {
+    /// normal run. Do not call it on an error path (use `MPITransport.abort(_:)`). The peer watchdog is
+    /// stopped first (its goodbye tells the peers this rank's silence is expected).
+    ///
+    /// `MPI_Finalize` of MPICH 4.0.2 over UCX 1.13's tcp transport alone (`UCX_TLS=tcp`, how ranks on
+    /// different hosts talk without InfiniBand) often never returns with three or more ranks, even in a
+    /// plain C program that sends one message (Benchmarks/cluster/finalize_hang.c). The hang is in UCX's
+    /// teardown; the part of `MPI_Finalize` the launcher needs is the PMI `finalize` handshake. With that
+    /// transport setting and hydra's PMI (`PMI_FD`), every rank therefore meets the others in a barrier
+    /// (all communication is done), tells hydra it finalises, and exits with `exitCode`.
+    /// Otherwise, should `MPI_Finalize` not return within `deadline` seconds, the process says so and
+    /// exits with `exitCode` (everything is computed and written by then).
+    public static func finalize(exitCode: Int32 = 0, deadline: Double = 10) throws {
+        PeerWatchdog.stop()
         state.lock.lock(); defer { state.lock.unlock() }
         guard state.initializedHere, !state.finalized else { return }
         state.finalized = true
+        let env = ProcessInfo.processInfo.environment
+        if ucxIsTCPOnly(env["UCX_TLS"]), let fd = env["PMI_FD"].flatMap(Int32.init) {
+            try check(MPI_Barrier(cmpi_comm_world()), "MPI_Barrier")
+            fflush(nil)
+            if pmiFinalize(fd: fd) { _exit(exitCode) }
+        }
+        let watch = FinalizeDeadline(seconds: deadline, exitCode: exitCode)
+        defer { watch.disarm() }
         try check(MPI_Finalize(), "MPI_Finalize")
     }
 
@@ -108,4 +127,52 @@ public enum MPIRuntime {
             }
         }
     }
+}
+
+/// PMI-1's finalize handshake with hydra's proxy on `fd` (`cmd=finalize`, answered by
+/// `cmd=finalize_ack`); whether it was acknowledged.
+func pmiFinalize(fd: Int32) -> Bool {
+    var request = Array("cmd=finalize\n".utf8)
+    guard request.withUnsafeMutableBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else { return false }
+    var reply = [UInt8]()
+    var byte: UInt8 = 0
+    while reply.count < 256, read(fd, &byte, 1) == 1 {
+        if byte == UInt8(ascii: "\n") { break }
+        reply.append(byte)
+    }
+    return String(decoding: reply, as: UTF8.self).contains("cmd=finalize_ack")
+}
+
+/// Whether a `UCX_TLS` setting leaves UCX only its tcp transport (and `self`).
+func ucxIsTCPOnly(_ tls: String?) -> Bool {
+    guard let tls, !tls.hasPrefix("^") else { return false }
+    let names = tls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    return names.contains("tcp") && names.allSatisfy { $0 == "tcp" || $0 == "self" }
+}
+
+/// Ends the process with `exitCode` unless disarmed within `seconds` (see `MPIRuntime.finalize`).
+private final class FinalizeDeadline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var armed = true
+
+    init(seconds: Double, exitCode: Int32) {
+        let thread = Thread { [self] in
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end {
+                usleep(50_000)
+                lock.lock(); let still = armed; lock.unlock()
+                if !still { return }
+            }
+            fflush(nil)
+            let note = "spikescale: MPI_Finalize did not return within \(Int(seconds)) s (an MPICH/UCX tcp teardown hang); "
+                + "the run had finished, exiting with \(exitCode)\n"
+            var bytes = Array(note.utf8)
+            _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+            _exit(exitCode)
+        }
+        thread.name = "spikescale-finalize-deadline"
+        thread.start()
+    }
+
+    func disarm() { lock.lock(); armed = false; lock.unlock() }
 }

@@ -89,7 +89,7 @@ public final class MPITransport: Transport, @unchecked Sendable {
         let posting = ContinuousClock.now
 
         var statuses = [MPI_Status](repeating: MPI_Status(), count: count)
-        let outcome = waitAll(&requests, &statuses)
+        let outcome = MPIActivity.shared.during(.exchange) { waitAll(&requests, &statuses) }
         let waited = ContinuousClock.now
         switch outcome {
         case .success: break

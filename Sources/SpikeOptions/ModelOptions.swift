@@ -73,7 +73,15 @@ public struct RunControl: ParsableArguments {
     public var overwrite = false
     @Flag(help: "No progress line.")
     public var quiet = false
+    @Option(help: ArgumentHelp("Seconds without a heartbeat from a peer rank before the job is ended (0: never).",
+                               discussion: "A lost host or link otherwise leaves MPI waiting forever; see the README's cluster section."))
+    public var peerTimeout: Double = 30
     public init() {}
+
+    public func validate() throws {
+        try check(peerTimeout == 0 || (peerTimeout >= 1 && peerTimeout <= 86_400), "peerTimeout",
+                  "must be 0 (off) or between 1 and 86400 seconds, got \(peerTimeout)")
+    }
 }
 
 /// The option groups of a run, as `simulate` and `sweep` (one run per grid point) take them.

@@ -65,9 +65,11 @@ public enum SummaryTable {
         out.append(String(format: "memory: ANN %@bit, SNN %@bit (weights %@bit, membranes %@bit, busiest-step spikes %@bit)",
                           big(Double(r.memory.annBits)), big(Double(r.memory.snnBits)), big(Double(r.memory.weightBits)),
                           big(Double(r.memory.membraneBits)), big(Double(r.memory.spikeBits))))
+        let severalHosts = Set(r.communication.compactMap(\.host)).count > 1
         for (t, c) in zip(r.timing, r.communication) {
-            out.append(String(format: "rank %d: update %.3fs pack %.3fs exchange %.3fs wait %.3fs | sent %@B in %@ msgs | peak RSS %@B",
-                              t.rank, t.update, t.pack, t.exchange, t.wait, big(Double(c.bytesSent)), big(Double(c.messages)),
+            let on = severalHosts ? " (\(c.host ?? "?"))" : ""
+            out.append(String(format: "rank %d%@: update %.3fs pack %.3fs exchange %.3fs wait %.3fs | sent %@B in %@ msgs | peak RSS %@B",
+                              t.rank, on, t.update, t.pack, t.exchange, t.wait, big(Double(c.bytesSent)), big(Double(c.messages)),
                               big(Double(c.peakResidentBytes))))
         }
         out.append(String(format: "wall %.3fs, %.4fs/sample, %@ synaptic ops/s", r.wallSeconds, r.secondsPerSample, big(r.synapticOpsPerSecond)))

@@ -12,6 +12,7 @@ extension Coordinator {
         let report = RankReport(timing: sim.timing, bytesSent: Int64(sim.bytesSent), messages: Int64(sim.messagesSent),
                                 peakResidentBytes: peakResidentBytes())
         let gathered = try transport.gather(report.flat.withUnsafeBytes { Array($0) }, root: 0)
+        let hosts = try transport.gather(Array(hostName().utf8), root: 0)
         guard isRoot else { return nil }
         let acc = state.accumulator
         var result = ResultBuilder(network: network, partition: partition, config: config, model: options.modelPath,
@@ -20,6 +21,9 @@ extension Coordinator {
                    perRank: gathered.map(RankReport.decode), wallSeconds: wallSeconds, complete: acc.samples == options.samples,
                    samplesFile: state.writer?.samplesPath ?? "")
         result.ranks = transport.size
+        for (r, h) in hosts.enumerated() where r < result.communication.count {
+            result.communication[r].host = String(decoding: h, as: UTF8.self)
+        }
         if options.groups > 1 { result.groups = options.groups }
         addChannelRates(&result, counts: channelCounts, sim: sim, simulated: state.simulatedHere)
         result.raster = state.raster
@@ -68,4 +72,11 @@ public func peakResidentBytes() -> Int {
         return kb * 1024
     }
     return 0
+}
+
+/// This machine's host name (`gethostname`), as cluster tools show it.
+func hostName() -> String {
+    var buf = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buf, buf.count - 1) == 0 else { return "?" }
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -27,7 +27,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Print the partition plan.") var showPlan = false
 
     func run() throws {
-        try runOnWorld(simulate)
+        try runOnWorld(peerTimeout: experiment.control.peerTimeout, simulate)
     }
 
     func simulate(_ t: MPITransport) throws {

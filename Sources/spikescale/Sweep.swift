@@ -26,7 +26,7 @@ struct Sweep: ParsableCommand {
     @OptionGroup var experiment: ExperimentOptions
 
     func run() throws {
-        try runOnWorld { t in
+        try runOnWorld(peerTimeout: experiment.control.peerTimeout) { t in
             let exp = Experiment(experiment)
             var runner: SweepRunner?
             try agreeAll(t) { runner = try SweepRunner(exp, sweep: sweep, rank: t.rank, size: t.size) }

@@ -5,9 +5,12 @@ import SpikeRun
 
 /// Runs a command's body on the ranks of this MPI job: errors every rank agrees on are printed once by
 /// rank 0 and end the job with exit code 1; any other error aborts the whole job with its message.
-func runOnWorld(_ body: (MPITransport) throws -> Void) throws {
+/// A peer silent for `peerTimeout` seconds ends the job (`PeerWatchdog`).
+func runOnWorld(peerTimeout: Double, _ body: (MPITransport) throws -> Void) throws {
+    PeerWatchdog.guardStartup(seconds: peerTimeout > 0 ? max(2 * peerTimeout, 60) : 0)
     try MPIRuntime.initialize()
     let transport = try MPITransport.world()
+    try PeerWatchdog.start(timeout: peerTimeout)
     var failed = false
     do {
         try body(transport)
@@ -17,7 +20,7 @@ func runOnWorld(_ body: (MPITransport) throws -> Void) throws {
     } catch {
         if transport.size == 1 { printError("spikescale: error: \(error)"); failed = true } else { transport.abort("\(error)") }
     }
-    try MPIRuntime.finalize()
+    try MPIRuntime.finalize(exitCode: failed ? 1 : 0)
     if failed { throw ExitCode(1) }
 }
 
