@@ -14,5 +14,5 @@ if printf '%s\n' "$@" | grep -qx -- '--'; then
 fi
 n=1
 for ((i = 0; i < ${#mpiopts[@]}; i++)); do [ "${mpiopts[$i]}" = "-n" ] && n="${mpiopts[$((i + 1))]}"; done
-if [ "$n" -le "$(nproc)" ]; then mpiopts+=("-bind-to" "core"); fi
+if [ "$n" -le "$(nproc)" ]; then mpiopts+=("-bind-to" "${SPIKESCALE_BIND:-core}"); fi
 exec "$MPIEXEC" "${mpiopts[@]}" "$SPIKESCALE_BIN" "$@"

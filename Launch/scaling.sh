@@ -34,7 +34,7 @@ for k in $ranks; do
   if [ $((k % g)) -ne 0 ]; then echo "--groups $g does not divide $k ranks" >&2; exit 2; fi
   extra+=(--groups "$g")
   echo "== $k rank(s) ${extra[*]:-}"
-  bind=(); [ "$k" -le "$(nproc)" ] && bind=(-bind-to core)
+  bind=(); [ "$k" -le "$(nproc)" ] && bind=(-bind-to "${SPIKESCALE_BIND:-core}")
   "$MPIEXEC" -n "$k" "${bind[@]}" "$SPIKESCALE_BIN" simulate --config "$config" --quiet --overwrite \
     --json "$out/ranks-$k.json" "${extra[@]}" "$@" | tail -n 3
   files+=("$out/ranks-$k.json")

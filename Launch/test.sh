@@ -4,7 +4,7 @@
 # engine's kernels are slow unoptimised).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Launch/deps.sh
+Launch/deps.sh --cluster
 source Launch/env.sh
 # One build of the binary and the test bundles (a plain `swift build` then `swift test` compiles
 # everything twice, once without and once with testability).

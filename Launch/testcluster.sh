@@ -91,17 +91,18 @@ start_munge() {
   [ -s /etc/munge/munge.key ] || { /usr/sbin/mungekey --create 2>/dev/null || dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 2>/dev/null; }
   chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key
   mkdir -p /run/munge && chown munge:munge /run/munge
-  runuser -u munge -- /usr/sbin/munged
+  runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1
   echo started > "$state/munged"
 }
 
 start_slurm() {
   local n=$1 k
   mkdir -p "$state/slurmctld"
-  "$here/testcluster-ssh" node1 /usr/sbin/slurmctld -f "$state/slurm.conf" -i
+  # Daemons get no terminal or pipe of ours (a caller reading our output to its end would wait for them).
+  "$here/testcluster-ssh" node1 /usr/sbin/slurmctld -f "$state/slurm.conf" -i </dev/null >/dev/null 2>&1
   for ((k = 1; k <= n; k++)); do
     mkdir -p "$state/slurmd-node$k"
-    "$here/testcluster-ssh" "node$k" /usr/sbin/slurmd -f "$state/slurm.conf" -N "node$k"
+    "$here/testcluster-ssh" "node$k" /usr/sbin/slurmd -f "$state/slurm.conf" -N "node$k" </dev/null >/dev/null 2>&1
   done
   for _ in $(seq 60); do
     if SLURM_CONF="$state/slurm.conf" sinfo -h -o '%T' 2>/dev/null | grep -qx idle &&
