@@ -45,6 +45,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
 ReturnToService=2
+JobRequeue=0
 SlurmdTimeout=10
 SlurmctldTimeout=20
 MessageTimeout=5

@@ -73,6 +73,18 @@ struct TestCluster {
         return nil
     }
 
+    /// Waits until Slurm lists `host` as down, at most `timeout` seconds; the seconds it took, or nil.
+    func waitForNodeDown(_ host: String, timeout: Double) -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout {
+            if let r = try? Command.run(["sinfo", "-h", "-n", host, "-o", "%T"]), r.stdout.lowercased().contains("down") {
+                return Date().timeIntervalSince(start)
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return nil
+    }
+
     /// The job output file of `job`.
     func output(of job: Int) -> String {
         (try? String(contentsOfFile: "\(dir)/slurm-\(job).out", encoding: .utf8)) ?? ""
@@ -142,8 +154,8 @@ final class BackgroundRun {
 
     init(_ arguments: [String], environment: [String: String], in dir: String, label: String) throws {
         stdoutPath = "\(dir)/\(label).out"; stderrPath = "\(dir)/\(label).err"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b }
