@@ -218,6 +218,7 @@ public enum Converter {
         case .integrateAndFire, .leakyIntegrateAndFire: return "relu"
         case .signedIBT: return n.alpha == 1 ? "linear" : "leaky(\(n.alpha))"
         case .accumulator: return "linear (output)"
+        case .fewSpike: return "few-spike"
         }
     }
 
@@ -227,6 +228,7 @@ public enum Converter {
         case .signedIBT: return "IBT α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
         case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
         case .accumulator: return "accumulator"
+        case .fewSpike: return "FS K=\(n.subSteps)"
         }
     }
 }
