@@ -13,7 +13,7 @@ public enum FewSpikeConversion {
         var (snn, kept, folded) = try fold(ann)
         var rows = [ConversionLayerReport]()
         var fitter = FewSpikeFitter(steps: o.subSteps)
-        fitter.restarts = 4
+        fitter.restarts = 8
         for (i, l) in snn.layers.enumerated() where l.op.hasNeurons && l.neuron?.kind != .accumulator {
             let old = kept[i]
             let f = folded[old] ?? activation(of: l.neuron!)

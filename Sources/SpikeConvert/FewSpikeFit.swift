@@ -90,9 +90,9 @@ public struct FewSpikeFitter: Sendable {
     public var steps: Int
     public var seed: UInt64 = 1
     public var restarts = 8
-    public var iterations = 1500
+    public var iterations = 600
     /// Training inputs, evenly spaced over the range.
-    public var points = 256
+    public var points = 1024
 
     public init(steps: Int) { self.steps = steps }
 
@@ -162,15 +162,58 @@ public struct FewSpikeFitter: Sendable {
             return se / Double(xs.count)
         }
 
-        /// Adam on the mean squared error; the spike's derivative is replaced by that of a sigmoid
-        /// of width `width`·2^−t at sub-step t (the surrogate gradient).
+        /// The spikes z(t) of every input, row by row (inputs × K), with hard thresholds.
+        func spikes(_ xs: [Double]) -> [Double] {
+            let k = T.count
+            var z = [Double](repeating: 0, count: xs.count * k)
+            for (r, x) in xs.enumerated() {
+                var v = x
+                for t in 0..<k where v > T[t] { v -= h[t]; z[r * k + t] = 1 }
+            }
+            return z
+        }
+
+        /// For fixed thresholds and resets the output is linear in d: the least-squares d (ridge 1e-5 per input, so d stays bounded between the training inputs).
+        mutating func solveOutputs(_ xs: [Double], _ ys: [Double]) {
+            let k = T.count, z = spikes(xs)
+            var a = [Double](repeating: 0, count: k * k), b = [Double](repeating: 0, count: k)
+            for r in xs.indices {
+                for i in 0..<k where z[r * k + i] != 0 {
+                    b[i] += ys[r]
+                    for j in 0..<k where z[r * k + j] != 0 { a[i * k + j] += 1 }
+                }
+            }
+            for i in 0..<k { a[i * k + i] += 1e-5 * Double(xs.count) }
+            if let sol = Self.cholesky(a, b, k) { d = sol }
+        }
+
+        /// Solves the symmetric positive definite system a·x = b (k × k), or nil.
+        static func cholesky(_ a: [Double], _ b: [Double], _ k: Int) -> [Double]? {
+            var l = [Double](repeating: 0, count: k * k)
+            for i in 0..<k {
+                for j in 0...i {
+                    var s = a[i * k + j]
+                    for m in 0..<j { s -= l[i * k + m] * l[j * k + m] }
+                    if i == j { guard s > 0 else { return nil }; l[i * k + i] = s.squareRoot() } else { l[i * k + j] = s / l[j * k + j] }
+                }
+            }
+            var y = b
+            for i in 0..<k { for m in 0..<i { y[i] -= l[i * k + m] * y[m] }; y[i] /= l[i * k + i] }
+            for i in stride(from: k - 1, through: 0, by: -1) { for m in (i + 1)..<k { y[i] -= l[m * k + i] * y[m] }; y[i] /= l[i * k + i] }
+            return y
+        }
+
+        /// Adam on the thresholds and resets, the outputs solved by least squares at every step; the
+        /// spike's derivative is replaced by that of a sigmoid of width `width`·2^−t at sub-step t (the
+        /// surrogate gradient). Keeps the best parameters seen.
         mutating func descend(_ xs: [Double], _ ys: [Double], iterations: Int, width: Double) {
             let k = T.count, n = Double(xs.count)
-            var m = [Double](repeating: 0, count: 3 * k), s2 = m
+            var m = [Double](repeating: 0, count: 2 * k), s2 = m
             var u = [Double](repeating: 0, count: k), z = u
+            solveOutputs(xs, ys)
             var bestLoss = loss(xs, ys), best = self
             for it in 1...iterations {
-                var grad = [Double](repeating: 0, count: 3 * k)
+                var grad = [Double](repeating: 0, count: 2 * k)
                 for (x, y) in zip(xs, ys) {
                     var v = x, out = 0.0
                     for t in 0..<k {
@@ -181,7 +224,6 @@ public struct FewSpikeFitter: Sendable {
                     var gv = 0.0
                     for t in stride(from: k - 1, through: 0, by: -1) {
                         let gz = gy * d[t] - gv * h[t]
-                        grad[2 * k + t] += gy * z[t]
                         grad[k + t] -= gv * z[t]
                         let w = max(width * pow(2, -Double(t)), 1e-4)
                         let e = exp(-abs(u[t]) / w)
@@ -190,20 +232,19 @@ public struct FewSpikeFitter: Sendable {
                         gv += gu
                     }
                 }
-                let lr = 0.003 * (iterations - it < iterations / 3 ? 0.3 : 1)
-                for j in 0..<3 * k {
+                let lr = 0.002 * (iterations - it < iterations / 3 ? 0.25 : 1)
+                for j in 0..<2 * k {
                     m[j] = 0.9 * m[j] + 0.1 * grad[j]
                     s2[j] = 0.999 * s2[j] + 0.001 * grad[j] * grad[j]
                     let mh = m[j] / (1 - pow(0.9, Double(it))), sh = s2[j] / (1 - pow(0.999, Double(it)))
                     let step = lr * mh / (sqrt(sh) + 1e-12)
-                    if j < k { T[j] -= step } else if j < 2 * k { h[j - k] -= step } else { d[j - 2 * k] -= step }
+                    if j < k { T[j] -= step } else { h[j - k] -= step }
                 }
-                if it % 50 == 0 {
-                    let l = loss(xs, ys)
-                    if l < bestLoss { bestLoss = l; best = self }
-                }
+                solveOutputs(xs, ys)
+                let l = loss(xs, ys)
+                if l < bestLoss { bestLoss = l; best = self }
             }
-            if loss(xs, ys) > bestLoss { self = best }
+            self = best
         }
     }
 }
