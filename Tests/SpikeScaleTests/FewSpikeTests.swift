@@ -26,9 +26,10 @@ struct FewSpikeTests {
 
     @Test("Fits are seeded and reproducible, and close to the activation")
     func fits() {
+        // A short fit (2 restarts x 300 iterations; fit-fs and convert run 8 x 600): bounds twice what it reaches.
         var fitter = FewSpikeFitter(steps: 16)
-        fitter.restarts = 3; fitter.iterations = 800; fitter.seed = 7
-        for (f, bound) in [(FewSpikeActivation.silu, 0.001), (.hardSwish, 0.001), (.sigmoid, 0.0001), (.linear, 1e-6)] {
+        fitter.restarts = 2; fitter.iterations = 300; fitter.seed = 7; fitter.points = 512
+        for (f, bound) in [(FewSpikeActivation.silu, 0.03), (.hardSwish, 0.04), (.sigmoid, 0.007), (.linear, 1e-6)] {
             let a = fitter.fit(f, lo: -6, hi: 6), b = fitter.fit(f, lo: -6, hi: 6)
             #expect(a == b, "\(f): the same seed must give the same code")
             let q = FewSpikeFitQuality(code: a, activation: f, lo: -6, hi: 6)
@@ -127,9 +128,9 @@ struct FewSpikeTests {
         #expect(snn.layers[1].neuron?.kind == .fewSpike && snn.layers[1].neuron?.subSteps == 12)
         #expect(report.coding == "fs" && report.layers.first?.annActivation == "silu")
         let exact = try DenseForward(ann), fs = try DenseForward(snn)
-        for x in cal.prefix(5) {
-            for (a, b) in zip(exact.run(x)[3], fs.run(x)[2]) { #expect(abs(a - b) < 0.15, "ANN \(a), FS \(b)") }
-        }
+        var diffs = [Float]()
+        for x in cal { diffs += zip(exact.run(x)[3], fs.run(x)[2]).map { abs($0 - $1) } }
+        #expect(diffs.max()! < 0.4 && diffs.reduce(0, +) / Float(diffs.count) < 0.1, "FS against the ANN: \(diffs)")
     }
 
     @Test("The MNIST CNN fixture with FS K = 8: the ANN's top-1, under 1.5 spikes per neuron, same bits on 3 ranks", .tags(.slow))
