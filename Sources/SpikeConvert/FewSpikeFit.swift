@@ -82,7 +82,7 @@ public struct FewSpikeFitQuality: Codable, Sendable, Equatable {
     }
 }
 
-/// Fits a few-spike code to an activation: ReLU in closed form, the others by gradient descent with
+/// Fits a few-spike code to an activation: ReLU and linear in closed form, the others by gradient descent with
 /// a surrogate gradient from seeded random restarts (Stöckl & Maass). Signed functions are coded by
 /// one neuron with signed thresholds, resets and outputs (no neuron pairs): the first sub-steps may
 /// carry a negative threshold that shifts the input up, so no extra neurons or synapses are needed.
@@ -105,6 +105,8 @@ public struct FewSpikeFitter: Sendable {
         let l = Double(lo / s), h = Double(hi / s)
         let xs = (0..<points).map { l + (h - l) * Double($0) / Double(points - 1) }
         let ys = xs.map(g)
+        // Linear: offset binary in closed form (sub-step 1 lifts the input by −lo, the rest are binary).
+        if f == .linear { return Params.linear(lo: l, hi: h, g: g, steps: steps).code.scaled(by: s) }
         var rng = SplitMix64(seed: seed)
         var best = Params.linear(lo: l, hi: h, g: g, steps: steps)
         var bestLoss = best.loss(xs, ys)
