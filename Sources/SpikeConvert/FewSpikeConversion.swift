@@ -18,8 +18,12 @@ public enum FewSpikeConversion {
             let old = kept[i]
             let f = folded[old] ?? activation(of: l.neuron!)
             var (lo, hi) = (ranges.low[old], ranges.high[old])
-            if case .leaky(let a) = f { lo /= a }   // the layer's output is leaky(x): back to x
-            let code = codeFor(f, lo: lo, hi: hi, fitter: fitter)
+            var inputs = ranges.quantiles(old, count: fitter.points)
+            if case .leaky(let a) = f {   // the layer's output is leaky(x): back to x
+                lo /= a
+                inputs = inputs.map { $0 < 0 ? $0 / a : $0 }
+            }
+            let code = codeFor(f, lo: lo, hi: hi, fitter: fitter, inputs: inputs)
             snn.layers[i].neuron = .fewSpike(code)
             let q = FewSpikeFitQuality(code: code, activation: f, lo: lo, hi: max(hi, lo + 1e-6), points: 501)
             rows.append(ConversionLayerReport(name: l.name, op: l.op.name, annActivation: f.description, neuronModel: "FS K=\(o.subSteps)",
@@ -41,10 +45,10 @@ public enum FewSpikeConversion {
 
     /// The code of one layer: ReLU's closed form where the activation is ReLU, or linear on inputs
     /// that are never negative; otherwise a fit over [lo, hi].
-    static func codeFor(_ f: FewSpikeActivation, lo: Float, hi: Float, fitter: FewSpikeFitter) -> FewSpikeCode {
+    static func codeFor(_ f: FewSpikeActivation, lo: Float, hi: Float, fitter: FewSpikeFitter, inputs: [Float] = []) -> FewSpikeCode {
         let top = hi > 0 ? hi : 1
         if f == .relu || (f == .linear && lo >= 0) { return .relu(alpha: top, steps: fitter.steps) }
-        return fitter.fit(f, lo: min(lo, 0), hi: max(hi, lo + 1e-3))
+        return fitter.fit(f, lo: min(lo, 0), hi: max(hi, lo + 1e-3), inputs: inputs)
     }
 
     /// The activation an imported neuron model stands for.
@@ -93,6 +97,15 @@ public enum FewSpikeConversion {
 /// (p(100 − q) and p(q) for the statistic pq; min and max for max) and the largest |output|.
 struct CalibrationRanges {
     var low: [Float], high: [Float], max: [Float]
+    /// Per layer, its calibration outputs sorted.
+    var sorted: [[Float]] = []
+
+    /// `count` evenly spaced quantiles of layer i's calibration outputs.
+    func quantiles(_ i: Int, count: Int) -> [Float] {
+        let s = sorted[i]
+        guard !s.isEmpty, count > 1 else { return [] }
+        return (0..<count).map { s[$0 * (s.count - 1) / (count - 1)] }
+    }
 
     init(network: Network, samples: [[Float]], statistic: Statistic) throws {
         let f = try DenseForward(network)
@@ -105,8 +118,9 @@ struct CalibrationRanges {
         switch statistic { case .max: q = 100; case .percentile(let p): q = p }
         low = []; high = []; max = []
         for v in values {
-            guard !v.isEmpty else { low.append(0); high.append(0); max.append(0); continue }
+            guard !v.isEmpty else { low.append(0); high.append(0); max.append(0); sorted.append([]); continue }
             let s = v.sorted()
+            sorted.append(s)
             func at(_ p: Double) -> Float { s[Swift.min(s.count - 1, Swift.max(0, Int((p / 100 * Double(s.count - 1)).rounded())))] }
             low.append(at(100 - q)); high.append(at(q)); max.append(Swift.max(abs(s.first!), abs(s.last!)))
         }

@@ -96,14 +96,18 @@ public struct FewSpikeFitter: Sendable {
 
     public init(steps: Int) { self.steps = steps }
 
-    /// The best code found for `f` on [lo, hi] (lo < hi).
-    public func fit(_ f: FewSpikeActivation, lo: Float, hi: Float) -> FewSpikeCode {
+    /// The best code found for `f` on [lo, hi] (lo < hi). With `inputs` (e.g. quantiles of a layer's
+    /// calibration inputs), the error is measured on them as well as on the evenly spaced points, so
+    /// the fit is finest where the data lies.
+    public func fit(_ f: FewSpikeActivation, lo: Float, hi: Float, inputs: [Float] = []) -> FewSpikeCode {
         let s = max(abs(lo), abs(hi))
         if f == .relu { return .relu(alpha: hi, steps: steps) }
         // Fit in units where the range lies in [−1, 1]: code(x) = s·code'(x/s) for g(x') = f(s·x')/s.
         let g: (Double) -> Double = { f.apply($0 * Double(s)) / Double(s) }
         let l = Double(lo / s), h = Double(hi / s)
-        let xs = (0..<points).map { l + (h - l) * Double($0) / Double(points - 1) }
+        let grid = inputs.isEmpty ? points : points / 4
+        let xs = (0..<grid).map { l + (h - l) * Double($0) / Double(grid - 1) }
+            + inputs.map { Double($0 / s) }.filter { $0 >= l && $0 <= h }
         let ys = xs.map(g)
         // Linear: offset binary in closed form (sub-step 1 lifts the input by −lo, the rest are binary).
         if f == .linear { return Params.linear(lo: l, hi: h, g: g, steps: steps).code.scaled(by: s) }
