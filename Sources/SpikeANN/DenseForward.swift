@@ -25,6 +25,8 @@ public final class DenseForward {
 
     private enum Activation {
         case none, relu, leaky(Float)
+        /// The function a few-spike neuron computes (exactly, in the same float operations as the engine).
+        case fewSpike(FewSpikeCode)
         /// Rate-limited: the activation, then clipped to [lo, hi] (at most one spike of ±θ per step).
         indirect case clipped(Activation, lo: Float, hi: Float)
     }
@@ -50,6 +52,7 @@ public final class DenseForward {
             case .integrateAndFire, .leakyIntegrateAndFire: a = .relu
             case .signedIBT: a = n.alpha == 1 ? .none : .leaky(n.alpha)
             case .accumulator: return .none
+            case .fewSpike: return .fewSpike(n.fewSpike!)
             }
             guard rateLimited else { return a }
             let top = n.threshold * Float(n.burst)
@@ -206,6 +209,8 @@ public final class DenseForward {
             for k in 0..<o.count { o[k] = max(o[k], 0) }
         case .leaky(let alpha):
             for k in 0..<o.count { let v = o[k]; o[k] = v >= 0 ? v : alpha * v }
+        case .fewSpike(let code):
+            for k in 0..<o.count { o[k] = code.apply(o[k]).value }
         }
     }
 

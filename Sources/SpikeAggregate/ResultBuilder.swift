@@ -69,6 +69,7 @@ public struct ResultBuilder {
         case .signedIBT: return "ibt(θ=\(m.threshold), α=\(m.alpha))"
         case .leakyIntegrateAndFire: return "lif(θ=\(m.threshold), τ=\(m.tau))"
         case .accumulator: return "accumulator"
+        case .fewSpike: return "fs(K=\(m.subSteps))"
         }
     }
 }

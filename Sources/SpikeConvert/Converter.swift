@@ -11,8 +11,19 @@ public enum MaxPoolMode: String, Sendable, Codable, CaseIterable {
     case average
 }
 
+/// How activations are coded in spikes.
+public enum Coding: String, Sendable, Codable, CaseIterable {
+    /// Rate coding: data-based normalization, IF / IBT neurons over T timesteps.
+    case rate
+    /// Few-spike coding (AMOS / FS neurons): each activation in K sub-steps, any activation function.
+    case fs
+}
+
 /// Options of an ANN-to-SNN conversion (DESIGN.md section 4).
 public struct ConversionOptions: Sendable {
+    public var coding: Coding = .rate
+    /// Few-spike coding: sub-steps K per layer.
+    public var subSteps = 10
     public var norm: NormMode = .channel
     public var statistic: Statistic = .percentile(99.99)
     public var reset: ResetMode = .subtract
@@ -80,6 +91,9 @@ public struct ConversionReport: Codable, Sendable {
     public var outputNeurons: String?
     /// Spikes per step a neuron may fire (nil in reports written before the option existed).
     public var burst: Int?
+    /// "rate" or "fs" (nil in reports written before few-spike coding), and K for "fs".
+    public var coding: String?
+    public var subSteps: Int?
     public var calibrationSamples: Int
     /// What the calibration samples were (names or indices), kept apart from evaluation data.
     public var calibrationData: String
@@ -104,6 +118,10 @@ public enum Converter {
     public static func convert(_ ann: Network, calibration: [[Float]], calibrationData: String, source: String,
                                options o: ConversionOptions, importNotes: [String] = []) throws -> (Network, ConversionReport) {
         guard !calibration.isEmpty else { throw SpikeError("conversion needs at least one calibration sample") }
+        if o.coding == .fs {
+            return try FewSpikeConversion.convert(ann, calibration: calibration, calibrationData: calibrationData, source: source,
+                                                  options: o, importNotes: importNotes)
+        }
         // Threshold scale, initial membrane and burst are checked where the user gives them (ConvertOptions)
         // and on the converted network's neurons (NeuronModel.validate, by snn.validate() below).
         var (net, replacements) = try prepared(ann, options: o, notes: importNotes)
@@ -129,7 +147,7 @@ public enum Converter {
         // Activation layers the engine cannot run.
         for l in net.layers {
             if case .activation(let f) = l.op {
-                throw SpikeError("layer '\(l.name)': activation \(f.name) cannot be converted to rate-coded neurons (no positively homogeneous spiking equivalent); it needs AMOS few-spike coding, which this converter does not provide yet")
+                throw SpikeError("layer '\(l.name)': activation \(f.name) cannot be converted to rate-coded neurons (no positively homogeneous spiking equivalent); convert with few-spike coding (--coding fs)")
             }
         }
         if o.maxPool == .average {
@@ -218,6 +236,7 @@ public enum Converter {
         case .integrateAndFire, .leakyIntegrateAndFire: return "relu"
         case .signedIBT: return n.alpha == 1 ? "linear" : "leaky(\(n.alpha))"
         case .accumulator: return "linear (output)"
+        case .fewSpike: return "few-spike"
         }
     }
 
@@ -227,6 +246,7 @@ public enum Converter {
         case .signedIBT: return "IBT α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
         case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
         case .accumulator: return "accumulator"
+        case .fewSpike: return "FS K=\(n.subSteps)"
         }
     }
 }

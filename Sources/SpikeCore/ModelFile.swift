@@ -266,7 +266,7 @@ public enum ModelFile {
         let layerKeys: Set<String> = ["name", "op", "inputs", "shape", "kernel", "stride", "pads", "dilation", "groups",
                                       "outChannels", "countIncludePad", "start", "count", "factor", "function", "alpha", "min", "max",
                                       "neuron", "weights", "bias", "outputScale"]
-        let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane", "burst"]
+        let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane", "burst", "fewSpike"]
         for (i, l) in (top["layers"] as? [[String: Any]] ?? []).enumerated() {
             if let k = l.keys.sorted().first(where: { !layerKeys.contains($0) }) {
                 throw SpikeError("\(path): layers[\(i)]: unknown field '\(k)'")

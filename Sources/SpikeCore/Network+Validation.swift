@@ -141,5 +141,6 @@ extension Network {
         guard !outputs.isEmpty, outputs.allSatisfy({ $0 > 0 && $0 < layers.count }) else {
             throw SpikeError("network '\(name)': outputs must name existing non-input layers")
         }
+        try validateFewSpike()
     }
 }

@@ -8,6 +8,9 @@ public enum NeuronKind: String, Codable, Sendable, CaseIterable {
     case signedIBT = "ibt"
     /// Integrates and never fires; read out as `V / T`.
     case accumulator
+    /// Few-spike (FS / AMOS) neuron: the input is loaded once and coded in K sub-steps by the
+    /// per-sub-step threshold, reset and output of its `FewSpikeCode` (Stöckl & Maass 2021).
+    case fewSpike = "fs"
 }
 
 /// What happens to the membrane after a spike.
@@ -36,8 +39,10 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     public var burst: Int = 1
     /// Spikes one burst event may carry.
     public static let burstRange = 1...64
+    /// Few-spike neurons only: T(t), h(t), d(t) for the K sub-steps.
+    public var fewSpike: FewSpikeCode?
 
-    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst }
+    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst, fewSpike }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(NeuronKind.self, forKey: .kind)
@@ -47,12 +52,14 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         tau = try c.decode(Float.self, forKey: .tau)
         initialMembrane = try c.decode(Float.self, forKey: .initialMembrane)
         burst = try c.decodeIfPresent(Int.self, forKey: .burst) ?? 1
+        fewSpike = try c.decodeIfPresent(FewSpikeCode.self, forKey: .fewSpike)
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind); try c.encode(threshold, forKey: .threshold); try c.encode(reset, forKey: .reset)
         try c.encode(alpha, forKey: .alpha); try c.encode(tau, forKey: .tau); try c.encode(initialMembrane, forKey: .initialMembrane)
         if burst != 1 { try c.encode(burst, forKey: .burst) }   // files without bursts stay as they were
+        try c.encodeIfPresent(fewSpike, forKey: .fewSpike)
     }
 
     public init(kind: NeuronKind, threshold: Float = 1, reset: ResetMode = .subtract,
@@ -71,9 +78,16 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         NeuronModel(kind: .leakyIntegrateAndFire, threshold: threshold, reset: .zero, tau: tau)
     }
     public static let accumulator = NeuronModel(kind: .accumulator)
+    public static func fewSpike(_ code: FewSpikeCode) -> NeuronModel {
+        var n = NeuronModel(kind: .fewSpike)
+        n.fewSpike = code
+        return n
+    }
 
     /// True if the neurons emit negative spikes as well as positive ones.
     public var isSigned: Bool { kind == .signedIBT }
+    /// K for few-spike neurons, 0 otherwise.
+    public var subSteps: Int { kind == .fewSpike ? fewSpike?.steps ?? 0 : 0 }
 
     /// The ANN activation this neuron approximates by its rate: ReLU, leaky-ReLU(α), or identity.
     public func annActivation(_ x: Float) -> Float {
@@ -81,6 +95,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         case .integrateAndFire, .leakyIntegrateAndFire: return x > 0 ? x : 0
         case .signedIBT: return x >= 0 ? x : alpha * x
         case .accumulator: return x
+        case .fewSpike: return fewSpike?.apply(x).value ?? 0
         }
     }
 
@@ -102,6 +117,10 @@ public struct NeuronModel: Hashable, Codable, Sendable {
             guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract else {
                 throw SpikeError("layer '\(layer)': burst spikes need IF or IBT neurons with reset by subtraction")
             }
+        }
+        if kind == .fewSpike {
+            guard let code = fewSpike else { throw SpikeError("layer '\(layer)': a few-spike neuron needs its fewSpike parameters (thresholds, resets, outputs)") }
+            try code.validate(layer: layer)
         }
         guard initialMembrane.isFinite, abs(initialMembrane) <= 1 else {
             throw SpikeError("layer '\(layer)': initialMembrane must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")

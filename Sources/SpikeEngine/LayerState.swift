@@ -20,6 +20,11 @@ final class LayerState {
     var inputRanges: [FlatRange] = []
     /// True if every input is the constant analog input: the current is computed once per sample.
     var constantInput = false
+    /// Few-spike networks (RankSimulator.fewSpikeStep): the membrane starts at the bias and integrates
+    /// every input event; FS layers fire their K sub-steps from `fewSpikeStart` on (0: not an FS layer),
+    /// output accumulators are read out as the membrane itself.
+    var fewSpikeMode = false
+    var fewSpikeStart = 0
 
     var bias: [Float] = []          // per owned neuron
     var current: [Float] = []
@@ -89,7 +94,9 @@ final class LayerState {
 
     /// Clears the per-sample state and sets the initial membrane potential.
     func reset() {
-        if let nm = layer.neuron {
+        if fewSpikeMode {
+            membrane.withUnsafeMutableBufferPointer { v in bias.withUnsafeBufferPointer { b in v.baseAddress!.update(from: b.baseAddress!, count: b.count) } }
+        } else if let nm = layer.neuron {
             let v0 = nm.initialMembrane * nm.threshold
             for i in membrane.indices { membrane[i] = v0 }
             for i in lastSpike.indices { lastSpike[i] = 0 }
@@ -103,7 +110,7 @@ final class LayerState {
 
     static func multiValued(_ i: Int, _ network: Network) -> Bool {
         let l = network.layers[i]
-        if let n = l.neuron { return n.burst > 1 }
+        if let n = l.neuron { return n.burst > 1 || n.kind == .fewSpike }
         if case .input = l.op { return false }
         return l.inputs.contains { multiValued($0, network) }
     }
@@ -211,6 +218,8 @@ final class LayerState {
                     }
                 case .accumulator:
                     for i in 0..<n { V[i] += I[i] }
+                case .fewSpike:
+                    return   // sub-steps: fireFewSpike
                 }
             }
         }
@@ -223,9 +232,33 @@ final class LayerState {
         return pos + neg
     }
 
+    /// Few-spike sub-step `k` (1...K) of the owned neurons: `z = V > T(k)`, `V −= h(k)·z`, each spike an
+    /// event of value d(k). Returns the spike count.
+    func fireFewSpike(subStep k: Int) -> Int {
+        guard let code = layer.neuron?.fewSpike else { return 0 }
+        let th = code.thresholds[k - 1], h = code.resets[k - 1], d = code.outputs[k - 1]
+        let lo = block.own.lower
+        var n = 0
+        for i in membrane.indices where membrane[i] > th {
+            membrane[i] -= h
+            own.append(lo + i, d); n += 1
+            if isOutput { spikeSum[i] += d }
+        }
+        counters.positiveSpikes += Int64(n)
+        counters.neuronUpdates += Int64(membrane.count)
+        return n
+    }
+
+    /// Few-spike networks: adds this step's input current to the membrane (the input is loaded once
+    /// and never leaks; the bias was loaded at reset).
+    func loadFewSpike() {
+        for i in membrane.indices { membrane[i] += current[i] }
+    }
+
     /// Decoded values of the owned neurons after `timesteps` steps.
     func decode(_ d: Decoding, timesteps: Int) -> [Float] {
         let t = Float(timesteps)
+        if fewSpikeMode { return layer.neuron?.kind == .accumulator ? membrane : spikeSum }
         guard let nm = layer.neuron else { return spikeSum.map { $0 / t } }
         var values: [Float]
         switch (d, nm.kind) {

@@ -47,6 +47,8 @@ public final class RankSimulator {
     /// Per layer: the recorded neurons (sorted flat indices) this rank owns.
     let rasterNeurons: [[Int32]]
     var packBuffer: [UInt8] = []
+    /// True for networks of few-spike neurons (events carry their values; see fewSpikeStep).
+    let isFewSpike: Bool
 
     public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig) throws {
         try config.validate()
@@ -63,20 +65,27 @@ public final class RankSimulator {
         for (i, l) in network.layers.enumerated() where i > 0 && !l.op.hasNeurons {
             analog[i] = l.inputs.contains { analog[$0] }
         }
+        let fewSpike = try Self.fewSpikeSchedule(network, config)
+        isFewSpike = fewSpike != nil
         var states = [LayerState]()
         for i in network.layers.indices {
             let s = LayerState(index: i, network: network, plan: partition.layers[i], rank: transport.rank, analog: analog[i])
             s.inputRanges = s.layer.inputs.map {
                 s.block.own.isEmpty ? .empty : Partition.inputRange(network: network, consumer: i, input: $0, block: s.block)
             }
-            s.constantInput = s.layer.op.hasNeurons && config.encoder == .direct && s.layer.inputs.allSatisfy { $0 == 0 }
+            s.constantInput = s.layer.op.hasNeurons && config.encoder == .direct && s.layer.inputs.allSatisfy { $0 == 0 } && fewSpike == nil
+            if let starts = fewSpike, s.layer.op.hasNeurons { s.fewSpikeMode = true; s.fewSpikeStart = starts[i] }
             if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 8 {
                 s.usesGather = true
                 (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
                                                                   inChannels: network.layers[s.layer.inputs[0]].shape.channels,
                                                                   outChannels: outC, groups: groups, block: s.block)
             }
-            if case .maxPool = s.layer.op { s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count, mode: config.maxPoolGate) }
+            if case .maxPool = s.layer.op {
+                // Few-spike events carry values d(t): the count gate passes on exactly the window's max sum.
+                s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count,
+                                     mode: fewSpike == nil ? config.maxPoolGate : .count)
+            }
             states.append(s)
         }
         if config.layerValues {
@@ -100,6 +109,41 @@ public final class RankSimulator {
             let own = states[i].block.own
             return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { own.contains($0) }.map { Int32($0) }
         }
+    }
+
+    /// For a network with few-spike neurons, the first global step of each layer's K sub-steps (0 for
+    /// layers that are not FS), in the layer-by-layer schedule: a layer at FS depth l fires at steps
+    /// (l−1)K+1 ... lK, after every event of its inputs has been loaded (no leak, so skip connections
+    /// need no delay). Nil for other networks. Checks that the run fits the schedule.
+    static func fewSpikeSchedule(_ network: Network, _ config: SimulationConfig) throws -> [Int]? {
+        let k = network.fewSpikeSteps
+        guard k > 0 else { return nil }
+        guard config.encoder == .direct else {
+            throw SpikeError("a few-spike network loads its input once: it needs direct encoding, got \(config.encoder.rawValue)")
+        }
+        guard config.timesteps == network.fewSpikeLatency, config.burnIn == 0, config.checkpoints.isEmpty else {
+            throw SpikeError("a few-spike network with K = \(k) runs exactly depth x K = \(network.fewSpikeLatency) sub-steps (timesteps), without burn-in or checkpoints; got \(config.timesteps) timesteps, burn-in \(config.burnIn), \(config.checkpoints.count) checkpoint(s)")
+        }
+        let depth = network.fewSpikeDepths
+        return network.layers.indices.map { network.layers[$0].neuron?.kind == .fewSpike ? (depth[$0] - 1) * k + 1 : 0 }
+    }
+
+    /// Few-spike networks: layer `s` at step `t` loads its input events while its sub-steps have not
+    /// begun (through the first one: the depth-1 layers read the input then), then fires sub-step
+    /// t − start + 1 while that is within 1...K. Accumulators load at every step.
+    func fewSpikeStep(_ s: LayerState, t: Int) -> Int {
+        let start = s.fewSpikeStart
+        if start == 0 || t <= start {
+            for i in s.current.indices { s.current[i] = 0 }
+            for (k, i) in s.layer.inputs.enumerated() {
+                let n = scatter(s, input: k, from: states[i])
+                if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
+            }
+            s.loadFewSpike()
+        }
+        let k = t - start + 1
+        guard start > 0, k >= 1, k <= s.layer.neuron!.subSteps else { return 0 }
+        return s.fireFewSpike(subStep: k)
     }
 
     /// True for the layers whose values `layerValues` records: spiking neurons and max-pool gates.
@@ -205,7 +249,7 @@ public final class RankSimulator {
         if config.layerValues {
             let steps = Float(T - config.burnIn)
             result.layerValues = states.map { s in
-                let v = Self.eventValue(network, s.index) / steps
+                let v = isFewSpike ? 1 : Self.eventValue(network, s.index) / steps
                 return s.valueSum.map { $0 * v }
             }
         }
@@ -222,7 +266,7 @@ public final class RankSimulator {
             for k in 0..<s.own.count {
                 let i = Int(s.own.index[k])
                 guard own.contains(i) else { continue }
-                counts[i % c] += s.multiValued ? Int64(abs(s.own.value[k])) : 1
+                counts[i % c] += s.multiValued && !s.fewSpikeMode ? Int64(abs(s.own.value[k])) : 1
                 if t > 0, !picks.isEmpty, Self.sortedContains(picks, Int32(i)) {
                     raster.append((s.index, i, s.own.value[k] < 0 ? -t : t))
                 }
@@ -262,6 +306,7 @@ public final class RankSimulator {
             Routing.flatten(input: states[l.inputs[0]].visible, block: s.block, into: &s.own)
         case .conv, .dense, .avgPool, .globalAvgPool, .add:
             if s.block.own.isEmpty { return 0 }
+            if s.fewSpikeMode { return fewSpikeStep(s, t: t) }
             if s.constantInput && t > 1 {
                 // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
                 s.counters.macs += Int64(s.constOps)

@@ -132,3 +132,15 @@ public func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
+
+extension SimulationConfig {
+    /// The configuration for `network`: a few-spike network runs exactly depth × K sub-steps (its
+    /// latency), whatever timesteps were asked for; others run as configured.
+    public func adapted(to network: Network) -> SimulationConfig {
+        let latency = network.fewSpikeLatency
+        guard latency > 0 else { return self }
+        var c = self
+        c.timesteps = latency
+        return c
+    }
+}

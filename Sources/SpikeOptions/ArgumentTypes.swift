@@ -49,6 +49,7 @@ extension InputEncoder: ExpressibleByArgument {}
 extension Decoding: ExpressibleByArgument {}
 extension MaxPoolGateMode: ExpressibleByArgument {}
 extension NormMode: ExpressibleByArgument {}
+extension Coding: ExpressibleByArgument {}
 extension ResetMode: ExpressibleByArgument {}
 extension MaxPoolMode: ExpressibleByArgument {}
 extension ResidualScaling: ExpressibleByArgument {}

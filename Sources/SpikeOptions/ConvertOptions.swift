@@ -11,6 +11,10 @@ public struct ConvertOptions: ParsableArguments {
     public var calibrationSplit = "train"
     @Option(help: "Number of calibration samples.")
     public var calibrationCount = 100
+    @Option(help: "Coding: rate (IF/IBT neurons over T timesteps) or fs (few-spike neurons, K sub-steps per layer, any activation).")
+    public var coding: Coding = .rate
+    @Option(name: [.customShort("K"), .long], help: "Few-spike coding: sub-steps K per layer.")
+    public var subSteps = 10
     @Option(help: "Normalization: layer or channel.")
     public var norm: NormMode = .channel
     @Option(help: "Statistic of |activation|: max, p99.9, p99.99 or another pNN.N.")
@@ -41,6 +45,9 @@ public struct ConvertOptions: ParsableArguments {
         try check(abs(initialMembrane) <= 1, "initialMembrane", "must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")
         try check(thresholdScale > 0 && thresholdScale.isFinite, "thresholdScale", "must be positive, got \(thresholdScale)")
         try check(NeuronModel.burstRange.contains(burst), "burst", "must be between 1 and 64, got \(burst)")
+        try check(FewSpikeCode.stepRange.contains(subSteps), "subSteps", "must be between 1 and \(FewSpikeCode.stepRange.upperBound), got \(subSteps)")
+        try check(coding == .rate || (burst == 1 && outputNeurons == .accumulator), "coding",
+                  "fs codes each activation in K sub-steps: it takes no --burst and keeps output accumulators")
         try check(burst == 1 || reset == .subtract, "burst", "needs reset by subtraction (--reset subtract), got --reset \(reset.rawValue)")
     }
 
@@ -50,6 +57,7 @@ public struct ConvertOptions: ParsableArguments {
         o.norm = norm; o.statistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
         o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
         o.signedNeurons = neurons == .ibt; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
+        o.coding = coding; o.subSteps = subSteps
         return o
     }
 }

@@ -37,7 +37,7 @@ struct Simulate: ParsableCommand {
         var setup: (Network, SimulationConfig, RunOptions, InputSource?)?
         try agreeAll(t) {
             let network = try exp.network(save: t.rank == 0)
-            let cfg = try simulation.engineConfig(rasterSample: exp.data.firstSample)
+            let cfg = try simulation.engineConfig(rasterSample: exp.data.firstSample).adapted(to: network)
             let opts = try exp.runOptions(defaultSamples: Self.defaultSamples, json: output.json)
             let source = try RankLayout(size: t.size, groups: simulation.groups).leads(t.rank) ? try exp.source(for: network, timesteps: cfg.timesteps, encoders: [cfg.encoder]) : nil
             setup = (network, cfg, opts, source)

@@ -41,4 +41,21 @@ struct CommandTests {
         #expect(csv.count == 3 && csv[1].contains(",mnist-cnn,1,8,3,true,") && csv[2].contains(",mnist-cnn,2,8,3,true,"))
         #expect(csv[1].split(separator: ",")[8] == "1.0000", "the 1-rank run is the speedup's base")
     }
+
+    @Test("fit-fs writes the parameter file and the SVG, the same bytes for the same seed")
+    func fitFS() throws {
+        let dir = TestPaths.tempDir("spikescale-commands")
+        for run in ["a", "b"] {
+            let r = try MPIHarness.run(ranks: 1, ["fit-fs", "--activation", "silu", "-K", "8", "--range=-4,4", "--restarts", "2",
+                                                  "--out", "\(dir)/\(run).json", "--svg", "\(dir)/\(run).svg"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("MSE") && r.stdout.contains("spikes per input"), "\(r.stdout)")
+        }
+        let a = try String(contentsOfFile: "\(dir)/a.json", encoding: .utf8)
+        #expect(a == (try String(contentsOfFile: "\(dir)/b.json", encoding: .utf8)))
+        #expect(a.contains("\"kind\" : \"fs-fit\"") && a.contains("\"thresholds\""))
+        #expect(try String(contentsOfFile: "\(dir)/a.svg", encoding: .utf8).contains("<svg"))
+        let bad = try MPIHarness.run(ranks: 1, ["fit-fs", "--activation", "tanh", "--out", "\(dir)/c.json"])
+        #expect(bad.status != 0 && bad.stderr.contains("tanh"), "\(bad.stderr)")
+    }
 }

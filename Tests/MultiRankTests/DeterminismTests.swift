@@ -47,6 +47,13 @@ struct DeterminismTests {
         #expect(refused.status != 0 && refused.stderr.contains("'fc2'") && refused.stderr.contains("--output-neurons spiking"), "\(refused.stderr)")
     }
 
+    @Test("(c) few-spike neurons: the MNIST CNN fixture converted with --coding fs on 1, 2 and 3 ranks", .tags(.slow))
+    func fewSpike() throws {
+        try compareAcrossRanks(["simulate", "--model", TestPaths.fixtures + "/mnist-cnn.onnx", "--calibration", Self.mnist,
+                                "--calibration-count", "20", "--coding", "fs", "-K", "6", "--data", Self.mnist, "--samples", "2"],
+                               ranks: [1, 2, 3], label: "mnist-fs")
+    }
+
     @Test("(b) residual add, concat, slice, upsample and signed IBT neurons", .tags(.slow))
     func branchy() throws {
         try compareAcrossRanks(["simulate", "--model", "zoo:branchy", "--input", "synthetic", "--samples", "2", "-T", "8", "--seed", "5"],

@@ -130,6 +130,7 @@ struct OptionMergingTests {
                 case "residual": value = "max"
                 case "neurons": value = "relu"
                 case "outputNeurons": value = "spiking"
+                case "coding": value = "fs"
                 case "energyPreset": value = "horowitz-45nm-fp32"
                 case "inputSize": value = "64"
                 case "targetRate", "initialMembrane": value = "0.5"
