@@ -60,7 +60,7 @@ let package = Package(
         // The parsers' fuzz targets (Launch/fuzz.sh builds the driver with -sanitize=fuzzer,address -DFUZZING).
         .target(name: "SpikeFuzz", dependencies: ["SpikeCore", "SpikeData", "SpikeImport", "SpikeAggregate", "SpikeOptions"],
                 swiftSettings: cpuFlags),
-        .executableTarget(name: "SpikeFuzzDriver", dependencies: ["SpikeFuzz", "SpikeData", "CFuzzer"], swiftSettings: cpuFlags),
+        .executableTarget(name: "SpikeFuzzDriver", dependencies: ["SpikeFuzz", "SpikeCore", "SpikeData", "CFuzzer"], swiftSettings: cpuFlags),
         // Paths, the mpiexec harness, typed result readers and test tags, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["SpikeAggregate", "SpikeConvert"], path: "Tests/TestSupport",
                 swiftSettings: cpuFlags),

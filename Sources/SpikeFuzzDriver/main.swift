@@ -1,4 +1,5 @@
 import Foundation
+import SpikeCore
 import SpikeData
 import SpikeFuzz
 #if FUZZING
@@ -16,16 +17,31 @@ if ProcessInfo.processInfo.environment["SPIKESCALE_FUZZ_TARGET"] == "list" {
 }
 
 #if FUZZING
-guard environmentTarget != nil else {
-    FileHandle.standardError.write(Data("set SPIKESCALE_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))\n".utf8))
-    exit(2)
-}
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-    environmentTarget!.run(Data(bytes: data!, count: size))
+/// libFuzzer's set-up: the target must be named; the ceilings are lowered so that inputs reach the parsers'
+/// logic instead of allocating a GiB of zeros (the ceilings are the same code at any value; LimitsTests
+/// checks the defaults).
+@_cdecl("LLVMFuzzerInitialize")
+func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
+    guard environmentTarget != nil else {
+        FileHandle.standardError.write(Data("set SPIKESCALE_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))\n".utf8))
+        exit(2)
+    }
+    var limits = InputLimits()
+    limits.tensorElements = 1 << 22; limits.imagePixels = 1 << 22; limits.decompressedBytes = 1 << 26
+    InputLimits.current = limits
     return 0
-})
+}
+
+/// One input for libFuzzer.
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    environmentTarget!.run(size == 0 ? Data() : Data(bytes: data!, count: size))
+    return 0
+}
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzerTestOneInput(data, size) })
 #else
 let args = Array(CommandLine.arguments.dropFirst())
 if args.count == 3 && args[0] == "jpeg-seed" {
