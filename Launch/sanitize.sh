@@ -16,5 +16,7 @@ case "$kind" in
   *) echo "sanitize: unknown sanitizer '$kind' (address, undefined, thread)" >&2; exit 2 ;;
 esac
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1
+# MPICH's UCX patches mmap at load time, which crashes a sanitized process before main: leave mmap alone.
+export UCX_MEM_MMAP_HOOK_MODE=none UCX_MEM_MALLOC_HOOKS=no
 swift build -c release --build-tests --sanitize="$kind" --scratch-path ".build-$kind"
 swift test -c release --skip-build --sanitize="$kind" --scratch-path ".build-$kind" "${select[@]}" "$@"

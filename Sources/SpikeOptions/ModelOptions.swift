@@ -26,12 +26,15 @@ public struct ModelOptions: ParsableArguments {
 
     public init() {}
 
-    /// Checks the values and installs the model limits for this process (`InputLimits.current`).
     public func validate() throws {
         try check(targetRate >= 0 && targetRate < 1, "targetRate", "must be in [0, 1), got \(targetRate)")
         if let s = inputSize { try check(s >= 32 && s % 32 == 0, "inputSize", "must be a positive multiple of 32, got \(s)") }
         try check(maxTensorElements >= 1, "maxTensorElements", "must be at least 1, got \(maxTensorElements)")
         try check(maxLayers >= 1, "maxLayers", "must be at least 1, got \(maxLayers)")
+    }
+
+    /// Makes the model limits those of this process (`InputLimits.current`); a command calls it once, first.
+    public func installLimits() {
         InputLimits.current.tensorElements = maxTensorElements
         InputLimits.current.layers = maxLayers
     }
@@ -62,12 +65,9 @@ public struct DataOptions: ParsableArguments {
 
     public init() {}
 
-    /// Checks the values and installs the data limits for this process (`InputLimits.current`).
     public func validate() throws {
         try check(maxDatasetSamples >= 1, "maxDatasetSamples", "must be at least 1, got \(maxDatasetSamples)")
         try check(maxImagePixels >= 1, "maxImagePixels", "must be at least 1, got \(maxImagePixels)")
-        InputLimits.current.datasetSamples = maxDatasetSamples
-        InputLimits.current.imagePixels = maxImagePixels
         if let n = samples { try check(n >= 1, "samples", "must be at least 1, got \(n)") }
         try check(firstSample >= 0, "firstSample", "must be non-negative, got \(firstSample)")
         try check(binMs > 0 && binMs.isFinite, "binMs", "must be positive, got \(binMs)")
@@ -76,6 +76,12 @@ public struct DataOptions: ParsableArguments {
             try check(["frames", "binary", "intensity"].contains(base), "representation",
                       "'\(r)' is not frames, binary, binary:BINS or intensity")
         }
+    }
+
+    /// Makes the data limits those of this process (`InputLimits.current`); a command calls it once, first.
+    public func installLimits() {
+        InputLimits.current.datasetSamples = maxDatasetSamples
+        InputLimits.current.imagePixels = maxImagePixels
     }
 }
 
@@ -105,4 +111,7 @@ public struct ExperimentOptions: ParsableArguments {
     @OptionGroup(title: "Simulation") public var simulation: SimulationOptions
     @OptionGroup public var control: RunControl
     public init() {}
+
+    /// Makes the model's and the data's limits those of this process (`InputLimits.current`).
+    public func installLimits() { model.installLimits(); data.installLimits() }
 }

@@ -27,6 +27,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Print the partition plan.") var showPlan = false
 
     func run() throws {
+        experiment.installLimits()
         try runOnWorld(simulate)
     }
 

@@ -31,6 +31,7 @@ struct FaultInjectionTests {
         kill(victim, SIGKILL)
         job.waitUntilExit()
         let seconds = Date().timeIntervalSince(start)
+        print("fault injection: rank \(victim) of the job writing \(marker) SIGKILLed; the job ended after \(String(format: "%.2f", seconds)) s with status \(job.terminationStatus)")
         #expect(try MPIHarness.jobPIDs(marker: marker).isEmpty, "processes left behind after the job ended")
         return (seconds, job.terminationStatus)
     }
