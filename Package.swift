@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "spikescale", targets: ["spikescale"]),
         .executable(name: "spikescale-bench", targets: ["SpikeBench"]),
+        .executable(name: "spikescale-fuzz", targets: ["SpikeFuzzDriver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +31,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CFuzzer", path: "Sources/CFuzzer"),
         .target(name: "SpikeCore", swiftSettings: fast),
         .target(name: "SpikeEngine", dependencies: ["SpikeCore"], swiftSettings: fast),
         .target(name: "SpikeMPI", dependencies: ["CMPI", "SpikeEngine"], swiftSettings: fast),
@@ -55,11 +57,16 @@ let package = Package(
             "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeData", "SpikeRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/SpikeBench", swiftSettings: fast),
+        // The parsers' fuzz targets (Launch/fuzz.sh builds the driver with -sanitize=fuzzer,address -DFUZZING).
+        .target(name: "SpikeFuzz", dependencies: ["SpikeCore", "SpikeData", "SpikeImport", "SpikeAggregate", "SpikeOptions"],
+                swiftSettings: cpuFlags),
+        .executableTarget(name: "SpikeFuzzDriver", dependencies: ["SpikeFuzz", "SpikeCore", "SpikeData", "CFuzzer"], swiftSettings: cpuFlags),
         // Paths, the mpiexec harness, typed result readers and test tags, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["SpikeAggregate", "SpikeConvert"], path: "Tests/TestSupport",
                 swiftSettings: cpuFlags),
         .testTarget(name: "SpikeScaleTests", dependencies: [
             "TestSupport", "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeAggregate", "SpikeRun",
+            "SpikeFuzz",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReportTests", dependencies: ["SpikeReport", "SpikeAggregate", "SpikeConvert", "SpikeCore", "SpikeMetrics"],

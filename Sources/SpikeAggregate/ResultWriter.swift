@@ -12,7 +12,9 @@ public final class ResultWriter {
     private var lastSync = -Double.infinity
     public private(set) var previous: [SampleRecord] = []
 
-    public init(jsonPath: String, resume: Bool, overwrite: Bool) throws {
+    /// Opens the samples file of a run of `identity`: a new one starts with it as its header; a resumed one
+    /// must have been written by the same run (else the error names the field that differs).
+    public init(jsonPath: String, identity: RunIdentity, resume: Bool, overwrite: Bool) throws {
         self.jsonPath = jsonPath
         samplesPath = jsonPath + ".samples.jsonl"
         let fm = FileManager.default
@@ -24,46 +26,62 @@ public final class ResultWriter {
         }
         if fm.fileExists(atPath: samplesPath) {
             if resume {
-                previous = try ResultWriter.readSamples(samplesPath)
+                let (header, records) = try ResultWriter.readSamplesFile(samplesPath)
+                try Self.checkResume(header, identity, path: samplesPath)
+                previous = records
             } else if !overwrite {
                 throw SpikeError("\(samplesPath) already exists: pass --resume to continue that run or --overwrite to replace it")
             } else {
                 try? fm.removeItem(atPath: samplesPath)
             }
         }
-        if !fm.fileExists(atPath: samplesPath) { fm.createFile(atPath: samplesPath, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: samplesPath) else { throw SpikeError("\(samplesPath): cannot open for writing") }
-        handle = h
-        handle.seekToEndOfFile()
+        let fresh = !fm.fileExists(atPath: samplesPath)
+        let fd = open(samplesPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { throw SpikeError("\(samplesPath): cannot open for writing: \(String(cString: strerror(errno)))") }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        if fresh { try writeLine(SamplesHeader(run: identity), what: "the run header") }
+    }
+
+    /// Refuses to resume a samples file written by another run (a file without a header predates them).
+    static func checkResume(_ header: RunIdentity?, _ identity: RunIdentity, path: String) throws {
+        let d = header?.differences(from: identity, this: "in the samples file", other: "in this run") ?? []
+        guard d.isEmpty else { throw SpikeError("\(path): cannot resume another run: \(d.joined(separator: "; ")) (pass --overwrite to start again)") }
     }
 
     /// Reads the complete lines of a samples file; a torn last line (killed mid-write) is dropped.
-    public static func readSamples(_ path: String) throws -> [SampleRecord] {
+    public static func readSamples(_ path: String) throws -> [SampleRecord] { try readSamplesFile(path).records }
+
+    /// The run header (nil in files that predate it) and the sample records; a torn last line is dropped.
+    public static func readSamplesFile(_ path: String) throws -> (header: RunIdentity?, records: [SampleRecord]) {
         guard let d = FileManager.default.contents(atPath: path) else { throw SpikeError("\(path): cannot read") }
         var out = [SampleRecord]()
+        var header: RunIdentity?
         let lines = d.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
         for (n, line) in lines.enumerated() {
+            if n == 0, let h = try? JSONDecoder().decode(SamplesHeader.self, from: Data(line)) { header = h.run; continue }
             do { out.append(try JSONDecoder().decode(SampleRecord.self, from: Data(line))) } catch {
                 if n == lines.count - 1 && d.last != UInt8(ascii: "\n") { break }
                 throw SpikeError("\(path): line \(n + 1) is not a sample record: \(error)")
             }
         }
-        return out
+        return (header, out)
     }
 
-    public func append(_ r: SampleRecord) throws {
+    public func append(_ r: SampleRecord) throws { try writeLine(r, what: "sample \(r.sample)") }
+
+    /// Appends `value` as one JSON line. Each line reaches the file at once (a killed process loses nothing);
+    /// it is forced to the disk at most once a second, so a node crash loses at most the last second's samples.
+    func writeLine<T: Encodable>(_ value: T, what: String) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        var d = try enc.encode(r)
+        var d = try enc.encode(value)
         d.append(UInt8(ascii: "\n"))
-        // Each line reaches the file at once (a killed process loses nothing); it is forced to the disk at
-        // most once a second, so a node crash loses at most the last second's samples.
         do {
             try handle.write(contentsOf: d)
             let now = monotonicSeconds()
             if now - lastSync >= 1 { try handle.synchronize(); lastSync = now }
         } catch {
-            throw SpikeError("\(samplesPath): cannot append sample \(r.sample): \(error.localizedDescription)")
+            throw SpikeError("\(samplesPath): cannot append \(what): \(error.localizedDescription)")
         }
     }
 

@@ -122,6 +122,13 @@ public struct RunResult: Codable, Sendable {
     public var samplesFile: String
     /// The ANN reference of the same network on the same samples (`--compare-ann`).
     public var ann: ANNComparison?
+    /// Samples that could not be read and were left out (`--skip-bad-samples`), with the reason.
+    public var skippedSamples: [SkippedSample]?
+    public struct SkippedSample: Codable, Sendable, Equatable {
+        public var sample: Int
+        public var reason: String
+        public init(sample: Int, reason: String) { self.sample = sample; self.reason = reason }
+    }
     /// Top-1 decoded at intermediate timesteps (`--checkpoints`) and at T: the accuracy-vs-T curve.
     public var checkpoints: [Checkpoint]?
     public struct Checkpoint: Codable, Sendable {

@@ -157,14 +157,15 @@ public enum ModelFile {
         guard bin.count == doc.weightsBytes else {
             throw SpikeError("\(binPath): has \(bin.count) bytes but \(jsonPath) field 'weightsBytes' says \(doc.weightsBytes) (truncated or wrong file)")
         }
+        try InputLimits.check(doc.layers.count, .layers, "\(jsonPath): field 'layers': the number of layers")
         var layers = [Layer]()
         var byName = [String: Int]()
         for (i, r) in doc.layers.enumerated() {
             let at = "\(jsonPath): layers[\(i)] '\(r.name)'"
             func tensor(_ t: TensorRef?, _ field: String) throws -> [Float] {
                 guard let t else { return [] }
-                guard t.offset >= 0, t.count >= 0, t.offset % 4 == 0, t.offset + t.count * 4 <= bin.count else {
-                    throw SpikeError("\(at): field '\(field)' points at bytes [\(t.offset), \(t.offset + t.count * 4)) outside the \(bin.count)-byte weight file")
+                guard t.offset >= 0, t.count >= 0, t.offset % 4 == 0, t.offset <= bin.count, t.count <= (bin.count - t.offset) / 4 else {
+                    throw SpikeError("\(at): field '\(field)' points at \(t.count) floats from byte \(t.offset), outside the \(bin.count)-byte weight file")
                 }
                 return bin.withUnsafeBytes { raw in
                     (0..<t.count).map { raw.loadUnaligned(fromByteOffset: t.offset + 4 * $0, as: Float.self) }

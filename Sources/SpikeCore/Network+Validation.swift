@@ -5,12 +5,17 @@ extension Network {
 
     public static func inferShape(_ op: LayerOp, inputs: [Shape], layer: String) throws -> Shape {
         let shape = try inferShapeUnchecked(op, inputs: inputs, layer: layer)
-        let (hw, o1) = shape.height.multipliedReportingOverflow(by: shape.width)
-        let (n, o2) = hw.multipliedReportingOverflow(by: shape.channels)
-        guard !o1, !o2, n <= maxLayerSize, shape.height > 0, shape.width > 0, shape.channels > 0 else {
+        try checkSize(shape, layer: layer)
+        return shape
+    }
+
+    /// Throws if `shape` is empty, or has more neurons than events can index or the tensor limit allows.
+    public static func checkSize(_ shape: Shape, layer: String) throws {
+        let n = InputLimits.product([shape.height, shape.width, shape.channels])
+        guard n <= maxLayerSize, shape.height > 0, shape.width > 0, shape.channels > 0 else {
             throw SpikeError("layer '\(layer)': output shape \(shape) is empty or larger than \(maxLayerSize) neurons")
         }
-        return shape
+        try InputLimits.check(n, .tensorElements, "layer '\(layer)': the neurons of shape \(shape)")
     }
 
     static func inferShapeUnchecked(_ op: LayerOp, inputs: [Shape], layer: String) throws -> Shape {
@@ -94,7 +99,8 @@ extension Network {
         guard let first = layers.first, case .input = first.op else {
             throw SpikeError("network '\(name)': the first layer must be the input")
         }
-        guard first.shape.count > 0 else { throw SpikeError("layer '\(first.name)': input shape \(first.shape) is empty") }
+        try Network.checkSize(first.shape, layer: first.name)
+        try InputLimits.check(layers.count, .layers, "network '\(name)': the number of layers")
         var names = Set<String>()
         for (i, l) in layers.enumerated() {
             guard !l.name.isEmpty else { throw SpikeError("layer #\(i): empty name") }

@@ -31,6 +31,7 @@ public enum Gzip {
                     throw SpikeError("\(path): corrupt gzip data (zlib status \(status))")
                 }
                 out.append(buffer, count: chunk - Int(stream.avail_out))
+                try InputLimits.check(out.count, .decompressedBytes, "\(path): the inflated size so far")
                 if status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0 {
                     throw SpikeError("\(path): gzip stream is truncated")
                 }

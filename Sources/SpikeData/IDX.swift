@@ -36,7 +36,7 @@ public struct IDXDataset: Sendable {
     }
 
     /// Parses an IDX header of unsigned-byte data: magic `00 00 08 RANK`, big-endian dimensions.
-    static func parse(_ d: Data, path: String, expectedRank: Int) throws -> ([Int], [UInt8]) {
+    public static func parse(_ d: Data, path: String, expectedRank: Int) throws -> ([Int], [UInt8]) {
         let b = [UInt8](d)
         guard b.count >= 4 else { throw SpikeError("\(path): \(b.count) bytes, too short for an IDX header") }
         guard b[0] == 0, b[1] == 0, b[2] == 0x08 else {
@@ -50,8 +50,10 @@ public struct IDXDataset: Sendable {
             let o = 4 + 4 * k
             dims.append(Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]))
         }
-        guard dims.allSatisfy({ $0 > 0 && $0 < 1 << 28 }) else { throw SpikeError("\(path): implausible IDX dimensions \(dims)") }
-        let n = dims.reduce(1, *)
+        guard dims.allSatisfy({ $0 > 0 }) else { throw SpikeError("\(path): IDX dimensions \(dims) include a zero") }
+        try InputLimits.check(dims[0], .datasetSamples, "\(path): the sample count in the IDX header")
+        try InputLimits.check(InputLimits.product(Array(dims.dropFirst())), .imagePixels, "\(path): the pixels per image \(dims.dropFirst().map(String.init).joined(separator: "x")) in the IDX header")
+        let n = InputLimits.product(dims)
         guard b.count - header == n else {
             throw SpikeError("\(path): \(b.count - header) data bytes but the header \(dims) needs \(n) (truncated or corrupt)")
         }

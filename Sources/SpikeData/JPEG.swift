@@ -17,9 +17,6 @@ public struct RGBImage: Sendable {
 
 /// JPEG decoding through libturbojpeg.
 public enum JPEG {
-    /// The largest image decoded (pixels), so that a corrupt header cannot ask for an absurd allocation.
-    public static let maxPixels = 1 << 28
-
     /// Decodes the JPEG file at `path`.
     public static func decode(path: String) throws -> RGBImage {
         let data: Data
@@ -49,9 +46,8 @@ public enum JPEG {
         }
         guard header == 0 else { throw failure("not a valid JPEG") }
         let width = Int(w), height = Int(h)
-        guard width > 0, height > 0, width <= maxPixels / height else {
-            throw SpikeError("\(name): JPEG header gives an unsupported size \(width)x\(height) (at most \(maxPixels) pixels)")
-        }
+        guard width > 0, height > 0 else { throw SpikeError("\(name): JPEG header gives an empty size \(width)x\(height)") }
+        try InputLimits.check(width * height, .imagePixels, "\(name): the pixels of the \(width)x\(height) image in the JPEG header")
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         let flags = TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS
         let status = bytes.withUnsafeBufferPointer { src in
@@ -62,5 +58,21 @@ public enum JPEG {
         }
         guard status == 0 else { throw failure("corrupt or truncated JPEG") }
         return RGBImage(width: width, height: height, pixels: rgb.map { Float($0) / 255 })
+    }
+
+    /// Encodes `image` as a baseline JPEG (4:2:0) of `quality` 1...100 (for test fixtures and seed corpora).
+    public static func encode(_ image: RGBImage, quality: Int) throws -> Data {
+        guard let handle = tjInitCompress() else { throw SpikeError("cannot start the JPEG encoder") }
+        defer { tjDestroy(handle) }
+        let rgb = image.pixels.map { UInt8(max(0, min(255, ($0 * 255).rounded()))) }
+        var out: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        let status = rgb.withUnsafeBufferPointer {
+            tjCompress2(handle, $0.baseAddress, Int32(image.width), Int32(image.width * 3), Int32(image.height), Int32(TJPF_RGB.rawValue),
+                        &out, &size, Int32(TJSAMP_420.rawValue), Int32(quality), 0)
+        }
+        defer { tjFree(out) }
+        guard status == 0, let out else { throw SpikeError("JPEG encoding failed: \(String(cString: tjGetErrorStr2(handle)))") }
+        return Data(bytes: out, count: Int(size))
     }
 }

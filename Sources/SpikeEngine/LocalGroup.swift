@@ -13,8 +13,11 @@ public final class LocalGroup: @unchecked Sendable {
 
     public init(size: Int) { self.size = size }
 
+    /// Queues a copy of `bytes` (storage of its own, as a message over MPI has: the sender reuses its buffer, and a
+    /// buffer shared between threads is ordered only by Swift's reference count, which ThreadSanitizer cannot see).
     func post(_ bytes: [UInt8], from s: Int, to d: Int, tag: Int) {
-        lock.lock(); mailboxes[Key(source: s, destination: d, tag: tag), default: []].append(bytes); lock.broadcast(); lock.unlock()
+        let copy = bytes.withUnsafeBufferPointer { [UInt8]($0) }
+        lock.lock(); mailboxes[Key(source: s, destination: d, tag: tag), default: []].append(copy); lock.broadcast(); lock.unlock()
     }
 
     func take(from s: Int, to d: Int, tag: Int) throws -> [UInt8] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpikeCore
 
 /// The experiment config every configurable command takes (`--config C.yaml`); its keys are the
 /// commands' option names and come before the command line's own options, so the command line wins.
@@ -18,12 +19,24 @@ public struct ModelOptions: ParsableArguments {
     public var targetRate: Float = 0.1
     @Option(help: "Zoo tiny-yolov3: input side (multiple of 32).")
     public var inputSize: Int?
+    @Option(help: "Largest tensor a model file may declare: weights of one layer, neurons of one layer, parameters of a cfg.")
+    public var maxTensorElements = InputLimits().tensorElements
+    @Option(help: "Most layers a model file may declare (cfg sections, ONNX nodes, native layers).")
+    public var maxLayers = InputLimits().layers
 
     public init() {}
 
     public func validate() throws {
         try check(targetRate >= 0 && targetRate < 1, "targetRate", "must be in [0, 1), got \(targetRate)")
         if let s = inputSize { try check(s >= 32 && s % 32 == 0, "inputSize", "must be a positive multiple of 32, got \(s)") }
+        try check(maxTensorElements >= 1, "maxTensorElements", "must be at least 1, got \(maxTensorElements)")
+        try check(maxLayers >= 1, "maxLayers", "must be at least 1, got \(maxLayers)")
+    }
+
+    /// Makes the model limits those of this process (`InputLimits.current`); a command calls it once, first.
+    public func installLimits() {
+        InputLimits.current.tensorElements = maxTensorElements
+        InputLimits.current.layers = maxLayers
     }
 }
 
@@ -43,10 +56,18 @@ public struct DataOptions: ParsableArguments {
     public var representation: String?
     @Option(help: "Event data: bin width in milliseconds.")
     public var binMs = 10.0
+    @Option(help: "Most samples one data file may declare (an IDX header's count).")
+    public var maxDatasetSamples = InputLimits().datasetSamples
+    @Option(help: "Largest image (pixels) a JPEG or IDX header may declare.")
+    public var maxImagePixels = InputLimits().imagePixels
+    @Flag(help: "Leave out a sample that cannot be read (listed with the reason in the result's skippedSamples) instead of stopping the run.")
+    public var skipBadSamples = false
 
     public init() {}
 
     public func validate() throws {
+        try check(maxDatasetSamples >= 1, "maxDatasetSamples", "must be at least 1, got \(maxDatasetSamples)")
+        try check(maxImagePixels >= 1, "maxImagePixels", "must be at least 1, got \(maxImagePixels)")
         if let n = samples { try check(n >= 1, "samples", "must be at least 1, got \(n)") }
         try check(firstSample >= 0, "firstSample", "must be non-negative, got \(firstSample)")
         try check(binMs > 0 && binMs.isFinite, "binMs", "must be positive, got \(binMs)")
@@ -55,6 +76,12 @@ public struct DataOptions: ParsableArguments {
             try check(["frames", "binary", "intensity"].contains(base), "representation",
                       "'\(r)' is not frames, binary, binary:BINS or intensity")
         }
+    }
+
+    /// Makes the data limits those of this process (`InputLimits.current`); a command calls it once, first.
+    public func installLimits() {
+        InputLimits.current.datasetSamples = maxDatasetSamples
+        InputLimits.current.imagePixels = maxImagePixels
     }
 }
 
@@ -92,4 +119,7 @@ public struct ExperimentOptions: ParsableArguments {
     @OptionGroup(title: "Simulation") public var simulation: SimulationOptions
     @OptionGroup public var control: RunControl
     public init() {}
+
+    /// Makes the model's and the data's limits those of this process (`InputLimits.current`).
+    public func installLimits() { model.installLimits(); data.installLimits() }
 }

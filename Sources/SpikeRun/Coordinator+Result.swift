@@ -18,7 +18,8 @@ extension Coordinator {
         var result = ResultBuilder(network: network, partition: partition, config: config, model: options.modelPath,
                                    energyPreset: options.energyPreset, dataDescription: source?.description ?? "")
             .build(totals: acc.layers, samples: acc.samples, busiestStep: acc.busiestStep, correct: acc.correct, labelled: acc.labelled,
-                   perRank: gathered.map(RankReport.decode), wallSeconds: wallSeconds, complete: acc.samples == options.samples,
+                   perRank: gathered.map(RankReport.decode), wallSeconds: wallSeconds,
+                   complete: acc.samples + state.skipped.count == options.samples,
                    samplesFile: state.writer?.samplesPath ?? "")
         result.ranks = transport.size
         for (r, h) in hosts.enumerated() where r < result.communication.count {
@@ -32,6 +33,7 @@ extension Coordinator {
         if let d = state.detection { result.detection = d.summary() }
         if !config.checkpoints.isEmpty, acc.samples > 0 { result.checkpoints = checkpointResults(result, state: state) }
         if options.compareANN { result.ann = acc.annComparison }
+        if !state.skipped.isEmpty { result.skippedSamples = state.skipped }
         try state.writer?.finish(result)
         return result
     }

@@ -30,6 +30,8 @@ struct RootState {
     /// Spikes per timestep over the samples this invocation simulated, and how many it simulated.
     var stepTotals: [Int64]
     var simulatedHere = 0
+    /// Samples left out because they could not be read (`--skip-bad-samples`).
+    var skipped: [RunResult.SkippedSample] = []
 
     init(_ c: Coordinator, writer: ResultWriter?, source: InputSource?) throws {
         let root = c.isRoot
@@ -66,7 +68,7 @@ extension Coordinator {
         switch SampleMessage(bytes: bytes) {
         case let .sample(_, x): input = x
         case let .failure(text):
-            guard options.groups > 1 else { throw CollectiveError(message: "sample \(index): " + text) }
+            guard options.groups > 1 || options.skipBadSamples else { throw CollectiveError(message: "sample \(index): " + text) }
             return isLeader ? GroupSample(index: index, failure: "sample \(index): " + text) : nil
         }
         let res = try sim.run(sample: index, input: input)
@@ -97,15 +99,18 @@ extension Coordinator {
             let dec = JSONDecoder()
             dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             let packs = try all.filter { !$0.isEmpty }.flatMap { try dec.decode([GroupSample].self, from: Data($0)) }
-            for p in packs.sorted(by: { $0.index < $1.index }) {
-                if let failure = p.failure { throw SpikeError(failure) }
-                try absorb(p, source: source, state: &state)
-            }
+            for p in packs.sorted(by: { $0.index < $1.index }) { try absorb(p, source: source, state: &state) }
         }
     }
 
-    /// The root takes one sample's pack: its record goes to the samples file and the accumulator.
+    /// The root takes one sample's pack: its record goes to the samples file and the accumulator. A sample
+    /// that could not be read stops the run, or with `--skip-bad-samples` is listed as skipped.
     func absorb(_ p: GroupSample, source: InputSource?, state: inout RootState) throws {
+        if let failure = p.failure {
+            guard options.skipBadSamples else { throw SpikeError(failure) }
+            state.skipped.append(RunResult.SkippedSample(sample: p.index, reason: failure))
+            return
+        }
         let sample = try source!.load(p.index)
         let counters = SampleCounters(flat: p.counters, layers: network.layers.count, timesteps: config.timesteps,
                                       checkpoints: config.checkpoints.count)

@@ -37,6 +37,8 @@ public struct RunOptions: Sendable {
     /// Rank groups: the ranks split into this many groups of consecutive ranks, each a model partition
     /// simulating its own samples (data x model parallel). Must divide the number of ranks.
     public var groups = 1
+    /// A sample that cannot be read is left out and reported instead of stopping the run.
+    public var skipBadSamples = false
     public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
 }
 
@@ -153,7 +155,8 @@ public final class Coordinator {
                 throw SpikeError("\(source.description) gives \(source.framesPerSample) frames per sample: use --encoder events")
             }
             if let p = options.jsonPath {
-                writer = try ResultWriter(jsonPath: p, resume: options.resume, overwrite: options.overwrite)
+                let identity = RunIdentity(network: network, config: config, model: options.modelPath, data: source.description)
+                writer = try ResultWriter(jsonPath: p, identity: identity, resume: options.resume, overwrite: options.overwrite)
                 done = writer!.previous.map(\.sample)
             }
         }

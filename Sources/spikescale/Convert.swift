@@ -25,6 +25,7 @@ struct Convert: ParsableCommand, CommandLineOnly {
     @Option(help: "Output model path (.json; weights go to .bin beside it); the same as --snn-model (config key 'snnModel').") var output: String?
 
     func run() throws {
+        model.installLimits()
         do {
             guard let spec = modelArgument ?? model.model else { throw SpikeError("no model: pass MODEL or set key 'model' in the config") }
             guard let out = output ?? conversion.snnModel else { throw SpikeError("no output: pass --output OUT.json or set key 'snnModel' in the config") }

@@ -24,6 +24,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
+        model.installLimits(); data.installLimits()
         do {
             guard let spec = modelArgument ?? model.model else { throw SpikeError("no model: pass MODEL or set key 'model' in the config") }
             guard let folder = data.data else { throw SpikeError("no data: pass --data or set key 'data' in the config") }

@@ -27,6 +27,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Print the partition plan.") var showPlan = false
 
     func run() throws {
+        experiment.installLimits()
         try runOnWorld(peerTimeout: experiment.control.peerTimeout, simulate)
     }
 
@@ -47,6 +48,7 @@ struct Simulate: ParsableCommand {
         if showPlan && t.rank == 0 { print(coordinator.partition.describe(network)) }
         if let result = try coordinator.run(source: source) {
             print(SummaryTable.render(result))
+            for s in result.skippedSamples ?? [] { print("skipped sample \(s.sample): \(s.reason)") }
             if let p = opts.jsonPath { print("result: \(p)\nsamples: \(p).samples.jsonl") }
         }
     }

@@ -26,6 +26,7 @@ struct Sweep: ParsableCommand {
     @OptionGroup var experiment: ExperimentOptions
 
     func run() throws {
+        experiment.installLimits()
         try runOnWorld(peerTimeout: experiment.control.peerTimeout) { t in
             let exp = Experiment(experiment)
             var runner: SweepRunner?

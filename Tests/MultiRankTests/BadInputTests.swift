@@ -45,6 +45,18 @@ struct BadInputTests {
         try expectClearFailure(["simulate", "--config", "\(dir)/n.yaml", "--input", "synthetic"], ranks: [2], mentions: ["timesteps"])
     }
 
+    @Test("Header limits are options: a lowered one refuses the input naming file, limit and option; at the input's size it runs")
+    func limitOptions() throws {
+        let mnist = TestPaths.sharedData + "/mnist"
+        let run = ["simulate", "--model", "zoo:mnist-cnn", "--data", mnist, "-T", "2", "--quiet"]
+        try expectClearFailure(run + ["--max-image-pixels", "783"], ranks: [1, 2],
+                               mentions: [mnist + "/t10k-images-idx3-ubyte.gz", "28x28", "over the limit of 783", "--max-image-pixels"])
+        try expectClearFailure(run + ["--max-layers", "3"], ranks: [2], mentions: ["mnist-cnn", "over the limit of 3", "--max-layers"])
+        try expectClearFailure(run + ["--max-tensor-elements", "1000"], ranks: [2], mentions: ["over the limit of 1000", "--max-tensor-elements"])
+        let r = try MPIHarness.run(ranks: 2, run + ["--max-image-pixels", "784", "--max-dataset-samples", "10000"])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
     @Test("More ranks than a layer has rows")
     func tooManyRanks() throws {
         try expectClearFailure(["simulate", "--model", "zoo:branchy", "--input", "synthetic", "-T", "2"], ranks: [5],

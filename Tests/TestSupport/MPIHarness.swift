@@ -31,4 +31,30 @@ public enum MPIHarness {
         return try Command.run(["timeout", "-k", "5", "\(timeout)", mpiexec, "-n", "\(ranks)", binary] + args,
                                environment: ["MPIR_CVAR_CH4_NUM_VCIS": vcis])
     }
+
+    /// Starts `spikescale ARGS` on `ranks` ranks and returns at once (for tests that interfere with a running
+    /// job); its standard error goes to `log`. The same time limit as `run` applies.
+    public static func start(ranks: Int, _ args: [String], log: String, timeout: Int = 120) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["timeout", "-k", "5", "\(timeout)", mpiexec, "-n", "\(ranks)", binary] + args
+        p.environment = ProcessInfo.processInfo.environment.merging(["MPIR_CVAR_CH4_NUM_VCIS": "1"]) { a, _ in a }
+        FileManager.default.createFile(atPath: log, contents: nil)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle(forWritingAtPath: log)
+        try p.run()
+        return p
+    }
+
+    /// The process ids of the `spikescale` rank processes whose command line contains `marker` (the
+    /// launcher, mpiexec and its proxies not included).
+    public static func rankPIDs(marker: String) throws -> [Int32] {
+        let r = try Command.run(["pgrep", "-f", "^" + binary + " .*" + marker])
+        return r.stdout.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Every process (launcher, mpiexec, proxies, ranks) whose command line contains `marker`, but pgrep itself.
+    public static func jobPIDs(marker: String) throws -> [Int32] {
+        try Command.run(["pgrep", "-f", marker]).stdout.split(separator: "\n").compactMap { Int32($0) }
+    }
 }

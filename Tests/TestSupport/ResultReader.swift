@@ -13,10 +13,10 @@ public enum ResultReader {
     /// The result of `simulate --json PATH`.
     public static func run(_ path: String) throws -> RunResult { try decode(RunResult.self, path) }
 
-    /// The per-sample records of `simulate --json PATH` (PATH.samples.jsonl), one per line.
+    /// The per-sample records of `simulate --json PATH` (PATH.samples.jsonl), one per line after the run header.
     public static func samples(_ path: String) throws -> [SampleRecord] {
         let text = try String(contentsOfFile: path + ".samples.jsonl", encoding: .utf8)
-        return try text.split(separator: "\n").map { try JSONDecoder().decode(SampleRecord.self, from: Data($0.utf8)) }
+        return try text.split(separator: "\n").filter { !$0.hasPrefix("{\"run\":") }.map { try JSONDecoder().decode(SampleRecord.self, from: Data($0.utf8)) }
     }
 
     /// The table of `sweep --output DIR` (DIR/sweep.json).

@@ -154,6 +154,7 @@ public struct DarknetConfig: Sendable {
                 } else if name == "net" || name == "network" {
                     throw SpikeError("\(file):\(lineNo): a second [\(name)] section (only the first section may be [net])")
                 }
+                try InputLimits.check(sections.count, .layers, "\(file):\(lineNo): the number of layer sections")
                 sections.append(DarknetSection(type: name, line: lineNo, layerIndex: sections.isEmpty ? nil : sections.count - 1,
                                                file: file))
                 continue

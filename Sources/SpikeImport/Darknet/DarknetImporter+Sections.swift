@@ -23,12 +23,8 @@ extension DarknetBuilder {
         }
         let (neuron, act) = try neuronModel(s, darknetIndex: i, default: "logistic")
         let cig = inC / groups
-        let (k2, o1) = size.multipliedReportingOverflow(by: size)
-        let (k3, o2) = k2.multipliedReportingOverflow(by: cig)
-        let (count, o3) = k3.multipliedReportingOverflow(by: filters)
-        guard !o1, !o2, !o3, count <= DarknetImporter.maxParameters else {
-            throw s.error("a \(size)x\(size) convolution from \(inC) to \(filters) channels has too many weights")
-        }
+        let count = InputLimits.product([size, size, cig, filters])
+        try InputLimits.check(count, .tensorElements, s.location(key: "filters") + ": the weights of a \(size)x\(size) convolution from \(inC) to \(filters) channels")
         try countParameters(s, count + filters)
         let window = Window(kernelH: size, kernelW: size, strideH: sy, strideW: sx,
                             padTop: padding, padLeft: padding, padBottom: padding, padRight: padding)

@@ -37,8 +37,6 @@ public enum DarknetImporter {
     public static let batchNormEpsilon: Double = 0.000001
     /// Darknet's leaky-ReLU slope.
     public static let leakySlope: Float = 0.1
-    /// Upper bound on the total number of weights a cfg may declare (protects against absurd or corrupt cfgs).
-    public static let maxParameters = 1 << 27
 
     static let supported: Set<String> = ["convolutional", "conv", "maxpool", "max", "avgpool", "avg", "route",
                                          "shortcut", "upsample", "dropout", "yolo", "region"]
@@ -225,8 +223,6 @@ struct DarknetBuilder {
 
     mutating func countParameters(_ s: DarknetSection, _ n: Int) throws {
         parameters += n
-        guard parameters <= DarknetImporter.maxParameters else {
-            throw s.error("the cfg declares more than \(DarknetImporter.maxParameters) parameters up to this layer; refusing (corrupt cfg?)")
-        }
+        try InputLimits.check(parameters, .tensorElements, s.location() + ": the parameters the cfg declares up to this layer")
     }
 }

@@ -156,11 +156,6 @@ struct ONNXConverter {
             if let node { throw error(node, e.message) }
             throw SpikeError("\(file): \(e.message)")
         }
-        guard let n = safeProduct([shape.height, shape.width, shape.channels]), n <= onnxMaxElements else {
-            let m = "layer '\(nm)': output \(shape) is too large"
-            if let node { throw error(node, m) }
-            throw SpikeError("\(file): \(m)")
-        }
         layers.append(Layer(name: nm, op: op, inputs: inputs, shape: shape, neuron: nil, weights: weights, bias: bias))
         let i = layers.count - 1
         if op.hasNeurons { pendingActivation.insert(i) }

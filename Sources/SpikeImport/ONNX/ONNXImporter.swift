@@ -77,6 +77,7 @@ extension ONNXConverter {
         }
         for n in graph.node { for i in n.input where !i.isEmpty { remainingUses[i, default: 0] += 1 } }
 
+        try InputLimits.check(graph.node.count, .layers, "\(file): the number of graph nodes")
         for node in graph.node {
             for i in node.input where !i.isEmpty { remainingUses[i, default: 0] -= 1 }
             guard node.domain.isEmpty || node.domain == "ai.onnx" else {
@@ -102,7 +103,7 @@ extension ONNXConverter {
             guard tt.hasShape else { throw SpikeError("\(file): \(what) has no shape; the importer needs static shapes") }
             var dims = [Int]()
             for (k, d) in tt.shape.dim.enumerated() {
-                if case .dimValue(let v)? = d.value, v > 0, v <= Int64(onnxMaxElements) {
+                if case .dimValue(let v)? = d.value, v > 0, v <= Int64(Int32.max) {
                     dims.append(Int(v))
                 } else if k == 0 && (tt.shape.dim.count == 4 || tt.shape.dim.count == 2) {
                     dims.append(1)  // symbolic batch
@@ -120,7 +121,7 @@ extension ONNXConverter {
             default:
                 throw SpikeError("\(file): \(what) has rank \(dims.count); supported are [N,C,H,W], [C,H,W], [N,F] and [F]")
             }
-            guard let n = safeProduct(dims), n <= onnxMaxElements else { throw SpikeError("\(file): \(what) is too large") }
+            try InputLimits.check(InputLimits.product(dims), .tensorElements, "\(file): \(what): the elements of dims \(dims)")
             if v.batch && v.batchSize != 1 {
                 notes.append("\(what): batch dimension \(v.batchSize) read as independent samples")
             }

@@ -12,9 +12,6 @@ struct ONNXConstant: Sendable {
     var rank: Int { dims.count }
 }
 
-/// Largest tensor (elements) the importer accepts, so that a corrupt header cannot ask for terabytes.
-let onnxMaxElements = 1 << 30
-
 extension ONNXConstant {
     /// Decodes `t`; `what` names the tensor in errors (e.g. "initializer 'conv1.weight'").
     static func decode(_ t: Onnx_TensorProto, what: String, file: String) throws -> ONNXConstant {
@@ -24,14 +21,10 @@ extension ONNXConstant {
             throw fail("the tensor is stored as external data ('\(loc)'); external data is not supported, "
                        + "save the model with all tensors inside the .onnx file (onnx.save_model(m, path, save_as_external_data=False))")
         }
-        var dims = [Int]()
-        var n = 1
-        for d in t.dims {
-            guard d >= 0, d <= Int64(onnxMaxElements) else { throw fail("invalid dimension \(d) in \(t.dims)") }
-            let (p, o) = n.multipliedReportingOverflow(by: Int(d))
-            guard !o, p <= onnxMaxElements else { throw fail("too many elements (dims \(t.dims))") }
-            dims.append(Int(d)); n = p
-        }
+        guard t.dims.allSatisfy({ $0 >= 0 }) else { throw fail("negative dimension in \(t.dims)") }
+        let dims = t.dims.map { Int($0) }
+        let n = InputLimits.product(dims)
+        try InputLimits.check(n, .tensorElements, "\(file): \(what): the elements of dims \(t.dims)")
         let raw = t.rawData
         func rawCheck(_ size: Int) throws {
             guard raw.count == n * size else {
