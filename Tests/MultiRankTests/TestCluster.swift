@@ -177,12 +177,13 @@ final class BackgroundRun {
     func kill() { if process.isRunning { process.terminate() } }
 }
 
-/// Waits until the samples file of `json` holds at least `lines` finished samples, at most `timeout` seconds.
+/// Waits until the samples file of `json` holds at least `lines` finished samples (its run header aside),
+/// at most `timeout` seconds.
 func waitForSamples(_ json: String, atLeast lines: Int, timeout: Double) -> Bool {
     let end = Date().addingTimeInterval(timeout)
     while Date() < end {
         if let s = try? String(contentsOfFile: json + ".samples.jsonl", encoding: .utf8),
-           s.split(separator: "\n").count >= lines { return true }
+           s.split(separator: "\n").filter({ !$0.hasPrefix("{\"run\":") }).count >= lines { return true }
         Thread.sleep(forTimeInterval: 0.1)
     }
     return false
