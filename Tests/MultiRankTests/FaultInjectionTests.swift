@@ -39,7 +39,7 @@ struct FaultInjectionTests {
     @Test("simulate: a rank SIGKILLed mid-run ends the job within 5 s, keeps finished samples intact, and --resume ends identical")
     func killedRankInSimulate() throws {
         let dir = TestPaths.tempDir("spikescale-fault")
-        let args = ["simulate", "--model", "zoo:mnist-cnn", "--data", Self.mnist, "--samples", "60", "-T", "24", "--seed", "5",
+        let args = ["simulate", "--model", "zoo:mnist-cnn", "--data", Self.mnist, "--samples", "400", "-T", "24", "--seed", "5",
                     "--encoder", "bernoulli", "--quiet"]
         let base = try MPIHarness.run(ranks: 2, args + ["--json", "\(dir)/base.json"])
         #expect(base.status == 0, "\(base.stderr)")
@@ -51,20 +51,20 @@ struct FaultInjectionTests {
         #expect(!FileManager.default.fileExists(atPath: json), "a killed run left a result file")
         let kept = try ResultWriter.readSamples(json + ".samples.jsonl")
         let all = try ResultReader.samples("\(dir)/base.json")
-        #expect(kept.count >= 3 && kept.count < 60, "\(kept.count) samples kept")
+        #expect(kept.count >= 3 && kept.count < 400, "\(kept.count) samples kept")
         #expect(kept.map(SampleInvariant.init) == all.prefix(kept.count).map(SampleInvariant.init), "a kept sample differs")
         let resumed = try MPIHarness.run(ranks: 2, args + ["--json", json, "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try ResultReader.samples(json).map(SampleInvariant.init) == all.map(SampleInvariant.init))
         let (a, b) = (try ResultReader.run(json), try ResultReader.run("\(dir)/base.json"))
-        #expect(a.complete && a.samples == 60 && a.top1 == b.top1 && a.spikes == b.spikes && a.synapticOps == b.synapticOps)
+        #expect(a.complete && a.samples == 400 && a.top1 == b.top1 && a.spikes == b.spikes && a.synapticOps == b.synapticOps)
         #expect(a.layers.map { [$0.spikes, $0.synapticOps, $0.neuronUpdates] } == b.layers.map { [$0.spikes, $0.synapticOps, $0.neuronUpdates] })
     }
 
     @Test("sweep: a rank SIGKILLed mid-sweep ends the job within 5 s; --resume gives the uninterrupted sweep's table")
     func killedRankInSweep() throws {
         let dir = TestPaths.tempDir("spikescale-fault")
-        let args = ["sweep", "--model", "zoo:mnist-cnn", "--data", Self.mnist, "--samples", "30", "--sweep-timesteps", "8,16",
+        let args = ["sweep", "--model", "zoo:mnist-cnn", "--data", Self.mnist, "--samples", "300", "--sweep-timesteps", "8,16",
                     "--sweep-encoder", "direct,bernoulli", "--quiet"]
         let base = try MPIHarness.run(ranks: 2, args + ["--output", "\(dir)/base"])
         #expect(base.status == 0, "\(base.stderr)")
