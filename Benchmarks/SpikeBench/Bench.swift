@@ -11,7 +11,7 @@ import SpikeRun
 /// per layer, on the ranks of this MPI job. `compare` puts several runs side by side.
 @main
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "spikescale-bench", subcommands: [Measure.self, Compare.self],
+    static let configuration = CommandConfiguration(commandName: "spikescale-bench", subcommands: [Measure.self, Compare.self, Exchange.self],
                                                     defaultSubcommand: Measure.self)
 }
 

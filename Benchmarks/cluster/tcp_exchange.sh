@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Spike exchange between two hosts over TCP against two ranks on one host (shared memory), in one run.
 #   Benchmarks/cluster/tcp_exchange.sh [OUT_DIR]        (root; brings the test cluster up and down)
-# Runs Tiny-YOLOv3 (zoo, 416x416, T = 16, 1 image) and the converted yolo-fastest-1.1 (COCO8, T = 16,
+# First times one exchange of N bytes between 2 ranks (spikescale-bench exchange: the engine's own
+# MPITransport.exchange) on one host with shared memory, on one host over TCP, and on two hosts over TCP.
+# Then runs Tiny-YOLOv3 (zoo, 416x416, T = 16, 1 image) and the converted yolo-fastest-1.1 (COCO8, T = 16,
 # 1 image) on: 1 rank; 2 ranks on this host (MPICH's default UCX transports: shared memory); 2 ranks on
 # two hosts of Launch/testcluster.sh (UCX_TLS=tcp over the veth/bridge link). Prints, per run: wall
 # time, the exchange time per timestep (rank 0's post + wait, over all exchanges of a timestep), bytes
@@ -16,6 +18,15 @@ Launch/testcluster.sh down >/dev/null 2>&1 || true
 Launch/testcluster.sh up 2
 trap 'Launch/testcluster.sh down >/dev/null' EXIT
 Launch/testcluster.sh hosts > "$out/hosts"
+
+bench="$(dirname "$SPIKESCALE_BIN")/spikescale-bench"
+[ -x "$bench" ] || swift build -c release --product spikescale-bench
+echo "== one exchange, 2 ranks on 1 host, shared memory (default UCX transports)"
+"$MPIEXEC_REAL" -n 2 "$bench" exchange
+echo "== one exchange, 2 ranks on 1 host, TCP (UCX_TLS=tcp)"
+UCX_TLS=tcp "$MPIEXEC_REAL" -n 2 "$bench" exchange
+echo "== one exchange, 2 ranks on 2 hosts, TCP"
+UCX_TLS=tcp "$MPIEXEC_REAL" -n 2 -f "$out/hosts" -launcher ssh -launcher-exec Launch/testcluster-ssh "$bench" exchange
 
 ty=(--model zoo:tiny-yolov3 --input synthetic -T 16 --samples 1)
 yf=(--config Configs/yolo-fastest.yaml --samples 1 -T 16 --burn-in 4 --checkpoints 8)
