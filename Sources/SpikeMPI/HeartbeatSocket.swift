@@ -1,4 +1,5 @@
 import Foundation
+import SpikeCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,13 +38,6 @@ func ipv4String(_ addr: UInt32) -> String {
     var v = in_addr(s_addr: addr)
     var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
     guard inet_ntop(AF_INET, &v, &buf, socklen_t(buf.count)) != nil else { return "?" }
-    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// This machine's host name (`gethostname`).
-func hostName() -> String {
-    var buf = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buf, buf.count - 1) == 0 else { return "?" }
     return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SpikeCore
 #if canImport(Glibc)
 import Glibc
 #endif

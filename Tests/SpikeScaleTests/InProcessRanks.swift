@@ -51,19 +51,12 @@ func convertedMNISTFixture(_ options: ConversionOptions, calibration n: Int)
     return (model.network, snn, report, try IDXDataset(folder: TestPaths.sharedData + "/mnist"))
 }
 
-/// SplitMix64: the one seeded generator of the tests (fuzzing, random weights).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    init(state: UInt64) { self.state = state }
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The tests' seeded generator: SpikeCore's SplitMix64 with the tests' helpers.
+typealias SplitMix = SplitMix64
+
+extension SplitMix64 {
+    init(_ seed: UInt64) { self.init(seed: seed) }
+    init(state: UInt64) { self.init(seed: state) }
     /// A uniform integer in 0..<n.
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
     /// A uniform Float in [0, 1) with 24 bits.
