@@ -68,6 +68,7 @@ EOF
 
 make_host() {
   local k=$1 ns=ssc-node$1
+  echo "node$k" >> "$state/hosts"   # recorded first, so that `down` removes a half-made host too
   ip netns add "$ns"
   ip link add "$ns" type veth peer name eth0 netns "$ns"
   ip link set "$ns" master "$bridge" up
@@ -75,7 +76,6 @@ make_host() {
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
   mkdir -p "/etc/netns/$ns"
-  echo "node$k" >> "$state/hosts"
 }
 
 write_etc_hosts() {
@@ -130,6 +130,8 @@ up() {
   [ ! -e "$state/hosts" ] || die "a test cluster is up already ($state): run 'Launch/testcluster.sh down' first"
   for c in ip unshare munged slurmctld slurmd sinfo; do command -v "$c" >/dev/null || die "$c not found: run Launch/deps.sh --cluster"; done
   mkdir -p "$state"; : > "$state/hosts"
+  # A failed `up` takes down what it made, so the next `up` starts clean and nothing is left behind.
+  trap 'rc=$?; if [ "$rc" -ne 0 ]; then echo "testcluster: up failed; removing what it made" >&2; down >/dev/null 2>&1 || true; fi' EXIT
   ip link add "$bridge" type bridge
   ip addr add "$net.254/24" dev "$bridge"
   ip link set "$bridge" up
@@ -139,6 +141,7 @@ up() {
   start_munge
   install_conf
   start_slurm "$n"
+  trap - EXIT
   echo "test cluster up: $n host(s) ($(paste -sd' ' "$state/hosts")), Slurm partition 'test'"
   echo "  hosts file: Launch/testcluster.sh hosts > hosts; mpirun: Launch/mpirun.sh -n 2 -f hosts -- simulate ..."
 }
@@ -150,7 +153,19 @@ kill_host_processes() {
 }
 
 down() {
-  [ -d "$state" ] || { echo "testcluster: nothing to remove"; return; }
+  if [ ! -d "$state" ]; then
+    # No record, but hosts or a bridge by our names (left by a cluster whose record was lost): remove them.
+    local stale
+    stale=$(ip netns list 2>/dev/null | awk '$1 ~ /^ssc-node[0-9]+$/ {print $1}')
+    for h in $stale; do kill_host_processes "$h"; ip link del "$h" 2>/dev/null || true; ip netns del "$h" 2>/dev/null || true; rm -rf "/etc/netns/$h"; done
+    if [ -n "$stale" ] || [ -e "/sys/class/net/$bridge" ]; then
+      ip link del "$bridge" 2>/dev/null || true
+      echo "testcluster: no record in $state; removed hosts and bridge left by an earlier cluster: ${stale:-none}"
+    else
+      echo "testcluster: nothing to remove"
+    fi
+    return
+  fi
   local h
   for h in $(hosts_of); do kill_host_processes "ssc-$h"; done
   sleep 0.3
