@@ -26,6 +26,18 @@ die() { echo "testcluster: $*" >&2; exit 1; }
 
 hosts_of() { cat "$state/hosts" 2>/dev/null || true; }
 
+# Starts a daemon with none of our file descriptors but /dev/null as its standard streams. A daemon that kept
+# one would keep it open for as long as it runs, and a caller waiting for a descriptor it passed us to close
+# would wait for the daemon: Foundation's Process on Linux learns that a child ended that way, so a Swift test
+# that ran `up` waited for ever on a machine where `up` started munged (swift-corelibs-foundation issue 4795).
+daemon() {
+  ( for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec "$@" ) </dev/null >/dev/null 2>&1
+}
+
 write_conf() {
   local n=$1 cpus mem
   cpus=$(nproc); mem=$(( $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) / n ))
@@ -92,7 +104,7 @@ start_munge() {
   [ -s /etc/munge/munge.key ] || { /usr/sbin/mungekey --create 2>/dev/null || dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 2>/dev/null; }
   chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key
   mkdir -p /run/munge && chown munge:munge /run/munge
-  runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1
+  daemon runuser -u munge -- /usr/sbin/munged
   echo started > "$state/munged"
 }
 
@@ -100,10 +112,10 @@ start_slurm() {
   local n=$1 k
   mkdir -p "$state/slurmctld"
   # Daemons get no terminal or pipe of ours (a caller reading our output to its end would wait for them).
-  "$here/testcluster-ssh" node1 /usr/sbin/slurmctld -f "$state/slurm.conf" -i </dev/null >/dev/null 2>&1
+  daemon "$here/testcluster-ssh" node1 /usr/sbin/slurmctld -f "$state/slurm.conf" -i
   for ((k = 1; k <= n; k++)); do
     mkdir -p "$state/slurmd-node$k"
-    "$here/testcluster-ssh" "node$k" /usr/sbin/slurmd -f "$state/slurm.conf" -N "node$k" </dev/null >/dev/null 2>&1
+    daemon "$here/testcluster-ssh" "node$k" /usr/sbin/slurmd -f "$state/slurm.conf" -N "node$k"
   done
   for _ in $(seq 60); do
     if SLURM_CONF="$state/slurm.conf" sinfo -h -o '%T' 2>/dev/null | grep -qx idle &&
