@@ -37,6 +37,19 @@ static inline long ch5_link_name(hid_t g, hsize_t i, char *buf, size_t size) {
     return (long)H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, size, H5P_DEFAULT);
 }
 
+/* The file address of a contiguous dataset's raw data in *off; 0 on success, -1 for another layout or no data. */
+static inline int ch5_contiguous_offset(hid_t d, unsigned long long *off) {
+    hid_t dcpl = H5Dget_create_plist(d);
+    if (dcpl < 0) return -1;
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    H5Pclose(dcpl);
+    if (layout != H5D_CONTIGUOUS) return -1;
+    haddr_t a = H5Dget_offset(d);
+    if (a == HADDR_UNDEF) return -1;
+    *off = (unsigned long long)a;
+    return 0;
+}
+
 /* Number of links in group g, or -1. */
 static inline long long ch5_group_count(hid_t g) {
     H5G_info_t info;

@@ -22,8 +22,8 @@ public indirect enum H5Node: Sendable, Equatable {
 /// an absurd allocation.
 public enum HDF5Tree {
     public struct Limits: Sendable {
-        public var maxElements = 64 << 20      // per dataset
-        public var maxTotalElements = 256 << 20
+        public var maxElements = 1 << 24        // per dataset (16 M numbers)
+        public var maxTotalElements = 1 << 25   // in the whole file
         public var maxDepth = 32
         public var maxChildren = 1 << 16
         public var maxRank = 8
@@ -51,7 +51,8 @@ public enum HDF5Tree {
             guard f >= 0 else { throw SpikeError("\(file): corrupt HDF5 file (the library cannot open it)") }
             defer { H5Fclose(f) }
             var budget = limits.maxTotalElements
-            return try readGroup(f, at: "/", file: file, depth: 0, limits: limits, budget: &budget)
+            let raw = FileRaw(path: path, size: Int(st.st_size))
+            return try readGroup(f, at: "/", file: file, raw: raw, depth: 0, limits: limits, budget: &budget)
         }
     }
 
@@ -78,7 +79,23 @@ public enum HDF5Tree {
 
     static func childPath(_ parent: String, _ name: String) -> String { parent == "/" ? "/" + name : parent + "/" + name }
 
-    static func readGroup(_ g: hid_t, at path: String, file: String, depth: Int, limits: Limits, budget: inout Int) throws -> H5Node {
+    /// The file's own bytes, for checks HDF5 does not make (variable-length string lengths).
+    struct FileRaw {
+        var path: String
+        var size: Int
+        /// `count` bytes at `offset`, or nil if they are not all in the file.
+        func bytes(at offset: Int, count: Int) -> [UInt8]? {
+            guard offset >= 0, count >= 0, offset <= size, count <= size - offset, let h = FileHandle(forReadingAtPath: path) else { return nil }
+            defer { try? h.close() }
+            do {
+                try h.seek(toOffset: UInt64(offset))
+                let d = try h.read(upToCount: count) ?? Data()
+                return d.count == count ? [UInt8](d) : nil
+            } catch { return nil }
+        }
+    }
+
+    static func readGroup(_ g: hid_t, at path: String, file: String, raw: FileRaw, depth: Int, limits: Limits, budget: inout Int) throws -> H5Node {
         guard depth <= limits.maxDepth else { throw SpikeError("\(file): \(path): groups nested deeper than \(limits.maxDepth)") }
         let n = ch5_group_count(g)
         guard n >= 0 else { throw SpikeError("\(file): \(path): corrupt group (cannot list its members)") }
@@ -96,12 +113,12 @@ public enum HDF5Tree {
                 let c = H5Gopen2(g, buf, ch5_p_default())
                 guard c >= 0 else { throw SpikeError("\(file): \(cp): corrupt group (cannot open it)") }
                 defer { H5Gclose(c) }
-                out[name] = try readGroup(c, at: cp, file: file, depth: depth + 1, limits: limits, budget: &budget)
+                out[name] = try readGroup(c, at: cp, file: file, raw: raw, depth: depth + 1, limits: limits, budget: &budget)
             case Int32(H5O_TYPE_DATASET.rawValue):
                 let d = H5Dopen2(g, buf, ch5_p_default())
                 guard d >= 0 else { throw SpikeError("\(file): \(cp): corrupt dataset (cannot open it)") }
                 defer { H5Dclose(d) }
-                out[name] = try readDataset(d, at: cp, file: file, limits: limits, budget: &budget)
+                out[name] = try readDataset(d, at: cp, file: file, raw: raw, limits: limits, budget: &budget)
             default:
                 throw SpikeError("\(file): \(cp): not a group or dataset (corrupt or unsupported HDF5 object)")
             }
@@ -109,7 +126,7 @@ public enum HDF5Tree {
         return .group(out)
     }
 
-    static func readDataset(_ d: hid_t, at path: String, file: String, limits: Limits, budget: inout Int) throws -> H5Node {
+    static func readDataset(_ d: hid_t, at path: String, file: String, raw: FileRaw, limits: Limits, budget: inout Int) throws -> H5Node {
         let space = H5Dget_space(d)
         guard space >= 0 else { throw SpikeError("\(file): \(path): corrupt dataset (no dataspace)") }
         defer { H5Sclose(space) }
@@ -140,13 +157,13 @@ public enum HDF5Tree {
             }
             return .numbers(shape: shape, values: values)
         case H5T_STRING:
-            return .strings(shape: shape, values: try readStrings(d, type: type, count: count, at: path, file: file))
+            return .strings(shape: shape, values: try readStrings(d, type: type, count: count, at: path, file: file, raw: raw))
         default:
             throw SpikeError("\(file): \(path): unsupported datatype (class \(cls.rawValue)); NIR parameters are numbers or strings")
         }
     }
 
-    static func readStrings(_ d: hid_t, type: hid_t, count: Int, at path: String, file: String) throws -> [String] {
+    static func readStrings(_ d: hid_t, type: hid_t, count: Int, at path: String, file: String, raw: FileRaw) throws -> [String] {
         if count == 0 { return [] }
         let vlen = H5Tis_variable_str(type)
         guard vlen >= 0 else { throw SpikeError("\(file): \(path): corrupt string type") }
@@ -154,6 +171,28 @@ public enum HDF5Tree {
         defer { H5Tclose(mem) }
         H5Tset_cset(mem, H5Tget_cset(type))
         if vlen > 0 {
+            // HDF5 sizes its conversion buffer from each string's stored length before reading it, so a
+            // corrupt length costs gigabytes: check the lengths (the first 4 bytes of each heap ID in the
+            // dataset's raw data) against the file size first.
+            var offset: UInt64 = 0
+            guard ch5_contiguous_offset(d, &offset) == 0, offset < UInt64(Int.max) else {
+                throw SpikeError("\(file): \(path): variable-length strings must be stored contiguously (corrupt or unsupported layout)")
+            }
+            let storage = Int(clamping: H5Dget_storage_size(d))
+            guard storage % count == 0, storage / count >= 12, storage / count <= 32,
+                  let ids = raw.bytes(at: Int(offset), count: storage) else {
+                throw SpikeError("\(file): \(path): corrupt variable-length string storage")
+            }
+            let idSize = storage / count
+            var total = 0
+            for k in 0..<count {
+                let b = ids[(k * idSize)..<(k * idSize + 4)].map(Int.init)
+                let len = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+                total += len
+                guard len <= raw.size, total <= raw.size else {
+                    throw SpikeError("\(file): \(path): corrupt string (declares \(len) bytes, more than the file's \(raw.size))")
+                }
+            }
             H5Tset_size(mem, ch5_variable())
             var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             guard H5Dread(d, mem, ch5_s_all(), ch5_s_all(), ch5_p_default(), &ptrs) >= 0 else {

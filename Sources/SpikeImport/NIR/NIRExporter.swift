@@ -184,8 +184,12 @@ public enum NIRExporter {
         do { doc = try JSONDecoder().decode(ModelFile.Document.self, from: Data(document.utf8)) } catch {
             throw SpikeError("\(file): metadata '\(metadataKey)' is not a SpikeScale model document: \(error.localizedDescription)")
         }
-        guard doc.weightsBytes >= 0, doc.weightsBytes % 4 == 0, doc.weightsBytes <= 1 << 34 else {
-            throw SpikeError("\(file): metadata '\(metadataKey)': field 'weightsBytes' is \(doc.weightsBytes)")
+        // Every tensor comes from the nodes' fields, so the document cannot need more floats than they hold.
+        var held = 0
+        func count(_ n: H5Node) { switch n { case .numbers(_, let v): held += v.count; case .group(let c): c.values.forEach(count); case .strings: break } }
+        for n in g.nodes.values { n.params.values.forEach(count) }
+        guard doc.weightsBytes >= 0, doc.weightsBytes % 4 == 0, doc.weightsBytes / 4 <= held else {
+            throw SpikeError("\(file): metadata '\(metadataKey)': field 'weightsBytes' is \(doc.weightsBytes), but the nodes hold \(held) numbers")
         }
         var blob = [Float](repeating: 0, count: doc.weightsBytes / 4)
         var shapes = [String: Shape]()

@@ -109,6 +109,7 @@ public enum NIRImporter {
         guard !inShapeN.isEmpty, inShapeN.allSatisfy({ $0 > 0 && $0 < 1 << 24 }) else {
             throw SpikeError("\(file): NIR node '\(inputs[0])' (Input): field 'shape' must hold positive sizes, got \(inShapeN)")
         }
+        try InputLimits.check(InputLimits.product(inShapeN), .tensorElements, "\(file): NIR node '\(inputs[0])' (Input): the elements of field 'shape'")
         var b = NetworkBuilder(name: name, input: try engineShape(inShapeN, node: inputs[0], file: file))
         var values = [String: Value]()
         var outputs = [Int]()
@@ -208,6 +209,7 @@ extension NIRImporter {
             guard ws.count == 2, ws[1] == inCount else { throw err("field 'weight' has shape \(ws), expected (out, \(inCount)) for an input of shape \(v.nirShape)") }
             guard v.nirShape.count == 1 else { throw err("an input of shape \(v.nirShape) needs a Flatten first") }
             let out = ws[0]
+            guard out > 0 else { throw err("field 'weight' has shape \(ws): no outputs") }
             var bias = [Float]()
             if n.type == "Affine", let (bs, bv) = try n.numbersIfPresent("bias", node: name) {
                 guard bv.count == out else { throw err("field 'bias' has shape \(bs), expected (\(out))") }
@@ -249,6 +251,9 @@ extension NIRImporter {
             let (cout, cg, kh, kw) = (ws[0], ws[1], ws[2], ws[3])
             let (sh, sw) = try pair(n, "stride", name: name, default: 1)
             let (dh, dw) = try pair(n, "dilation", name: name, default: 1)
+            guard kh > 0, kw > 0, sh > 0, sw > 0, dh > 0, dw > 0 else {
+                throw err("kernel \(kh)x\(kw), field 'stride' \(sh)x\(sw) and field 'dilation' \(dh)x\(dw) must be positive")
+            }
             var ph = 0, pw = 0
             if case .strings(_, let p)? = n.params["padding"] {
                 switch p.first {
@@ -260,6 +265,9 @@ extension NIRImporter {
                 }
             } else {
                 (ph, pw) = try pair(n, "padding", name: name, default: 0)
+            }
+            guard ph >= 0, pw >= 0, ph <= dh * (kh - 1), pw <= dw * (kw - 1) || (ph == 0 && pw == 0) else {
+                throw err("field 'padding' \(ph)x\(pw) must be between 0 and the kernel's extent")
             }
             var weights = [Float](repeating: 0, count: w.count)
             for o in 0..<cout { for i in 0..<cg { for y in 0..<kh { for x in 0..<kw {
@@ -275,19 +283,23 @@ extension NIRImporter {
             guard let ho = win.outputHeight(s.height), let wo = win.outputWidth(s.width), ho > 0, wo > 0 else {
                 throw err("the \(kh)x\(kw) kernel does not fit the \(s.height)x\(s.width) input")
             }
+            try InputLimits.check(InputLimits.product([cout, ho, wo]), .tensorElements, "\(file): NIR node '\(name)' (Conv2d): its output neurons")
             return Pending(op: .conv(win, outChannels: cout, groups: groups), weights: weights, bias: bias, shape: [cout, ho, wo], node: name)
         case "SumPool2d", "AvgPool2d":
             guard v.nirShape.count == 3 else { throw err("input of shape \(v.nirShape), expected (C, H, W)") }
             let (kh, kw) = try pair(n, "kernel_size", name: name)
             let (sh, sw) = try pair(n, "stride", name: name, default: kh)
             let (ph, pw) = try pair(n, "padding", name: name, default: 0)
-            guard kh > 0, kw > 0, sh > 0, sw > 0, ph >= 0, pw >= 0 else { throw err("kernel \(kh)x\(kw), stride \(sh)x\(sw) and padding \(ph)x\(pw) must be positive") }
+            guard kh > 0, kw > 0, sh > 0, sw > 0, ph >= 0, pw >= 0, ph < kh, pw < kw else {
+                throw err("kernel \(kh)x\(kw) and stride \(sh)x\(sw) must be positive, padding \(ph)x\(pw) non-negative and below the kernel")
+            }
             let win = Window(kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop: ph, padLeft: pw, padBottom: ph, padRight: pw)
             let s = b.shape(v.layer)
             guard let ho = win.outputHeight(s.height), let wo = win.outputWidth(s.width), ho > 0, wo > 0 else {
                 throw err("the \(kh)x\(kw) window does not fit the \(s.height)x\(s.width) input")
             }
             let c = s.channels
+            try InputLimits.check(InputLimits.product([kh, kw, c]), .tensorElements, "\(file): NIR node '\(name)' (\(n.type)): the window's elements")
             if n.type == "AvgPool2d" {
                 return Pending(op: .avgPool(win, countIncludePad: true), weights: [], bias: [], shape: [c, ho, wo], node: name)
             }
