@@ -32,11 +32,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CFuzzer", path: "Sources/CFuzzer"),
+        // HDF5 for NIR files (Debian's serial build; its pkg-config name is hdf5-serial).
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "SpikeCore", swiftSettings: fast),
         .target(name: "SpikeEngine", dependencies: ["SpikeCore"], swiftSettings: fast),
         .target(name: "SpikeMPI", dependencies: ["CMPI", "SpikeEngine"], swiftSettings: fast),
         .target(name: "SpikeANN", dependencies: ["SpikeCore", "CBLAS"], swiftSettings: fast),
-        .target(name: "SpikeImport", dependencies: ["SpikeCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+        .target(name: "SpikeImport", dependencies: ["SpikeCore", "CHDF5", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: fast),
         .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
         .target(name: "SpikeMetrics", dependencies: ["SpikeCore"], swiftSettings: fast),
@@ -50,7 +52,7 @@ let package = Package(
                                                 "SpikeAggregate", "SpikeOptions"],
                 swiftSettings: fast),
         .executableTarget(name: "spikescale", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport", "SpikeOptions",
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport", "SpikeOptions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "SpikeBench", dependencies: [

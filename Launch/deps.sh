@@ -3,7 +3,7 @@
 # Swift itself is expected at /opt/swift (or on PATH).
 set -euo pipefail
 # --cluster adds what Launch/testcluster.sh needs (Slurm, munge, iproute2, util-linux), as the tests do.
-pkgs=(libmpich-dev mpich libopenblas-dev zlib1g-dev libturbojpeg0-dev pkg-config darknet)
+pkgs=(libmpich-dev mpich libopenblas-dev zlib1g-dev libturbojpeg0-dev libhdf5-dev pkg-config darknet)
 if [ "${1:-}" = "--cluster" ]; then pkgs+=(slurm-wlm munge iproute2 util-linux); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -51,7 +51,7 @@ public final class DenseForward {
             switch n.kind {
             case .integrateAndFire, .leakyIntegrateAndFire: a = .relu
             case .signedIBT: a = n.alpha == 1 ? .none : .leaky(n.alpha)
-            case .accumulator: return .none
+            case .accumulator, .leaky, .leakyIntegrator: return .none
             case .fewSpike: return .fewSpike(n.fewSpike!)
             }
             guard rateLimited else { return a }

@@ -70,6 +70,8 @@ public struct ResultBuilder {
         case .leakyIntegrateAndFire: return "lif(θ=\(m.threshold), τ=\(m.tau))"
         case .accumulator: return "accumulator"
         case .fewSpike: return "fs(K=\(m.subSteps))"
+        case .leaky: return "leaky(θ=\(m.threshold), \(m.dynamics?.convention ?? ""))"
+        case .leakyIntegrator: return "li(\(m.dynamics?.convention ?? ""))"
         }
     }
 }

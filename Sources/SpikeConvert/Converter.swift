@@ -237,6 +237,7 @@ public enum Converter {
         case .signedIBT: return n.alpha == 1 ? "linear" : "leaky(\(n.alpha))"
         case .accumulator: return "linear (output)"
         case .fewSpike: return "few-spike"
+        case .leaky, .leakyIntegrator: return "none (directly trained spiking neuron)"
         }
     }
 
@@ -247,6 +248,8 @@ public enum Converter {
         case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
         case .accumulator: return "accumulator"
         case .fewSpike: return "FS K=\(n.subSteps)"
+        case .leaky: return "leaky θ=\(n.threshold) (\(n.dynamics?.convention ?? ""))"
+        case .leakyIntegrator: return "leaky integrator (\(n.dynamics?.convention ?? ""))"
         }
     }
 }

@@ -56,7 +56,7 @@ public enum FewSpikeConversion {
         switch n.kind {
         case .integrateAndFire, .leakyIntegrateAndFire: return .relu
         case .signedIBT: return n.alpha == 1 ? .linear : .leaky(n.alpha)
-        case .accumulator, .fewSpike: return .linear
+        case .accumulator, .fewSpike, .leaky, .leakyIntegrator: return .linear
         }
     }
 

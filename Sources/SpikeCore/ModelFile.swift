@@ -6,59 +6,68 @@ public enum ModelFile {
     public static let format = "spikescale-network"
     public static let version = 1
 
-    struct Document: Codable {
-        var format: String
-        var version: Int
-        var name: String
-        var weightsFile: String
-        var weightsBytes: Int
-        var outputs: [String]
-        var layers: [Record]
-        var yoloHeads: [HeadRecord]?
+    package struct Document: Codable {
+        package var format: String
+        package var version: Int
+        package var name: String
+        package var weightsFile: String
+        package var weightsBytes: Int
+        package var outputs: [String]
+        package var layers: [Record]
+        package var yoloHeads: [HeadRecord]?
     }
 
-    struct HeadRecord: Codable {
-        var layer: String
-        var anchors: [[Float]]
-        var mask: [Int]
-        var classes: Int
-        var scaleXY: Float?
+    package struct HeadRecord: Codable {
+        package var layer: String
+        package var anchors: [[Float]]
+        package var mask: [Int]
+        package var classes: Int
+        package var scaleXY: Float?
     }
 
-    struct TensorRef: Codable { var offset: Int; var count: Int }
+    package struct TensorRef: Codable { package var offset: Int; package var count: Int }
 
-    struct Record: Codable {
-        var name: String
-        var op: String
-        var inputs: [String]
-        var shape: [Int]
-        var kernel: [Int]?
-        var stride: [Int]?
-        var pads: [Int]?
-        var dilation: [Int]?
-        var groups: Int?
-        var outChannels: Int?
-        var countIncludePad: Bool?
-        var start: Int?
-        var count: Int?
-        var factor: Int?
-        var function: String?
-        var alpha: Float?
-        var min: Float?
-        var max: Float?
-        var neuron: NeuronModel?
-        var weights: TensorRef?
-        var bias: TensorRef?
-        var outputScale: TensorRef?
+    package struct Record: Codable {
+        package var name: String
+        package var op: String
+        package var inputs: [String]
+        package var shape: [Int]
+        package var kernel: [Int]?
+        package var stride: [Int]?
+        package var pads: [Int]?
+        package var dilation: [Int]?
+        package var groups: Int?
+        package var outChannels: Int?
+        package var countIncludePad: Bool?
+        package var start: Int?
+        package var count: Int?
+        package var factor: Int?
+        package var function: String?
+        package var alpha: Float?
+        package var min: Float?
+        package var max: Float?
+        package var neuron: NeuronModel?
+        package var weights: TensorRef?
+        package var bias: TensorRef?
+        package var outputScale: TensorRef?
     }
 
     /// Writes `network` to `jsonPath` and its weights to the `.bin` file beside it.
     /// Both are written to temporary names and renamed, so a failure never leaves a half-written model.
     public static func write(_ network: Network, to jsonPath: String) throws {
-        try network.validate()
         let url = URL(fileURLWithPath: jsonPath)
         let binName = url.deletingPathExtension().lastPathComponent + ".bin"
         let binURL = url.deletingLastPathComponent().appendingPathComponent(binName)
+        let (json, blob) = try encode(network, weightsFile: binName)
+        let bytes = blob.withUnsafeBytes { Data($0) }  // little-endian on every supported host
+        try atomicWrite(bytes, to: binURL)
+        try atomicWrite(json, to: url)
+    }
+
+    /// The model document (JSON) and its weight blob, in memory (the NIR exporter stores the document as
+    /// metadata and the tensors in NIR's own fields).
+    package static func encode(_ network: Network, weightsFile binName: String) throws -> (json: Data, blob: [Float]) {
+        try network.validate()
         var blob = [Float]()
         func ref(_ a: [Float]) -> TensorRef? {
             guard !a.isEmpty else { return nil }
@@ -105,10 +114,7 @@ public enum ModelFile {
                            })
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json = try enc.encode(doc)
-        let bytes = blob.withUnsafeBytes { Data($0) }  // little-endian on every supported host
-        try atomicWrite(bytes, to: binURL)
-        try atomicWrite(json, to: url)
+        return (try enc.encode(doc), blob)
     }
 
     static func atomicWrite(_ data: Data, to url: URL) throws {
@@ -154,6 +160,11 @@ public enum ModelFile {
         guard let bin = FileManager.default.contents(atPath: binPath) else {
             throw SpikeError("\(jsonPath): weight file '\(binPath)' named by field 'weightsFile' cannot be read")
         }
+        return try decode(doc, bin: bin, jsonPath: jsonPath, binPath: binPath)
+    }
+
+    /// The document's layers with their tensors from `bin`; errors name `jsonPath` (and `binPath`).
+    package static func decode(_ doc: Document, bin: Data, jsonPath: String, binPath: String) throws -> Network {
         guard bin.count == doc.weightsBytes else {
             throw SpikeError("\(binPath): has \(bin.count) bytes but \(jsonPath) field 'weightsBytes' says \(doc.weightsBytes) (truncated or wrong file)")
         }
@@ -267,7 +278,7 @@ public enum ModelFile {
         let layerKeys: Set<String> = ["name", "op", "inputs", "shape", "kernel", "stride", "pads", "dilation", "groups",
                                       "outChannels", "countIncludePad", "start", "count", "factor", "function", "alpha", "min", "max",
                                       "neuron", "weights", "bias", "outputScale"]
-        let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane", "burst", "fewSpike"]
+        let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane", "burst", "fewSpike", "dynamics"]
         for (i, l) in (top["layers"] as? [[String: Any]] ?? []).enumerated() {
             if let k = l.keys.sorted().first(where: { !layerKeys.contains($0) }) {
                 throw SpikeError("\(path): layers[\(i)]: unknown field '\(k)'")

@@ -11,6 +11,12 @@ public enum NeuronKind: String, Codable, Sendable, CaseIterable {
     /// Few-spike (FS / AMOS) neuron: the input is loaded once and coded in K sub-steps by the
     /// per-sub-step threshold, reset and output of its `FewSpikeCode` (Stöckl & Maass 2021).
     case fewSpike = "fs"
+    /// Discretised leaky neuron of a continuous-time model (NIR's LIF, CubaLIF, IF, Threshold), with an
+    /// optional synaptic current state; the update is `LeakyDynamics` (one library's discretisation).
+    case leaky = "leaky"
+    /// Leaky integrator (NIR's LI, CubaLI, I): the same update, never fires; emits its membrane V as an
+    /// analog event every step (a readout layer's trace, or the exact input of the next layer).
+    case leakyIntegrator = "li"
 }
 
 /// What happens to the membrane after a spike.
@@ -41,8 +47,10 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     public static let burstRange = 1...64
     /// Few-spike neurons only: T(t), h(t), d(t) for the K sub-steps.
     public var fewSpike: FewSpikeCode?
+    /// Leaky and leaky-integrator neurons only: the discrete update.
+    public var dynamics: LeakyDynamics?
 
-    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst, fewSpike }
+    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst, fewSpike, dynamics }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(NeuronKind.self, forKey: .kind)
@@ -53,6 +61,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         initialMembrane = try c.decode(Float.self, forKey: .initialMembrane)
         burst = try c.decodeIfPresent(Int.self, forKey: .burst) ?? 1
         fewSpike = try c.decodeIfPresent(FewSpikeCode.self, forKey: .fewSpike)
+        dynamics = try c.decodeIfPresent(LeakyDynamics.self, forKey: .dynamics)
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -60,6 +69,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         try c.encode(alpha, forKey: .alpha); try c.encode(tau, forKey: .tau); try c.encode(initialMembrane, forKey: .initialMembrane)
         if burst != 1 { try c.encode(burst, forKey: .burst) }   // files without bursts stay as they were
         try c.encodeIfPresent(fewSpike, forKey: .fewSpike)
+        try c.encodeIfPresent(dynamics, forKey: .dynamics)
     }
 
     public init(kind: NeuronKind, threshold: Float = 1, reset: ResetMode = .subtract,
@@ -84,6 +94,17 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         return n
     }
 
+    public static func leaky(_ d: LeakyDynamics, threshold: Float) -> NeuronModel {
+        var n = NeuronModel(kind: .leaky, threshold: threshold)
+        n.dynamics = d
+        return n
+    }
+    public static func leakyIntegrator(_ d: LeakyDynamics) -> NeuronModel {
+        var n = NeuronModel(kind: .leakyIntegrator)
+        n.dynamics = d
+        return n
+    }
+
     /// True if the neurons emit negative spikes as well as positive ones.
     public var isSigned: Bool { kind == .signedIBT }
     /// K for few-spike neurons, 0 otherwise.
@@ -94,7 +115,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         switch kind {
         case .integrateAndFire, .leakyIntegrateAndFire: return x > 0 ? x : 0
         case .signedIBT: return x >= 0 ? x : alpha * x
-        case .accumulator: return x
+        case .accumulator, .leaky, .leakyIntegrator: return x
         case .fewSpike: return fewSpike?.apply(x).value ?? 0
         }
     }
@@ -122,8 +143,61 @@ public struct NeuronModel: Hashable, Codable, Sendable {
             guard let code = fewSpike else { throw SpikeError("layer '\(layer)': a few-spike neuron needs its fewSpike parameters (thresholds, resets, outputs)") }
             try code.validate(layer: layer)
         }
+        if kind == .leaky || kind == .leakyIntegrator {
+            guard let d = dynamics else { throw SpikeError("layer '\(layer)': a \(kind.rawValue) neuron needs its dynamics parameters") }
+            try d.validate(layer: layer)
+        }
         guard initialMembrane.isFinite, abs(initialMembrane) <= 1 else {
             throw SpikeError("layer '\(layer)': initialMembrane must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")
+        }
+    }
+}
+
+/// One discretisation of a continuous-time leaky neuron (NIR's LIF / CubaLIF / IF / LI / I /
+/// Threshold), per layer. With input current I(t) (weighted events plus bias), each step:
+///
+///     synaptic state (if `synapseDecay` is set):  J = a_j·J + g_j·I        (drive D = J)
+///     otherwise                                                             (drive D = I)
+///     V = a_v·V + g·D + c          (`currentFirst`; with `currentFirst == false` the membrane
+///                                    uses the J of the previous step, then J is updated: Norse)
+///     spike when V > θ (or V ≥ θ with `fireAtThreshold`), then the reset:
+///       subtract:     V −= θ now
+///       subtractNext: θ is subtracted at the next update, after the decay (snnTorch's "subtract")
+///       toValue:      V = vReset now
+///
+/// With `euler` (Norse's forward-Euler arithmetic, operation for operation): `memoryDecay` and
+/// `synapseDecay` hold the steps k = dt/τ and `leak` holds v_leak:
+///     J' = J + g_j·I;  V = V + k_m·((v_leak − V) + g·J');  J = J' + (−k_s)·J'     (no synapse: J' = I)
+///
+/// The per-neuron arithmetic is element-wise in a fixed order, so it is rank-invariant like the others.
+public struct LeakyDynamics: Hashable, Codable, Sendable {
+    public enum Reset: String, Codable, Sendable, CaseIterable { case subtract, subtractNext, toValue }
+    public var memoryDecay: Float          // a_v
+    public var inputGain: Float            // g
+    public var leak: Float                 // c
+    public var synapseDecay: Float?        // a_j (nil: no synaptic current state)
+    public var synapseGain: Float          // g_j
+    public var currentFirst: Bool
+    public var reset: Reset
+    public var vReset: Float
+    public var fireAtThreshold: Bool
+    /// Norse's forward-Euler form (see above).
+    public var euler: Bool = false
+    /// How the model was made (e.g. "snntorch dt=0.0001"), for reports and the exporter.
+    public var convention: String
+
+    public init(memoryDecay: Float, inputGain: Float, leak: Float = 0, synapseDecay: Float? = nil, synapseGain: Float = 1,
+                currentFirst: Bool = true, reset: Reset = .subtract, vReset: Float = 0, fireAtThreshold: Bool = false,
+                convention: String = "") {
+        self.memoryDecay = memoryDecay; self.inputGain = inputGain; self.leak = leak; self.synapseDecay = synapseDecay
+        self.synapseGain = synapseGain; self.currentFirst = currentFirst; self.reset = reset; self.vReset = vReset
+        self.fireAtThreshold = fireAtThreshold; self.convention = convention
+    }
+
+    func validate(layer: String) throws {
+        for (name, v) in [("memoryDecay", memoryDecay), ("inputGain", inputGain), ("leak", leak), ("synapseGain", synapseGain),
+                          ("vReset", vReset), ("synapseDecay", synapseDecay ?? 0)] where !v.isFinite {
+            throw SpikeError("layer '\(layer)': dynamics.\(name) must be finite, got \(v)")
         }
     }
 }

@@ -40,7 +40,11 @@ final class LayerState {
     var bias: [Float] = []          // per owned neuron
     var current: [Float] = []
     var membrane: [Float] = []
-    var lastSpike: [UInt8] = []     // LIF reset gate
+    var lastSpike: [UInt8] = []     // LIF reset gate; leaky neurons: spiked last step (subtractNext)
+    var synaptic: [Float] = []      // leaky neurons with a synaptic current state
+    /// With `SimulationConfig.outputTrace` (output layers): per step, the owned neurons' emitted value
+    /// (spike or analog event; 0 when silent), or the membrane V of accumulators.
+    var trace: [[Float]] = []
     var constOps = 0
     var avgInverse: [Float] = []
     var gate: MaxPoolGate?
@@ -80,7 +84,8 @@ final class LayerState {
         if layer.op.hasNeurons {
             current = [Float](repeating: 0, count: n)
             membrane = [Float](repeating: 0, count: n)
-            if layer.neuron?.kind == .leakyIntegrateAndFire { lastSpike = [UInt8](repeating: 0, count: n) }
+            if layer.neuron?.kind == .leakyIntegrateAndFire || layer.neuron?.kind == .leaky { lastSpike = [UInt8](repeating: 0, count: n) }
+            if layer.neuron?.dynamics?.synapseDecay != nil { synaptic = [Float](repeating: 0, count: n) }
             let c = layer.shape.channels
             bias = (0..<n).map { layer.bias.isEmpty ? 0 : layer.bias[(block.own.lower + $0) % c] }
         }
@@ -113,7 +118,9 @@ final class LayerState {
             let v0 = nm.initialMembrane * nm.threshold
             for i in membrane.indices { membrane[i] = v0 }
             for i in lastSpike.indices { lastSpike[i] = 0 }
+            for i in synaptic.indices { synaptic[i] = 0 }
         }
+        trace.removeAll()
         for i in inputSum.indices { inputSum[i] = 0; spikeSum[i] = 0 }
         for i in valueSum.indices { valueSum[i] = 0 }
         gate?.reset()
@@ -123,7 +130,7 @@ final class LayerState {
 
     static func multiValued(_ i: Int, _ network: Network) -> Bool {
         let l = network.layers[i]
-        if let n = l.neuron { return n.burst > 1 || n.kind == .fewSpike }
+        if let n = l.neuron { return n.burst > 1 || n.kind == .fewSpike || n.kind == .leakyIntegrator }
         if case .input = l.op { return false }
         return l.inputs.contains { multiValued($0, network) }
     }
@@ -233,9 +240,53 @@ final class LayerState {
                     for i in 0..<n { V[i] += I[i] }
                 case .fewSpike:
                     return   // sub-steps: fireFewSpike
+                case .leaky, .leakyIntegrator:
+                    let d = nm.dynamics!
+                    let fires = nm.kind == .leaky
+                    let av = d.memoryDecay, g = d.inputGain, c = d.leak
+                    let hasSyn = d.synapseDecay != nil, aj = d.synapseDecay ?? 0, gj = d.synapseGain
+                    for i in 0..<n {
+                        var v = V[i]
+                        if d.euler {
+                            var drive = I[i]
+                            if hasSyn {
+                                drive = synaptic[i] + gj * I[i]
+                                synaptic[i] = drive + (-aj) * drive
+                            }
+                            v = v + av * ((c - v) + g * drive)
+                        } else if hasSyn {
+                            if d.currentFirst {
+                                synaptic[i] = aj * synaptic[i] + gj * I[i]
+                                v = av * v + g * synaptic[i] + c
+                            } else {
+                                v = av * v + g * synaptic[i] + c
+                                synaptic[i] = aj * synaptic[i] + gj * I[i]
+                            }
+                        } else {
+                            v = av * v + g * I[i] + c
+                        }
+                        guard fires else {
+                            V[i] = v
+                            if v != 0 { own.append(lo + i, v) }
+                            continue
+                        }
+                        if d.reset == .subtractNext && lastSpike[i] != 0 { v -= th }
+                        let spike = d.fireAtThreshold ? v >= th : v > th
+                        if spike {
+                            switch d.reset {
+                            case .subtract: v -= th
+                            case .toValue: v = d.vReset
+                            case .subtractNext: break
+                            }
+                            own.append(lo + i, 1); pos += 1
+                        }
+                        lastSpike[i] = spike ? 1 : 0
+                        V[i] = v
+                    }
                 }
             }
         }
+        if isOutput, nm.kind == .leakyIntegrator { for i in 0..<n { spikeSum[i] += membrane[i] } }
         if isOutput, pos + neg > 0 {
             for k in firstEvent..<own.count { spikeSum[Int(own.index[k]) - lo] += own.value[k] }
         }
@@ -281,6 +332,7 @@ final class LayerState {
         guard let nm = layer.neuron else { return spikeSum.map { $0 / t } }
         var values: [Float]
         switch (d, nm.kind) {
+        case (_, .leakyIntegrator): values = spikeSum.map { $0 / t }   // mean membrane over the steps
         case (_, .accumulator), (.membrane, _): values = inputSum.map { $0 / t }
         case (.spikes, _): values = spikeSum.map { $0 * nm.threshold / t }
         }

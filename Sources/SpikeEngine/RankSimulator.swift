@@ -21,6 +21,9 @@ public struct RankSampleResult: Sendable {
     /// With `layerValues`: per layer, this rank's owned neurons' decoded values (empty for layers
     /// without spiking neurons or gated events: input, routing, accumulators).
     public var layerValues: [[Float]] = []
+    /// With `outputTrace`: per output layer, per timestep, this rank's owned neurons' emitted values
+    /// (0 when silent; accumulators: the membrane).
+    public var outputTraces: [[[Float]]] = []
 }
 
 /// Simulates this rank's share of a network, sample by sample. Every rank of the job constructs one
@@ -62,8 +65,9 @@ public final class RankSimulator {
         rateEncoder = RateEncoder(config.encoder == .poisson ? .poisson : .bernoulli, seed: config.seed)
         var analog = [Bool](repeating: false, count: network.layers.count)
         analog[0] = config.encoder == .direct
-        for (i, l) in network.layers.enumerated() where i > 0 && !l.op.hasNeurons {
-            analog[i] = l.inputs.contains { analog[$0] }
+        for (i, l) in network.layers.enumerated() where i > 0 {
+            // Leaky integrators emit their membrane as analog events; routing passes its inputs' kind on.
+            analog[i] = l.op.hasNeurons ? l.neuron?.kind == .leakyIntegrator : l.inputs.contains { analog[$0] }
         }
         let fewSpike = try Self.fewSpikeLayout(network, config)
         isFewSpike = fewSpike != nil
@@ -188,6 +192,19 @@ public final class RankSimulator {
                         if j >= 0 && j < n { s.valueSum[j] += s.own.value[k] }
                     }
                 }
+                if s.isOutput && config.outputTrace {
+                    let lo = s.block.own.lower
+                    var row = [Float](repeating: 0, count: s.block.own.count)
+                    if s.layer.neuron?.kind == .accumulator {
+                        row = s.membrane
+                    } else {
+                        for k in 0..<s.own.count {
+                            let j = Int(s.own.index[k]) - lo
+                            if j >= 0 && j < row.count { row[j] += s.own.value[k] }
+                        }
+                    }
+                    s.trace.append(row)
+                }
                 if s.isOutput && s.layer.neuron == nil {
                     for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
                 }
@@ -217,6 +234,7 @@ public final class RankSimulator {
         let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T - config.burnIn)) }
         var result = RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues,
                                       checkpointCounters: checkpointCounters, raster: raster)
+        if config.outputTrace { result.outputTraces = network.outputs.map { states[$0].trace } }
         if config.layerValues {
             let steps = Float(T - config.burnIn)
             result.layerValues = states.map { s in

@@ -72,6 +72,9 @@ public struct SimulationConfig: Sendable, Codable {
     /// for comparison with the ANN layer by layer (where a conversion loses accuracy). Costs one
     /// pass over each layer's events per step and one float per neuron.
     public var layerValues = false
+    /// Record every output layer's emitted values per timestep (`RankSampleResult.outputTraces`): the
+    /// step-by-step comparison with the library a NIR network came from.
+    public var outputTrace = false
 
     public init(timesteps: Int, seed: UInt64 = 0, encoder: InputEncoder = .direct, decoding: Decoding = .membrane) {
         self.timesteps = timesteps; self.seed = seed; self.encoder = encoder; self.decoding = decoding

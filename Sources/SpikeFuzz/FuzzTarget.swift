@@ -10,7 +10,7 @@ import SpikeOptions
 /// replays the committed corpus and crash inputs (`Tests/Fuzz`).
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case onnx, darknetCfg = "darknet-cfg", darknetWeights = "darknet-weights", idx, nmnistEvents = "nmnist-events"
-    case nmnistList = "nmnist-list", yoloLabels = "yolo-labels", jpeg, config, model, result, samples
+    case nmnistList = "nmnist-list", yoloLabels = "yolo-labels", jpeg, config, model, result, samples, nir
 
     /// What a parser made of an input.
     public enum Verdict: Equatable, Sendable, CustomStringConvertible {
@@ -59,6 +59,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .jpeg: try Self.jpeg(d)
         case .config: _ = try ConfigFile(path: try FuzzScratch.write(d, as: "c.yaml") + "/c.yaml")
         case .model: try Self.model(d)
+        case .nir:
+            // The HDF5 layer, the NIR layout and the mapping onto the engine's network (every convention's checks).
+            let g = try NIRFile.read(bytes: [UInt8](d), label: "fuzz.nir")
+            _ = try NIRImporter.importGraph(g, name: "fuzz", dt: 1e-3, convention: .norse, file: "fuzz.nir")
         case .result: _ = try ResultFile.load(try FuzzScratch.write(d, as: "r.json") + "/r.json")
         case .samples: _ = try ResultWriter.readSamplesFile(try FuzzScratch.write(d, as: "s.jsonl") + "/s.jsonl")
         }

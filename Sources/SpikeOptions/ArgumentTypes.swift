@@ -47,6 +47,7 @@ extension Statistic: ExpressibleByArgument {
 
 extension InputEncoder: ExpressibleByArgument {}
 extension Decoding: ExpressibleByArgument {}
+extension NIRConvention: ExpressibleByArgument {}
 extension MaxPoolGateMode: ExpressibleByArgument {}
 extension NormMode: ExpressibleByArgument {}
 extension Coding: ExpressibleByArgument {}

@@ -19,6 +19,10 @@ public struct ModelOptions: ParsableArguments {
     public var targetRate: Float = 0.1
     @Option(help: "Zoo tiny-yolov3: input side (multiple of 32).")
     public var inputSize: Int?
+    @Option(help: "NIR models (.nir): seconds per timestep. NIR is continuous-time and stores no dt; snnTorch's exports assume 1e-4, Norse's 1e-3, Sinabs' and SpikingJelly's 1 (time constants in steps).")
+    public var dt: Double?
+    @Option(help: "NIR models: whose discretisation of the neuron equations to use: snntorch, norse, sinabs or spikingjelly (README, NIR interchange).")
+    public var convention: NIRConvention = .snntorch
     @Option(help: "Largest tensor a model file may declare: weights of one layer, neurons of one layer, parameters of a cfg.")
     public var maxTensorElements = InputLimits().tensorElements
     @Option(help: "Most layers a model file may declare (cfg sections, ONNX nodes, native layers).")
@@ -29,6 +33,7 @@ public struct ModelOptions: ParsableArguments {
     public func validate() throws {
         try check(targetRate >= 0 && targetRate < 1, "targetRate", "must be in [0, 1), got \(targetRate)")
         if let s = inputSize { try check(s >= 32 && s % 32 == 0, "inputSize", "must be a positive multiple of 32, got \(s)") }
+        if let d = dt { try check(d > 0 && d.isFinite, "dt", "must be a positive number of seconds, got \(d)") }
         try check(maxTensorElements >= 1, "maxTensorElements", "must be at least 1, got \(maxTensorElements)")
         try check(maxLayers >= 1, "maxLayers", "must be at least 1, got \(maxLayers)")
     }

@@ -43,7 +43,8 @@ public struct Experiment {
     public func network(save: Bool) throws -> Network {
         let spec = try modelSpec()
         guard ModelSpec(spec).isANN, let cal = conversion.calibration else {
-            return try ModelSource.load(spec, seed: simulation.seed, targetRate: model.targetRate, inputSize: model.inputSize)
+            return try ModelSource.load(spec, seed: simulation.seed, targetRate: model.targetRate, inputSize: model.inputSize,
+                                        dt: model.dt, convention: model.convention)
         }
         let imported = try ANNSource.load(spec, weights: model.weights)
         let calibration = try CalibrationSet(conversion, data: cal, inputShape: imported.network.inputShape)

@@ -45,7 +45,8 @@ public struct SweepRunner {
             guard grid.thresholdScale == [1], grid.norm == [.channel] else {
                 throw SpikeError("\(spec): sweeping threshold scale or normalization needs the trained ANN (.onnx or .cfg) to convert; a native model only sweeps timesteps, encoder and decoding")
             }
-            let n = try ModelSource.load(spec, seed: e.simulation.seed, targetRate: e.model.targetRate, inputSize: e.model.inputSize)
+            let n = try ModelSource.load(spec, seed: e.simulation.seed, targetRate: e.model.targetRate, inputSize: e.model.inputSize,
+                                         dt: e.model.dt, convention: e.model.convention)
             if grid.decoding.contains(.spikes), let i = n.outputs.first(where: { n.layers[$0].neuron?.kind == .accumulator }) {
                 throw SpikeError("\(spec): decoding 'spikes' in the grid, but output layer '\(n.layers[i].name)' has accumulator neurons; convert with --output-neurons spiking")
             }

@@ -11,7 +11,7 @@ struct SpikeScale: ParsableCommand {
         Run under MPI with `mpirun -n K spikescale simulate ...`; without mpirun it is a world of one rank.
         Results do not depend on the number of ranks: spike counts and outputs are bit-identical.
         """,
-        subcommands: [Simulate.self, Convert.self, FitFS.self, Sweep.self, Evaluate.self, Costs.self, Report.self, Zoo.self, Inspect.self, Plan.self, Summarize.self])
+        subcommands: [Simulate.self, Convert.self, FitFS.self, Sweep.self, Evaluate.self, Costs.self, Report.self, Zoo.self, Inspect.self, Plan.self, Summarize.self, ImportNIR.self, ExportNIR.self])
 
     /// The commands that take `--config`: a config's keys are their options.
     static let configurable: [String: ParsableArguments.Type] = [

@@ -65,4 +65,9 @@ PY
 mkdir -p "$OUT/result" "$OUT/samples"
 cp "$tmp/r.json" "$OUT/result/run.json"; cp "$tmp/s/sweep.json" "$OUT/result/sweep.json"
 cp "$tmp/r.json.samples.jsonl" "$OUT/samples/run.samples.jsonl"
+# NIR: a file written by Sinabs' exporter (h5py layout) and one written by export-nir (metadata, SpikeScale node types).
+mkdir -p "$OUT/nir"
+cp Tests/Fixtures/nir/sinabs-lif-mlp.nir "$OUT/nir/sinabs-lif-mlp.nir"
+"$BIN/spikescale" import-nir Tests/Fixtures/nir/norse-lif-mlp.nir --dt 1e-3 --convention norse --output "$tmp/n.json" > /dev/null
+"$BIN/spikescale" export-nir "$tmp/n.json" --output "$OUT/nir/spikescale-export.nir" > /dev/null
 du -sh "$OUT"; for d in "$OUT"/*; do echo "$(basename "$d"): $(ls "$d" | wc -l) files, $(du -sk "$d" | cut -f1) kB"; done

@@ -1,0 +1,295 @@
+import CHDF5
+import Foundation
+import SpikeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One HDF5 object as the NIR reader and writer see it: a group of named children, a numeric
+/// array (any integer or float type, read as Double, with its shape; a scalar has shape []), or
+/// strings (variable or fixed length, with their shape).
+public indirect enum H5Node: Sendable, Equatable {
+    case group([String: H5Node])
+    case numbers(shape: [Int], values: [Double])
+    case strings(shape: [Int], values: [String])
+
+    public var children: [String: H5Node]? { if case .group(let c) = self { c } else { nil } }
+}
+
+/// Reads a whole HDF5 file into an `H5Node` tree, and writes one. Every HDF5 call is checked;
+/// HDF5's own error stack printing is turned off and a failure becomes one `SpikeError` naming
+/// the file and the object path. Sizes are bounded (`limits`) so a corrupt header cannot ask for
+/// an absurd allocation.
+public enum HDF5Tree {
+    public struct Limits: Sendable {
+        public var maxElements = 1 << 24        // per dataset (16 M numbers)
+        public var maxTotalElements = 1 << 25   // in the whole file
+        public var maxDepth = 32
+        public var maxChildren = 1 << 16
+        public var maxRank = 8
+        public init() {}
+    }
+
+    /// HDF5's library state is global and not thread-safe in Debian's serial build: every call goes through this lock.
+    static let lock = NSLock()
+
+    static func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        ch5_silence_errors()   // also for threads that have not made an HDF5 call yet
+        return try body()
+    }
+
+    /// Reads `path`. `label` (default: the path) names the file in errors.
+    public static func read(path: String, label: String? = nil, limits: Limits = Limits()) throws -> H5Node {
+        let file = label ?? path
+        return try locked {
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw SpikeError("\(file): cannot open (\(String(cString: strerror(errno))))") }
+            guard H5Fis_hdf5(path) > 0 else { throw SpikeError("\(file): not an HDF5 file (no HDF5 signature; a NIR file is HDF5)") }
+            let f = H5Fopen(path, ch5_acc_rdonly(), ch5_p_default())
+            guard f >= 0 else { throw SpikeError("\(file): corrupt HDF5 file (the library cannot open it)") }
+            defer { H5Fclose(f) }
+            var budget = limits.maxTotalElements
+            let raw = FileRaw(path: path, size: Int(st.st_size))
+            return try readGroup(f, at: "/", file: file, raw: raw, depth: 0, limits: limits, budget: &budget)
+        }
+    }
+
+    /// Reads an HDF5 file given as bytes (the fuzz target and tests); goes through a temporary file.
+    public static func read(bytes: [UInt8], label: String, limits: Limits = Limits()) throws -> H5Node {
+        var template = Array("/tmp/spikescale-nir-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw SpikeError("cannot create a temporary file for the HDF5 bytes") }
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { unlink(path) }
+        let ok = bytes.withUnsafeBytes { b -> Bool in
+            var off = 0
+            while off < b.count {
+                let n = Glibc.write(fd, b.baseAddress! + off, b.count - off)
+                if n <= 0 { return false }
+                off += n
+            }
+            return true
+        }
+        close(fd)
+        guard ok else { throw SpikeError("cannot write a temporary file for the HDF5 bytes") }
+        return try read(path: path, label: label, limits: limits)
+    }
+
+    static func childPath(_ parent: String, _ name: String) -> String { parent == "/" ? "/" + name : parent + "/" + name }
+
+    /// The file's own bytes, for checks HDF5 does not make (variable-length string lengths).
+    struct FileRaw {
+        var path: String
+        var size: Int
+        /// `count` bytes at `offset`, or nil if they are not all in the file.
+        func bytes(at offset: Int, count: Int) -> [UInt8]? {
+            guard offset >= 0, count >= 0, offset <= size, count <= size - offset, let h = FileHandle(forReadingAtPath: path) else { return nil }
+            defer { try? h.close() }
+            do {
+                try h.seek(toOffset: UInt64(offset))
+                let d = try h.read(upToCount: count) ?? Data()
+                return d.count == count ? [UInt8](d) : nil
+            } catch { return nil }
+        }
+    }
+
+    static func readGroup(_ g: hid_t, at path: String, file: String, raw: FileRaw, depth: Int, limits: Limits, budget: inout Int) throws -> H5Node {
+        guard depth <= limits.maxDepth else { throw SpikeError("\(file): \(path): groups nested deeper than \(limits.maxDepth)") }
+        let n = ch5_group_count(g)
+        guard n >= 0 else { throw SpikeError("\(file): \(path): corrupt group (cannot list its members)") }
+        guard n <= limits.maxChildren else { throw SpikeError("\(file): \(path): \(n) members, more than \(limits.maxChildren)") }
+        var out = [String: H5Node]()
+        for i in 0..<Int(n) {
+            let len = ch5_link_name(g, hsize_t(i), nil, 0)
+            guard len >= 0, len < 4096 else { throw SpikeError("\(file): \(path): corrupt member name #\(i)") }
+            var buf = [CChar](repeating: 0, count: Int(len) + 1)
+            guard ch5_link_name(g, hsize_t(i), &buf, buf.count) >= 0 else { throw SpikeError("\(file): \(path): corrupt member name #\(i)") }
+            let name = String(decoding: buf.prefix(Int(len)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let cp = childPath(path, name)
+            switch ch5_object_type(g, buf) {
+            case Int32(H5O_TYPE_GROUP.rawValue):
+                let c = H5Gopen2(g, buf, ch5_p_default())
+                guard c >= 0 else { throw SpikeError("\(file): \(cp): corrupt group (cannot open it)") }
+                defer { H5Gclose(c) }
+                out[name] = try readGroup(c, at: cp, file: file, raw: raw, depth: depth + 1, limits: limits, budget: &budget)
+            case Int32(H5O_TYPE_DATASET.rawValue):
+                let d = H5Dopen2(g, buf, ch5_p_default())
+                guard d >= 0 else { throw SpikeError("\(file): \(cp): corrupt dataset (cannot open it)") }
+                defer { H5Dclose(d) }
+                out[name] = try readDataset(d, at: cp, file: file, raw: raw, limits: limits, budget: &budget)
+            default:
+                throw SpikeError("\(file): \(cp): not a group or dataset (corrupt or unsupported HDF5 object)")
+            }
+        }
+        return .group(out)
+    }
+
+    static func readDataset(_ d: hid_t, at path: String, file: String, raw: FileRaw, limits: Limits, budget: inout Int) throws -> H5Node {
+        let space = H5Dget_space(d)
+        guard space >= 0 else { throw SpikeError("\(file): \(path): corrupt dataset (no dataspace)") }
+        defer { H5Sclose(space) }
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank >= 0, Int(rank) <= limits.maxRank else { throw SpikeError("\(file): \(path): corrupt dataspace (rank \(rank))") }
+        var dims = [hsize_t](repeating: 0, count: max(1, Int(rank)))
+        if rank > 0 { guard H5Sget_simple_extent_dims(space, &dims, nil) == rank else { throw SpikeError("\(file): \(path): corrupt dataspace") } }
+        let shape = rank == 0 ? [] : dims.prefix(Int(rank)).map { Int(clamping: $0) }
+        var count = 1
+        for s in shape {
+            let (m, o) = count.multipliedReportingOverflow(by: s)
+            guard !o, m <= limits.maxElements else { throw SpikeError("\(file): \(path): \(shape) elements, more than \(limits.maxElements)") }
+            count = m
+        }
+        guard count <= budget else { throw SpikeError("\(file): \(path): the file holds more than \(limits.maxTotalElements) elements in all") }
+        budget -= count
+        let type = H5Dget_type(d)
+        guard type >= 0 else { throw SpikeError("\(file): \(path): corrupt dataset (no datatype)") }
+        defer { H5Tclose(type) }
+        let cls = H5Tget_class(type)
+        switch cls {
+        case H5T_INTEGER, H5T_FLOAT:
+            var values = [Double](repeating: 0, count: count)
+            if count > 0 {
+                guard H5Dread(d, ch5_native_double(), ch5_s_all(), ch5_s_all(), ch5_p_default(), &values) >= 0 else {
+                    throw SpikeError("\(file): \(path): corrupt dataset (cannot read its \(count) numbers)")
+                }
+            }
+            return .numbers(shape: shape, values: values)
+        case H5T_STRING:
+            return .strings(shape: shape, values: try readStrings(d, type: type, count: count, at: path, file: file, raw: raw))
+        default:
+            throw SpikeError("\(file): \(path): unsupported datatype (class \(cls.rawValue)); NIR parameters are numbers or strings")
+        }
+    }
+
+    static func readStrings(_ d: hid_t, type: hid_t, count: Int, at path: String, file: String, raw: FileRaw) throws -> [String] {
+        if count == 0 { return [] }
+        let vlen = H5Tis_variable_str(type)
+        guard vlen >= 0 else { throw SpikeError("\(file): \(path): corrupt string type") }
+        let mem = H5Tcopy(ch5_c_s1())
+        defer { H5Tclose(mem) }
+        H5Tset_cset(mem, H5Tget_cset(type))
+        if vlen > 0 {
+            // HDF5 sizes its conversion buffer from each string's stored length before reading it, so a
+            // corrupt length costs gigabytes: check the lengths (the first 4 bytes of each heap ID in the
+            // dataset's raw data) against the file size first.
+            var offset: UInt64 = 0
+            guard ch5_contiguous_offset(d, &offset) == 0, offset < UInt64(Int.max) else {
+                throw SpikeError("\(file): \(path): variable-length strings must be stored contiguously (corrupt or unsupported layout)")
+            }
+            let storage = Int(clamping: H5Dget_storage_size(d))
+            guard storage % count == 0, storage / count >= 12, storage / count <= 32,
+                  let ids = raw.bytes(at: Int(offset), count: storage) else {
+                throw SpikeError("\(file): \(path): corrupt variable-length string storage")
+            }
+            let idSize = storage / count
+            var total = 0
+            for k in 0..<count {
+                let b = ids[(k * idSize)..<(k * idSize + 4)].map(Int.init)
+                let len = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+                total += len
+                guard len <= raw.size, total <= raw.size else {
+                    throw SpikeError("\(file): \(path): corrupt string (declares \(len) bytes, more than the file's \(raw.size))")
+                }
+            }
+            H5Tset_size(mem, ch5_variable())
+            var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            guard H5Dread(d, mem, ch5_s_all(), ch5_s_all(), ch5_p_default(), &ptrs) >= 0 else {
+                throw SpikeError("\(file): \(path): corrupt dataset (cannot read its strings)")
+            }
+            let out = ptrs.map { p -> String in p.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: min(strlen($0), 1 << 20)), as: UTF8.self) } ?? "" }
+            let space = H5Dget_space(d)
+            if space >= 0 { H5Dvlen_reclaim(mem, space, ch5_p_default(), &ptrs); H5Sclose(space) }
+            return out
+        }
+        let size = H5Tget_size(type)
+        guard size > 0, size <= 1 << 20, count <= (64 << 20) / size else { throw SpikeError("\(file): \(path): corrupt string size \(size)") }
+        H5Tset_size(mem, size)
+        var buf = [UInt8](repeating: 0, count: count * size)
+        guard H5Dread(d, mem, ch5_s_all(), ch5_s_all(), ch5_p_default(), &buf) >= 0 else {
+            throw SpikeError("\(file): \(path): corrupt dataset (cannot read its strings)")
+        }
+        return (0..<count).map { i in
+            let s = buf[i * size..<(i + 1) * size]
+            return String(decoding: s.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    // MARK: writing
+
+    /// Writes `root` (a group) to `path`, replacing it. Numbers are written as float32 unless `integers`
+    /// says the dataset holds integers (int64); strings as variable-length UTF-8, as h5py does.
+    public static func write(_ root: H5Node, to path: String) throws {
+        guard case .group(let children) = root else { throw SpikeError("\(path): the root of an HDF5 file must be a group") }
+        try locked {
+            let f = H5Fcreate(path, ch5_acc_trunc(), ch5_p_default(), ch5_p_default())
+            guard f >= 0 else { throw SpikeError("\(path): cannot create the HDF5 file") }
+            defer { H5Fclose(f) }
+            try writeChildren(children, into: f, at: "/", file: path)
+            guard H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 else { throw SpikeError("\(path): cannot flush the HDF5 file") }
+        }
+    }
+
+    static func writeChildren(_ children: [String: H5Node], into g: hid_t, at path: String, file: String) throws {
+        for name in children.keys.sorted() {
+            let cp = childPath(path, name)
+            switch children[name]! {
+            case .group(let c):
+                let sub = H5Gcreate2(g, name, ch5_p_default(), ch5_p_default(), ch5_p_default())
+                guard sub >= 0 else { throw SpikeError("\(file): \(cp): cannot create group") }
+                defer { H5Gclose(sub) }
+                try writeChildren(c, into: sub, at: cp, file: file)
+            case .numbers(let shape, let values):
+                let isInt = values.allSatisfy { $0 == $0.rounded() && abs($0) < 9e15 } && integerNames.contains(name)
+                let space = try makeSpace(shape, cp, file)
+                defer { H5Sclose(space) }
+                let ftype = isInt ? ch5_std_i64le() : ch5_ieee_f32le()
+                let d = H5Dcreate2(g, name, ftype, space, ch5_p_default(), ch5_p_default(), ch5_p_default())
+                guard d >= 0 else { throw SpikeError("\(file): \(cp): cannot create dataset") }
+                defer { H5Dclose(d) }
+                let rc: herr_t
+                if isInt {
+                    let v = values.map { Int64($0) }
+                    rc = v.withUnsafeBufferPointer { H5Dwrite(d, ch5_native_int64(), ch5_s_all(), ch5_s_all(), ch5_p_default(), $0.baseAddress) }
+                } else {
+                    let v = values.map { Float($0) }
+                    rc = v.withUnsafeBufferPointer { H5Dwrite(d, ch5_native_float(), ch5_s_all(), ch5_s_all(), ch5_p_default(), $0.baseAddress) }
+                }
+                guard rc >= 0 else { throw SpikeError("\(file): \(cp): cannot write dataset") }
+            case .strings(let shape, let values):
+                let space = try makeSpace(shape, cp, file)
+                defer { H5Sclose(space) }
+                let t = H5Tcopy(ch5_c_s1())
+                defer { H5Tclose(t) }
+                H5Tset_size(t, ch5_variable())
+                H5Tset_cset(t, H5T_CSET_UTF8)
+                let d = H5Dcreate2(g, name, t, space, ch5_p_default(), ch5_p_default(), ch5_p_default())
+                guard d >= 0 else { throw SpikeError("\(file): \(cp): cannot create dataset") }
+                defer { H5Dclose(d) }
+                let cstrings = values.map { strdup($0) }
+                defer { cstrings.forEach { free($0) } }
+                var ptrs: [UnsafePointer<CChar>?] = cstrings.map { UnsafePointer($0) }
+                guard H5Dwrite(d, t, ch5_s_all(), ch5_s_all(), ch5_p_default(), &ptrs) >= 0 else {
+                    throw SpikeError("\(file): \(cp): cannot write dataset")
+                }
+            }
+        }
+    }
+
+    /// Dataset names the writer stores as int64 (NIR's integer parameters); everything else numeric is float32.
+    public static let integerNames: Set<String> = ["stride", "padding", "dilation", "groups", "kernel_size", "input_shape",
+                                                   "shape", "start_dim", "end_dim", "input", "output", "delay_steps"]
+
+    static func makeSpace(_ shape: [Int], _ path: String, _ file: String) throws -> hid_t {
+        let s: hid_t
+        if shape.isEmpty {
+            s = H5Screate(H5S_SCALAR)
+        } else {
+            var dims = shape.map { hsize_t($0) }
+            s = H5Screate_simple(Int32(dims.count), &dims, nil)
+        }
+        guard s >= 0 else { throw SpikeError("\(file): \(path): cannot create dataspace \(shape)") }
+        return s
+    }
+}
