@@ -452,6 +452,9 @@ def run_lowt(a) -> None:
             jobs.append((name, "spikingjelly:half-threshold",
                          [worker_cmd("sj-lowt", os.path.join(work, "sj-lowt-half.spec.json"))], hspec["info"]))
         for vname, conv_args, sim_args in variants:
+            vname, _, only = vname.partition("@")   # NAME@TARGET: that target only
+            if only and only != name:
+                continue
             model = os.path.join(work, f"ss-{vname}.json")
             result = os.path.join(work, f"ss-{vname}.result.json")
             conv = [a.spikescale, "convert", onnx_path, "--calibration", data, "--calibration-count",
@@ -464,6 +467,9 @@ def run_lowt(a) -> None:
 
     def run(job):
         name, who, cmds, out = job
+        if a.reuse and os.path.exists(out):
+            print(f"[lowt] {name} {who}: reusing {out}", flush=True)
+            return job
         log = os.path.join(logdir, f"{name}-{who.replace(':', '-')}.log")
         open(log, "w").close()
         t0 = time.perf_counter()
@@ -495,7 +501,8 @@ def run_lowt(a) -> None:
                                                             "thresholdScale", "maxPool", "residual", "burst")}}
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": " ".join(shlex.quote(x) for x in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
-            "variants": {v: {"convert": c, "simulate": s} for v, c, s in variants}}
+            "variants": {v.partition("@")[0]: {"convert": c, "simulate": s, "targets": v.partition("@")[2] or "all"}
+                         for v, c, s in variants}}
     try:
         import importlib.metadata as md
         meta["spikingjelly"], meta["torch"] = md.version("spikingjelly"), md.version("torch")
@@ -913,9 +920,12 @@ def main():
     p.add_argument("--lowt-calib", type=int, default=100, help="train images 0..N-1 for calibration (both sides)")
     p.add_argument("--lowt-batch", type=int, default=250, help="SpikingJelly batch size (accuracy only)")
     p.add_argument("--ss-variant", action="append",
-                   help="NAME=CONVERT-OPTIONS [-- SIMULATE-OPTIONS], repeatable (default: 'default=', no option given)")
+                   help="NAME[@TARGET]=CONVERT-OPTIONS [-- SIMULATE-OPTIONS], repeatable (default: 'default=', no option "
+                        "given); @TARGET runs the variant on that target only")
     p.add_argument("--sj-half-threshold", action="store_true",
                    help="low-T mode: also SpikingJelly with half_threshold=True (HalfThresholdIFNode, v starts at 0.5)")
+    p.add_argument("--reuse", action="store_true",
+                   help="low-T mode: keep a job's result when its output file exists in --work (a resumed run)")
     p.add_argument("--jobs", type=int, default=2, help="low-T mode: simulations run at the same time")
     a = p.parse_args()
 
