@@ -20,8 +20,8 @@ yolo-fastest)
   done
   Y="$DATA/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg"
   $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --output results/yf/yf-v0.json
-  $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --initial-membrane 0.5 --output results/yf/yf-v0.5.json
-  $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --initial-membrane 0.5 --residual max --output results/yf/yf-v0.5-rmax.json
+  $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --initial-membrane 0.5 --signed-initial-membrane 0.5 --output results/yf/yf-v0.5.json
+  $B convert "$Y" --calibration "$SAMPLES" --calibration-count 7 --initial-membrane 0.5 --signed-initial-membrane 0.5 --residual max --output results/yf/yf-v0.5-rmax.json
   $B evaluate "$Y" --data results/yf/coco8 --split all --json results/yf/ann-coco8.json
   # R1: plain decoding, mAP and fidelity at every T up to 1024 in one run.
   $B simulate --model results/yf/yf-v0.json --data results/yf/coco8 --split all --samples 8 -T 1024 \

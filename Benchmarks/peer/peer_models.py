@@ -487,3 +487,35 @@ class DarknetNet(nn.Module):
         for h in hooks:
             h.remove()
         return total
+
+
+# ----------------------------------------------------------------------------------------------
+# Any fixture of Tests/Fixtures/train_fixtures.py, from its ONNX file
+
+
+def fixture_from_onnx(path: str, name: str) -> nn.Module:
+    """The PyTorch model of fixture `name` (train_fixtures.MODELS), built by train_fixtures.build and
+    loaded from the ONNX initializers by name (the fixtures are exported with BatchNormalization
+    unfused, so every state_dict tensor except BN's num_batches_tracked is an initializer)."""
+    import sys
+    import onnx
+    from onnx import numpy_helper
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures")
+    if fixtures not in sys.path:
+        sys.path.insert(0, fixtures)
+    import train_fixtures as tf
+    if name not in tf.MODELS:
+        raise ValueError(f"{name}: not a fixture of train_fixtures.py ({', '.join(tf.MODELS)})")
+    net = tf.build(tf.MODELS[name])
+    init = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(path).graph.initializer}
+    sd = net.state_dict()
+    for k in sd:
+        if k.endswith("num_batches_tracked"):
+            continue
+        if k not in init:
+            raise ValueError(f"{path}: no initializer named {k}")
+        if tuple(sd[k].shape) != tuple(init[k].shape):
+            raise ValueError(f"{k}: shape {tuple(sd[k].shape)} vs ONNX {tuple(init[k].shape)}")
+        sd[k] = init[k].float()
+    net.load_state_dict(sd)
+    return net.eval()

@@ -338,6 +338,192 @@ def worker_sj_simulate(spec: dict) -> None:
 
 
 # ==============================================================================================
+# low-T accuracy (issue 12): SpikeScale's rate conversion vs SpikingJelly's channel-wise ann2snn
+
+
+LOWT_FIXTURES = {"mnist-resnet": "mnist", "mnist-cnn": "mnist", "fashion-cnn": "fashion-mnist", "mnist-mlp": "mnist"}
+
+
+def worker_sj_lowt(spec: dict) -> None:
+    """One fixture: the PyTorch rebuild (checked against onnxruntime), SpikingJelly's
+    RateCodingRecipe(channel_wise=True, mode="p%") on one batch of all calibration images, and top-1
+    of the SNN at every checkpoint T of one run (mean over the first T steps of the output)."""
+    import numpy as np
+    torch = _torch_single_thread()
+    from spikingjelly.activation_based import ann2snn, functional, neuron
+    import onnxruntime as ort
+    import peer_models as pm
+    ann = pm.fixture_from_onnx(spec["onnx"], spec["name"])
+    x_eval = torch.from_numpy(np.load(spec["eval_inputs"]))
+    x_cal = torch.from_numpy(np.load(spec["calib_inputs"]))
+    labels = np.load(spec["labels"])
+    bs = spec["batch"]
+    with torch.no_grad():
+        ann_out = np.concatenate([ann(x_eval[i:i + bs]).double().numpy() for i in range(0, len(x_eval), bs)])
+    sess = ort.InferenceSession(spec["onnx"], providers=["CPUExecutionProvider"])
+    k = min(100, len(x_eval))
+    ref = np.concatenate([sess.run(None, {sess.get_inputs()[0].name: x_eval[i:i + 1].numpy()})[0] for i in range(k)])
+    info = {"annTop1": float((ann_out.argmax(1) == labels).mean()),
+            "annVsOnnxruntimeMaxAbs": float(np.abs(ref - ann_out[:k]).max()), "onnxruntimeImages": k}
+    recipe = ann2snn.RateCodingRecipe(dataloader=[x_cal], mode=f"{spec['percentile']}%", channel_wise=True,
+                                      half_threshold=spec.get("half_threshold", False))
+    t0 = time.perf_counter()
+    snn = ann2snn.Converter(recipe=recipe, device="cpu").convert(ann)
+    info["convertSeconds"] = time.perf_counter() - t0
+    snn.eval()
+    ifs = [m for m in snn.modules() if isinstance(m, neuron.IFNode)]
+    info["ifPopulations"] = len(ifs)
+    # the thresholds in ANN units: each IF population sits between VoltageScaler(1/s) and VoltageScaler(s)
+    scalers = [m for m in snn.modules() if type(m).__name__ in ("VoltageScaler", "ChannelVoltageScaler")]
+    info["thresholdMedians"] = [float(torch.as_tensor(m.scale).float().median()) for m in scalers[1::2]]
+    info["ifNodes"] = sorted({f"IFNode(v_threshold={m.v_threshold}, v_reset={m.v_reset})" for m in ifs})
+    cps = sorted(spec["checkpoints"])
+    correct = {t: 0 for t in cps}
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, len(x_eval), bs):
+            xb, yb = x_eval[i:i + bs], labels[i:i + bs]
+            functional.reset_net(snn)
+            acc = None
+            for t in range(1, cps[-1] + 1):
+                y = snn(xb)
+                acc = y.clone() if acc is None else acc + y
+                if t in correct:
+                    correct[t] += int((acc.argmax(1).numpy() == yb).sum())
+    info["simulateSeconds"] = time.perf_counter() - t0
+    info["top1"] = {str(t): correct[t] / len(x_eval) for t in cps}
+    info["samples"] = len(x_eval)
+    with open(spec["info"], "w") as f:
+        json.dump(info, f, indent=1)
+
+
+def parse_variants(items: list[str]) -> list[tuple[str, list[str], list[str]]]:
+    """NAME=CONVERT-ARGS [-- SIMULATE-ARGS]; 'default=' is SpikeScale with no option given."""
+    out = []
+    for it in items:
+        name, _, rest = it.partition("=")
+        words = shlex.split(rest)
+        if "--" in words:
+            j = words.index("--")
+            out.append((name, words[:j], words[j + 1:]))
+        else:
+            out.append((name, words, []))
+    return out
+
+
+def run_lowt(a) -> None:
+    """Every fixture of --lowt-targets, every SpikeScale variant and SpikingJelly, checkpoints of one
+    T run, the same evaluation and calibration images; jobs run --jobs at a time (accuracy only:
+    no timing is taken from this mode)."""
+    import concurrent.futures as cf
+    import numpy as np
+    import peer_models as pm
+    cps = sorted(int(t) for t in a.lowt_T.split(","))
+    variants = parse_variants(a.ss_variant or ["default="])
+    targets = [t.strip() for t in a.lowt_targets.split(",") if t.strip()]
+    os.makedirs(a.out, exist_ok=True)
+    logdir = os.path.join(a.work, "lowt-logs")
+    os.makedirs(logdir, exist_ok=True)
+    data_root = os.path.join(ROOT, "..", "shared", "data")
+    jobs, prep = [], {}
+    for name in targets:
+        if name not in LOWT_FIXTURES:
+            sys.exit(f"unknown low-T target {name} (one of {', '.join(LOWT_FIXTURES)})")
+        work = os.path.join(a.work, "lowt", name)
+        os.makedirs(work, exist_ok=True)
+        data = os.path.abspath(os.path.join(data_root, LOWT_FIXTURES[name]))
+        onnx_path = os.path.join(ROOT, "Tests", "Fixtures", f"{name}.onnx")
+        x_eval = pm.read_idx_images(data, "t10k", 0, a.lowt_samples)
+        labels = pm.read_idx_labels(data, "t10k", 0, a.lowt_samples)
+        x_cal = pm.read_idx_images(data, "train", 0, a.lowt_calib)
+        for k, v in (("eval", x_eval), ("calib", x_cal), ("labels", labels)):
+            np.save(os.path.join(work, f"{k}.npy"), v)
+        prep[name] = {"work": work, "data": data, "onnx": onnx_path, "samples": len(x_eval)}
+        spec = {"name": name, "onnx": onnx_path, "eval_inputs": os.path.join(work, "eval.npy"),
+                "calib_inputs": os.path.join(work, "calib.npy"), "labels": os.path.join(work, "labels.npy"),
+                "percentile": a.percentile, "checkpoints": cps, "batch": a.lowt_batch,
+                "info": os.path.join(work, "sj-lowt.json")}
+        json.dump(spec, open(os.path.join(work, "sj-lowt.spec.json"), "w"), indent=1)
+        jobs.append((name, "spikingjelly", [worker_cmd("sj-lowt", os.path.join(work, "sj-lowt.spec.json"))],
+                     spec["info"]))
+        if a.sj_half_threshold:
+            hspec = dict(spec, half_threshold=True, info=os.path.join(work, "sj-lowt-half.json"))
+            json.dump(hspec, open(os.path.join(work, "sj-lowt-half.spec.json"), "w"), indent=1)
+            jobs.append((name, "spikingjelly:half-threshold",
+                         [worker_cmd("sj-lowt", os.path.join(work, "sj-lowt-half.spec.json"))], hspec["info"]))
+        for vname, conv_args, sim_args in variants:
+            vname, _, only = vname.partition("@")   # NAME@TARGET: that target only
+            if only and only != name:
+                continue
+            model = os.path.join(work, f"ss-{vname}.json")
+            result = os.path.join(work, f"ss-{vname}.result.json")
+            conv = [a.spikescale, "convert", onnx_path, "--calibration", data, "--calibration-count",
+                    str(len(x_cal)), "--output", model] + conv_args
+            sim = [a.spikescale, "simulate", "--model", model, "--data", data, "--samples", str(len(x_eval)),
+                   "-T", str(cps[-1]), "--overwrite", "--quiet", "--json", result] + sim_args
+            if len(cps) > 1:
+                sim += ["--checkpoints", ",".join(str(t) for t in cps[:-1])]
+            jobs.append((name, f"spikescale:{vname}", [conv, sim], result))
+
+    def run(job):
+        name, who, cmds, out = job
+        if a.reuse and os.path.exists(out):
+            print(f"[lowt] {name} {who}: reusing {out}", flush=True)
+            return job
+        log = os.path.join(logdir, f"{name}-{who.replace(':', '-')}.log")
+        open(log, "w").close()
+        t0 = time.perf_counter()
+        for c in cmds:
+            run_child(c, log)
+        print(f"[lowt] {name} {who}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+        return job
+
+    results: dict = {n: {"samples": prep[n]["samples"], "calibrationImages": a.lowt_calib, "runs": {}} for n in targets}
+    # SpikingJelly jobs first (the longest), then SpikeScale's
+    jobs.sort(key=lambda j: 0 if j[1].startswith("spikingjelly") else 1)
+    with cf.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as ex:
+        for name, who, _, out in ex.map(run, jobs):
+            r = json.load(open(out))
+            if who.startswith("spikingjelly"):
+                results[name]["ann"] = r["annTop1"]
+                results[name]["annVsOnnxruntimeMaxAbs"] = r["annVsOnnxruntimeMaxAbs"]
+                results[name]["runs"][who] = {"top1": {int(t): v for t, v in r["top1"].items()},
+                                              "ifNodes": r["ifNodes"], "ifPopulations": r["ifPopulations"],
+                                              "thresholdMedians": r.get("thresholdMedians")}
+            else:
+                top1 = {c["timesteps"]: c["top1"] for c in r.get("checkpoints", [])}
+                top1[r["timesteps"]] = r["top1"]
+                rep = json.load(open(out.replace(".result.json", ".report.json")))
+                results[name]["runs"][who] = {
+                    "top1": top1, "firingRate": r.get("firingRate"),
+                    "lambdaMedians": [l["lambdaMedian"] for l in rep["layers"] if not l["annActivation"].startswith("linear (output")],
+                    "conversion": {k: rep.get(k) for k in ("norm", "statistic", "reset", "initialMembrane",
+                                                            "thresholdScale", "maxPool", "residual", "burst")}}
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": " ".join(shlex.quote(x) for x in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+            "variants": {v.partition("@")[0]: {"convert": c, "simulate": s, "targets": v.partition("@")[2] or "all"}
+                         for v, c, s in variants}}
+    try:
+        import importlib.metadata as md
+        meta["spikingjelly"], meta["torch"] = md.version("spikingjelly"), md.version("torch")
+    except Exception:  # noqa: BLE001 (versions are informative only)
+        pass
+    json.dump({"meta": meta, "results": results}, open(os.path.join(a.out, "lowt.json"), "w"), indent=1)
+    L = [f"# Low-T rate conversion: SpikeScale vs SpikingJelly channel-wise ({meta['date']})", "",
+         f"Command: `{meta['command']}`", "",
+         "| network | ANN | run | " + " | ".join(f"T={t}" for t in cps) + " |",
+         "|---|---|---|" + "---|" * len(cps)]
+    for name in targets:
+        r = results[name]
+        for who, run_ in r["runs"].items():
+            L.append(f"| {name} ({r['samples']}) | {r['ann']:.2%} | {who} | "
+                     + " | ".join(f"{run_['top1'][t]:.2%}" for t in cps) + " |")
+    md_text = "\n".join(L) + "\n"
+    open(os.path.join(a.out, "lowt.md"), "w").write(md_text)
+    print(md_text)
+
+
+# ==============================================================================================
 # targets
 
 
@@ -725,17 +911,36 @@ def main():
                    "folder beside --yolo-images)")
     p.add_argument("--yolo-samples", type=int, default=4)
     p.add_argument("--yolo-calib", type=int, default=16)
+    p.add_argument("--lowt", action="store_true",
+                   help="low-T accuracy mode (issue 12): top-1 of SpikeScale's rate conversion (each --ss-variant) and "
+                        "SpikingJelly's channel-wise ann2snn at the checkpoints --lowt-T of one run, on --lowt-targets")
+    p.add_argument("--lowt-targets", default="mnist-resnet,mnist-cnn,fashion-cnn,mnist-mlp")
+    p.add_argument("--lowt-T", default="8,16,32,64", help="checkpoints; the largest is the run's T")
+    p.add_argument("--lowt-samples", type=int, default=10000, help="t10k images 0..N-1")
+    p.add_argument("--lowt-calib", type=int, default=100, help="train images 0..N-1 for calibration (both sides)")
+    p.add_argument("--lowt-batch", type=int, default=250, help="SpikingJelly batch size (accuracy only)")
+    p.add_argument("--ss-variant", action="append",
+                   help="NAME[@TARGET]=CONVERT-OPTIONS [-- SIMULATE-OPTIONS], repeatable (default: 'default=', no option "
+                        "given); @TARGET runs the variant on that target only")
+    p.add_argument("--sj-half-threshold", action="store_true",
+                   help="low-T mode: also SpikingJelly with half_threshold=True (HalfThresholdIFNode, v starts at 0.5)")
+    p.add_argument("--reuse", action="store_true",
+                   help="low-T mode: keep a job's result when its output file exists in --work (a resumed run)")
+    p.add_argument("--jobs", type=int, default=2, help="low-T mode: simulations run at the same time")
     a = p.parse_args()
 
     if a.worker:
         spec = json.load(open(a.spec))
-        {"sj-convert": worker_sj_convert, "sj-simulate": worker_sj_simulate}[a.worker](spec)
+        {"sj-convert": worker_sj_convert, "sj-simulate": worker_sj_simulate, "sj-lowt": worker_sj_lowt}[a.worker](spec)
         return
 
     a.spikescale = os.path.abspath(a.spikescale)
     if not os.path.exists(a.spikescale):
         sys.exit(f"{a.spikescale} not found: build it with "
                  "`swift build -c release --scratch-path .build-peer --product spikescale`")
+    if a.lowt:
+        run_lowt(a)
+        return
     if a.yolo_images is None:
         a.yolo_images = os.path.join(ROOT, "results", "tinyyolo", "data", "images", "val")
         if not os.path.isdir(a.yolo_images):

@@ -27,8 +27,16 @@ public struct ConversionOptions: Sendable {
     public var norm: NormMode = .channel
     public var statistic: Statistic = .percentile(99.99)
     public var reset: ResetMode = .subtract
-    /// Initial membrane potential as a fraction of the threshold (0 default, 0.5 halves first-spike rounding).
-    public var initialMembrane: Float = 0
+    /// Initial membrane potential, as a fraction of the threshold, of neurons whose values are non-negative
+    /// (IF neurons, and pooling layers all of whose inputs are non-negative) and of signed neurons read only
+    /// by IF layers (the linear convolution before a residual add + ReLU). 0.5 (default) makes an IF
+    /// neuron's spike count round its integrated input instead of flooring it (the expected rate-coding
+    /// error of a layer goes from −θ/2T to 0); 0 is SpikingJelly's and the SNN Toolbox's choice.
+    public var initialMembrane: Float = 0.5
+    /// Initial membrane potential of the other signed neurons (IBT, and pooling of signed values). Default 0: one
+    /// offset cannot round both signs (0.5θ rounds the positive side and biases the negative side by a
+    /// whole negative spike), and on yolo-fastest 0.5 was worse (Benchmarks/RESULTS.md).
+    public var signedInitialMembrane: Float = 0
     /// Multiplies every spiking threshold (threshold sweeps, Deng et al. Fig. 13); 1 = data-based λ.
     public var thresholdScale: Float = 1
     public var maxPool: MaxPoolMode = .gate
@@ -83,7 +91,10 @@ public struct ConversionReport: Codable, Sendable {
     public var norm: String
     public var statistic: String
     public var reset: String
+    /// Initial membrane (fraction of θ) of non-negative neurons; `signedInitialMembrane` of signed ones
+    /// (nil in reports written before the two were separate: there it applied to every neuron).
     public var initialMembrane: Float
+    public var signedInitialMembrane: Float?
     public var thresholdScale: Float
     public var maxPool: String
     public var residual: String?
@@ -131,11 +142,12 @@ public enum Converter {
         setNeurons(&snn, scales: scales, rows: &rows, options: o)
         try snn.validate()
         if !o.signedNeurons { replacements.append("signed IBT neurons replaced by IF neurons (--neurons relu): negative activations are dropped") }
-        let report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
+        var report = ConversionReport(source: source, norm: o.norm.rawValue, statistic: o.statistic.description, reset: o.reset.rawValue,
                                       initialMembrane: o.initialMembrane, thresholdScale: o.thresholdScale, maxPool: o.maxPool.rawValue, residual: o.residual.rawValue,
                                       outputNeurons: o.spikingOutputs ? "spiking" : "accumulator", burst: o.burst,
                                       calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
                                       replacements: replacements)
+        report.signedInitialMembrane = o.signedInitialMembrane
         return (snn, report)
     }
 
@@ -211,6 +223,24 @@ public enum Converter {
     /// rows get the λ actually used and the neuron model.
     static func setNeurons(_ snn: inout Network, scales: [[Float]], rows: inout [ConversionLayerReport], options o: ConversionOptions) {
         var k = 0
+        var nonNegative = [Bool](repeating: false, count: snn.layers.count)
+        for (i, l) in snn.layers.enumerated() {
+            var n = l.neuron
+            if let m = n, m.kind == .signedIBT, !o.signedNeurons, l.outputScale.isEmpty, !(o.spikingOutputs && snn.outputs.contains(i)) {
+                n = .integrateAndFire()
+            }
+            nonNegative[i] = isNonNegative(snn, i, neuron: n, known: nonNegative)
+        }
+        // Signed layers read only by rectifying (IF) layers, e.g. the linear convolution before a residual
+        // add + ReLU: what their consumers keep is the positive side, so they round it as IF neurons do.
+        var consumers = [[Int]](repeating: [], count: snn.layers.count)
+        for (j, l) in snn.layers.enumerated() { for i in l.inputs { consumers[i].append(j) } }
+        let rectified = snn.layers.indices.map { i in
+            !consumers[i].isEmpty && consumers[i].allSatisfy { j in
+                guard let n = snn.layers[j].neuron, snn.layers[j].op.hasNeurons else { return false }
+                return n.kind == .integrateAndFire || n.kind == .leakyIntegrateAndFire
+            }
+        }
         for (i, l) in snn.layers.enumerated() where l.op.hasNeurons {
             let used = scales[i].sorted()
             rows[k].lambdaMin = used.first ?? 0; rows[k].lambdaMedian = used.isEmpty ? 0 : used[used.count / 2]; rows[k].lambdaMax = used.last ?? 0
@@ -221,13 +251,32 @@ public enum Converter {
             if n.kind != .accumulator {
                 n.threshold = o.thresholdScale
                 n.reset = o.reset
-                n.initialMembrane = o.initialMembrane
+                n.initialMembrane = nonNegative[i] || rectified[i] ? o.initialMembrane : o.signedInitialMembrane
                 if n.kind == .integrateAndFire || n.kind == .signedIBT { n.burst = o.burst }
             }
             snn.layers[i].neuron = n
             if o.spikingOutputs && snn.outputs.contains(i) && n.kind != .accumulator { snn.layers[i].outputScale = scales[i] }
             rows[k].neuronModel = describe(n)
             k += 1
+        }
+    }
+
+    /// Whether layer `i`'s values (its ANN activations, so its spikes) are never negative: IF and LIF
+    /// neurons (ReLU), and pooling, routing and signed neurons of a pooling layer whose inputs are all
+    /// non-negative. The network input and every other signed layer count as signed. `known` holds the
+    /// answer for the earlier layers.
+    static func isNonNegative(_ net: Network, _ i: Int, neuron: NeuronModel?, known: [Bool]) -> Bool {
+        let l = net.layers[i]
+        let inputsNonNegative = !l.inputs.isEmpty && l.inputs.allSatisfy { known[$0] }
+        switch l.op {
+        case .input, .activation: return false
+        case .maxPool, .concat, .channelSlice, .upsample, .flatten: return inputsNonNegative
+        case .avgPool, .globalAvgPool:
+            if let n = neuron, n.kind == .integrateAndFire || n.kind == .leakyIntegrateAndFire { return true }
+            return inputsNonNegative
+        case .conv, .dense, .add:
+            guard let n = neuron else { return false }
+            return n.kind == .integrateAndFire || n.kind == .leakyIntegrateAndFire
         }
     }
 
@@ -258,12 +307,12 @@ extension ConversionReport {
     /// The report as a readable table.
     public var table: String {
         func f(_ x: Float) -> String { String(format: "%.4g", x) }
-        var out = ["conversion of \(source): \(norm)-norm, statistic \(statistic), reset \(reset), initial membrane \(initialMembrane)θ, threshold x\(thresholdScale), max-pool \(maxPool)",
+        var out = ["conversion of \(source): \(norm)-norm, statistic \(statistic), reset \(reset), initial membrane \(initialMembrane)θ\(signedInitialMembrane.map { " (signed neurons \($0)θ)" } ?? ""), threshold x\(thresholdScale), max-pool \(maxPool)",
                    "calibration: \(calibrationSamples) sample(s) from \(calibrationData)"]
-        out.append("layer          op             ANN act          neuron                       max|a|    stat      λ min     λ med     λ max")
+        out.append("layer          op             ANN act          neuron                           max|a|    stat      λ min     λ med     λ max")
         for r in layers {
             out.append([r.name.padding(toLength: 14, withPad: " ", startingAt: 0), r.op.padding(toLength: 14, withPad: " ", startingAt: 0),
-                        r.annActivation.padding(toLength: 16, withPad: " ", startingAt: 0), r.neuronModel.padding(toLength: 28, withPad: " ", startingAt: 0),
+                        r.annActivation.padding(toLength: 16, withPad: " ", startingAt: 0), r.neuronModel.padding(toLength: 32, withPad: " ", startingAt: 0),
                         f(r.maxActivation).padding(toLength: 9, withPad: " ", startingAt: 0), f(r.statisticValue).padding(toLength: 9, withPad: " ", startingAt: 0),
                         f(r.lambdaMin).padding(toLength: 9, withPad: " ", startingAt: 0), f(r.lambdaMedian).padding(toLength: 9, withPad: " ", startingAt: 0),
                         f(r.lambdaMax)].joined(separator: " ") + (r.note.map { "  (\($0))" } ?? ""))

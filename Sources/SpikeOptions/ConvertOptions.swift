@@ -21,8 +21,10 @@ public struct ConvertOptions: ParsableArguments {
     public var statistic: Statistic = .percentile(99.99)
     @Option(help: "Reset of spiking neurons: subtract or zero.")
     public var reset: ResetMode = .subtract
-    @Option(help: "Initial membrane potential as a fraction of the threshold.")
-    public var initialMembrane: Float = 0
+    @Option(help: "Initial membrane potential, as a fraction of the threshold, of neurons whose values are non-negative (IF neurons of ReLU layers, and pooling of them) and of signed neurons read only by IF layers: 0.5 rounds the rate code where 0 floors it.")
+    public var initialMembrane: Float = 0.5
+    @Option(help: "Initial membrane potential, as a fraction of the threshold, of the other signed neurons (IBT: leaky-ReLU and linear layers, and pooling of them).")
+    public var signedInitialMembrane: Float = 0
     @Option(help: "Multiply every spiking threshold by this factor.")
     public var thresholdScale: Float = 1
     @Option(help: "Max-pool: gate (spiking max-pool) or average (replaced by average pooling).")
@@ -43,6 +45,7 @@ public struct ConvertOptions: ParsableArguments {
     public func validate() throws {
         try check(calibrationCount >= 1, "calibrationCount", "must be at least 1, got \(calibrationCount)")
         try check(abs(initialMembrane) <= 1, "initialMembrane", "must be a fraction of the threshold in [-1, 1], got \(initialMembrane)")
+        try check(abs(signedInitialMembrane) <= 1, "signedInitialMembrane", "must be a fraction of the threshold in [-1, 1], got \(signedInitialMembrane)")
         try check(thresholdScale > 0 && thresholdScale.isFinite, "thresholdScale", "must be positive, got \(thresholdScale)")
         try check(NeuronModel.burstRange.contains(burst), "burst", "must be between 1 and 64, got \(burst)")
         try check(FewSpikeCode.stepRange.contains(subSteps), "subSteps", "must be between 1 and \(FewSpikeCode.stepRange.upperBound), got \(subSteps)")
@@ -55,6 +58,7 @@ public struct ConvertOptions: ParsableArguments {
     public var rules: ConversionOptions {
         var o = ConversionOptions()
         o.norm = norm; o.statistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
+        o.signedInitialMembrane = signedInitialMembrane
         o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
         o.signedNeurons = neurons == .ibt; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
         o.coding = coding; o.subSteps = subSteps

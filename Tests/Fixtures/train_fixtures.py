@@ -57,6 +57,10 @@ MODELS = {
                         epochs=8, lr=1e-3, batch_size=128, target=0.900),
     "mnist-mlp": dict(dataset="mnist", arch="mlp", hidden=(256, 128),
                       epochs=10, lr=1e-3, batch_size=128, target=0.975),
+    # Residual CNN with average pooling (issue 12, rate conversion at low T): two residual
+    # blocks (Add of a conv branch and the identity, then ReLU), AvgPool 2 and a global average pool.
+    "mnist-resnet": dict(dataset="mnist", arch="resnet", channels=(8, 16),
+                         epochs=2, lr=3e-3, batch_size=128, target=0.980),
 }
 
 
@@ -108,6 +112,48 @@ def make_cnn(c1, c2):
     )
 
 
+class ResidualBlock(nn.Module):
+    """relu(bn_b(conv_b(relu(bn_a(conv_a(x))))) + x), 3x3 convolutions without bias."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv_a = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn_a = nn.BatchNorm2d(c)
+        self.relu_a = nn.ReLU()
+        self.conv_b = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn_b = nn.BatchNorm2d(c)
+        self.relu_out = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu_out(self.bn_b(self.conv_b(self.relu_a(self.bn_a(self.conv_a(x))))) + x)
+
+
+class ResNet(nn.Module):
+    """Conv(1->c1)+BN+ReLU, AvgPool 2, residual block(c1), Conv(c1->c2, stride 2)+BN+ReLU,
+    residual block(c2), global average pool, Linear(c2->10). Every ReLU is its own module
+    (SpikingJelly's ann2snn converts nn.ReLU modules), so Benchmarks/peer rebuilds it from here."""
+
+    def __init__(self, c1, c2):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, c1, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c1)
+        self.relu1 = nn.ReLU()
+        self.pool1 = nn.AvgPool2d(2)
+        self.block1 = ResidualBlock(c1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c2)
+        self.relu2 = nn.ReLU()
+        self.block2 = ResidualBlock(c2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(c2, 10)
+
+    def forward(self, x):
+        x = self.block1(self.pool1(self.relu1(self.bn1(self.conv1(x)))))
+        x = self.block2(self.relu2(self.bn2(self.conv2(x))))
+        return self.fc(self.flatten(self.gap(x)))
+
+
 def make_mlp(h1, h2):
     return nn.Sequential(
         nn.Flatten(),
@@ -122,6 +168,8 @@ def make_mlp(h1, h2):
 def build(cfg):
     if cfg["arch"] == "cnn":
         return make_cnn(*cfg["channels"])
+    if cfg["arch"] == "resnet":
+        return ResNet(*cfg["channels"])
     return make_mlp(*cfg["hidden"])
 
 
@@ -314,6 +362,7 @@ def main():
         log(f"  ops: {ops}")
 
         arch = ({"conv_channels": list(cfg["channels"]), "hidden": 128} if cfg["arch"] == "cnn"
+                else {"conv_channels": list(cfg["channels"]), "residual_blocks": 2} if cfg["arch"] == "resnet"
                 else {"hidden": list(cfg["hidden"])})
         meta["models"][name] = {
             "file": f"{name}.onnx",

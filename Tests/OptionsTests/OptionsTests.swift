@@ -134,7 +134,7 @@ struct OptionMergingTests {
                 case "convention": value = "norse"
                 case "energyPreset": value = "horowitz-45nm-fp32"
                 case "inputSize": value = "64"
-                case "targetRate", "initialMembrane": value = "0.5"
+                case "targetRate", "initialMembrane", "signedInitialMembrane": value = "0.5"
                 default: value = "2"
                 }
                 let p = try writeConfig(kind == .flag ? "\(key): true\n" : "\(key): \(value)\n")
