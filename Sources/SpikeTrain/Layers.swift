@@ -238,29 +238,39 @@ public final class AvgPool: TrainLayer {
         outShape = Shape(input.height / k, input.width / k, input.channels)
     }
     public func forward(_ x: [[Float]], _ ctx: StepContext) throws -> [[Float]] {
-        let C = inShape.channels, W = inShape.width, OH = outShape.height, OW = outShape.width
-        let s = 1 / Float(k * k)
+        let C = inShape.channels, W = inShape.width, OH = outShape.height, OW = outShape.width, k = self.k
+        let s = 1 / Float(k * k), inN = inShape.count, outN = outShape.count
         return x.enumerated().map { c, xc in
             let rows = ctx.rows(c)
-            var y = [Float](repeating: 0, count: rows * outShape.count)
-            for r in 0..<rows { for oy in 0..<OH { for ox in 0..<OW { for ch in 0..<C {
-                var acc: Float = 0
-                for dy in 0..<k { for dx in 0..<k { acc += xc[r * inShape.count + ((oy * k + dy) * W + ox * k + dx) * C + ch] } }
-                y[r * outShape.count + (oy * OW + ox) * C + ch] = acc * s
-            } } } }
+            var y = [Float](repeating: 0, count: rows * outN)
+            xc.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                for r in 0..<rows { for oy in 0..<OH { for ox in 0..<OW {
+                    let dst = r * outN + (oy * OW + ox) * C
+                    for dy in 0..<k { for dx in 0..<k {
+                        let src = r * inN + ((oy * k + dy) * W + ox * k + dx) * C
+                        for ch in 0..<C { yp[dst + ch] += xp[src + ch] }
+                    } }
+                    for ch in 0..<C { yp[dst + ch] *= s }
+                } } }
+            } }
             return y
         }
     }
     public func backward(_ dy: [[Float]], _ ctx: StepContext, needInput: Bool) throws -> [[Float]] {
-        let C = inShape.channels, W = inShape.width, OH = outShape.height, OW = outShape.width
-        let s = 1 / Float(k * k)
+        let C = inShape.channels, W = inShape.width, OH = outShape.height, OW = outShape.width, k = self.k
+        let s = 1 / Float(k * k), inN = inShape.count, outN = outShape.count
         return dy.enumerated().map { c, d in
             let rows = ctx.rows(c)
-            var dx = [Float](repeating: 0, count: rows * inShape.count)
-            for r in 0..<rows { for oy in 0..<OH { for ox in 0..<OW { for ch in 0..<C {
-                let g = d[r * outShape.count + (oy * OW + ox) * C + ch] * s
-                for a in 0..<k { for b in 0..<k { dx[r * inShape.count + ((oy * k + a) * W + ox * k + b) * C + ch] = g } }
-            } } } }
+            var dx = [Float](repeating: 0, count: rows * inN)
+            d.withUnsafeBufferPointer { dp in dx.withUnsafeMutableBufferPointer { xp in
+                for r in 0..<rows { for oy in 0..<OH { for ox in 0..<OW {
+                    let src = r * outN + (oy * OW + ox) * C
+                    for a in 0..<k { for b in 0..<k {
+                        let dst = r * inN + ((oy * k + a) * W + ox * k + b) * C
+                        for ch in 0..<C { xp[dst + ch] = dp[src + ch] * s }
+                    } }
+                } } }
+            } }
             return dx
         }
     }

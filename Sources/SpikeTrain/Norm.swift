@@ -32,8 +32,15 @@ public final class BatchNorm: TrainLayer {
         if ctx.training {
             var parts: [[Double]] = []
             for xc in x {
+                // Per position, channels in order; Float partial sums per position block, Double across blocks.
                 var p = [Double](repeating: 0, count: 2 * C)
-                for i in 0..<xc.count { let v = Double(xc[i]); p[i % C] += v; p[C + i % C] += v * v }
+                xc.withUnsafeBufferPointer { xp in p.withUnsafeMutableBufferPointer { pp in
+                    let P = xc.count / C
+                    for q in 0..<P {
+                        let o = q * C
+                        for ch in 0..<C { let v = Double(xp[o + ch]); pp[ch] += v; pp[C + ch] += v * v }
+                    }
+                } }
                 parts.append(p)
             }
             let s = try ctx.reducer.sum(parts, count: 2 * C)
@@ -50,13 +57,20 @@ public final class BatchNorm: TrainLayer {
         }
         if ctx.training { xhat = [] }
         var out: [[Float]] = []
+        let g = gamma.value, bt = beta.value
         for xc in x {
             var h = [Float](repeating: 0, count: xc.count), y = h
-            for i in 0..<xc.count {
-                let ch = i % C
-                h[i] = (xc[i] - mean[ch]) * inv[ch]
-                y[i] = gamma.value[ch] * h[i] + beta.value[ch]
-            }
+            xc.withUnsafeBufferPointer { xp in h.withUnsafeMutableBufferPointer { hp in y.withUnsafeMutableBufferPointer { yp in
+                let P = xc.count / C
+                for q in 0..<P {
+                    let o = q * C
+                    for ch in 0..<C {
+                        let v = (xp[o + ch] - mean[ch]) * inv[ch]
+                        hp[o + ch] = v
+                        yp[o + ch] = g[ch] * v + bt[ch]
+                    }
+                }
+            } } }
             if ctx.training { xhat.append(h) }
             out.append(y)
         }
@@ -69,11 +83,19 @@ public final class BatchNorm: TrainLayer {
         for (c, d) in dy.enumerated() {
             var p = [Double](repeating: 0, count: 2 * C)
             var gb = [Float](repeating: 0, count: C), gg = gb
-            for i in 0..<d.count {
-                let ch = i % C
-                p[ch] += Double(d[i]); p[C + ch] += Double(d[i]) * Double(xhat[c][i])
-                gb[ch] += d[i]; gg[ch] += d[i] * xhat[c][i]
-            }
+            d.withUnsafeBufferPointer { dp in xhat[c].withUnsafeBufferPointer { hp in p.withUnsafeMutableBufferPointer { pp in
+                gb.withUnsafeMutableBufferPointer { gbp in gg.withUnsafeMutableBufferPointer { ggp in
+                    let P = d.count / C
+                    for q in 0..<P {
+                        let o = q * C
+                        for ch in 0..<C {
+                            let dv = dp[o + ch], hv = hp[o + ch]
+                            pp[ch] += Double(dv); pp[C + ch] += Double(dv) * Double(hv)
+                            gbp[ch] += dv; ggp[ch] += dv * hv
+                        }
+                    }
+                } }
+            } } }
             beta.chunkGrads[c] = gb; gamma.chunkGrads[c] = gg
             parts.append(p)
         }
@@ -86,7 +108,13 @@ public final class BatchNorm: TrainLayer {
         var dxs: [[Float]] = []
         for (c, d) in dy.enumerated() {
             var dx = [Float](repeating: 0, count: d.count)
-            for i in 0..<d.count { let ch = i % C; dx[i] = a[ch] * (d[i] - mdy[ch] - xhat[c][i] * mdyx[ch]) }
+            d.withUnsafeBufferPointer { dp in xhat[c].withUnsafeBufferPointer { hp in dx.withUnsafeMutableBufferPointer { xp in
+                let P = d.count / C
+                for q in 0..<P {
+                    let o = q * C
+                    for ch in 0..<C { xp[o + ch] = a[ch] * (dp[o + ch] - mdy[ch] - hp[o + ch] * mdyx[ch]) }
+                }
+            } } }
             dxs.append(dx)
         }
         xhat = []

@@ -43,22 +43,28 @@ public final class Spiking: TrainLayer {
     public func forward(_ x: [[Float]], _ ctx: StepContext) throws -> [[Float]] {
         if ctx.training { membranes = [] }
         var out: [[Float]] = []
+        let tau = self.tau, th = self.threshold, hard = reset == .zero, training = ctx.training
         for (c, xc) in x.enumerated() {
             let n = ctx.chunkSamples[c] * inShape.count
             var v = [Float](repeating: 0, count: n)
-            var s = [Float](repeating: 0, count: xc.count), h = ctx.training ? s : []
-            for t in 0..<ctx.timesteps {
-                let o = t * n
-                for i in 0..<n {
-                    let u = tau * v[i] + xc[o + i]
-                    if ctx.training { h[o + i] = u }
-                    if u >= threshold {
-                        s[o + i] = 1
-                        v[i] = reset == .zero ? 0 : u - threshold
-                    } else { v[i] = u }
+            var s = [Float](repeating: 0, count: xc.count), h = training ? s : []
+            var spikes = 0
+            xc.withUnsafeBufferPointer { xp in v.withUnsafeMutableBufferPointer { vp in s.withUnsafeMutableBufferPointer { sp in
+                h.withUnsafeMutableBufferPointer { hp in
+                    for t in 0..<ctx.timesteps {
+                        let o = t * n
+                        for i in 0..<n {
+                            let u = tau * vp[i] + xp[o + i]
+                            if training { hp[o + i] = u }
+                            if u >= th {
+                                sp[o + i] = 1; spikes += 1
+                                vp[i] = hard ? 0 : u - th
+                            } else { vp[i] = u }
+                        }
+                    }
                 }
-            }
-            if ctx.training { membranes.append(h) } else { evaluationSpikes += s.reduce(0) { $0 + Int($1) } }
+            } } }
+            if training { membranes.append(h) } else { evaluationSpikes += spikes }
             out.append(s)
         }
         return out
@@ -66,23 +72,27 @@ public final class Spiking: TrainLayer {
 
     public func backward(_ dy: [[Float]], _ ctx: StepContext, needInput: Bool) throws -> [[Float]] {
         var dxs: [[Float]] = []
+        let tau = self.tau, th = self.threshold, hard = reset == .zero, sur = surrogate
         for (c, d) in dy.enumerated() {
             let n = ctx.chunkSamples[c] * inShape.count
-            let h = membranes[c]
             var dv = [Float](repeating: 0, count: n)   // ∂L/∂V(t), from timestep t+1
             var dx = [Float](repeating: 0, count: d.count)
-            for t in stride(from: ctx.timesteps - 1, through: 0, by: -1) {
-                let o = t * n
-                for i in 0..<n {
-                    let u = h[o + i]
-                    let sg = surrogate.derivative(u - threshold)
-                    let spike: Float = u >= threshold ? 1 : 0
-                    let dvdh: Float = reset == .zero ? (1 - spike) - u * sg : 1 - threshold * sg
-                    let dh = d[o + i] * sg + dv[i] * dvdh
-                    dx[o + i] = dh
-                    dv[i] = tau * dh
+            d.withUnsafeBufferPointer { dp in membranes[c].withUnsafeBufferPointer { hp in dv.withUnsafeMutableBufferPointer { vp in
+                dx.withUnsafeMutableBufferPointer { xp in
+                    for t in stride(from: ctx.timesteps - 1, through: 0, by: -1) {
+                        let o = t * n
+                        for i in 0..<n {
+                            let u = hp[o + i]
+                            let sg = sur.derivative(u - th)
+                            let spike: Float = u >= th ? 1 : 0
+                            let dvdh: Float = hard ? (1 - spike) - u * sg : 1 - th * sg
+                            let dh = dp[o + i] * sg + vp[i] * dvdh
+                            xp[o + i] = dh
+                            vp[i] = tau * dh
+                        }
+                    }
                 }
-            }
+            } } }
             dxs.append(dx)
         }
         membranes = []
