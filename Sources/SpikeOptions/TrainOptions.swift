@@ -86,6 +86,8 @@ public struct TrainOptions: ParsableArguments {
     public var model: String?
     @Option(help: "Training result JSON (rank 0 writes it); per-epoch lines go to JSON.epochs.jsonl.")
     public var json: String?
+    @Option(help: "Checkpoint written after every epoch (weights, optimiser state, running statistics, epoch); default JSON.checkpoint. --resume continues from it.")
+    public var checkpoint: String?
 
     public init() {}
 
@@ -102,11 +104,18 @@ public struct TrainOptions: ParsableArguments {
         try check(learningRate > 0 && learningRate.isFinite, "learningRate", "must be positive, got \(learningRate)")
         try check(momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1), got \(momentum)")
         try check(weightDecay >= 0 && weightDecay.isFinite, "weightDecay", "must be non-negative, got \(weightDecay)")
+        if let m = model, let j = json {
+            let base = m.hasSuffix(".json") ? String(m.dropLast(5)) : m
+            try check(base + ".json" != j && base + ".bin" != j, "model", "writes \(base).json and \(base).bin, which would overwrite the result file \(j) (--json)")
+        }
         if let n = trainLimit { try check(n >= 1, "trainLimit", "must be at least 1, got \(n)") }
         if let n = testLimit { try check(n >= 1, "testLimit", "must be at least 1, got \(n)") }
         do { _ = try SpikingModel(architecture: architecture, input: Shape(34, 34, 2), classes: classes, norm: normalization, neuron: NeuronSpec(), seed: 1) }
         catch { throw ValidationError("\(OptionKey.describe("architecture")) \(error)") }
     }
+
+    /// Where checkpoints go: `checkpoint`, else JSON.checkpoint, else none.
+    public var checkpointPath: String? { checkpoint ?? json.map { $0 + ".checkpoint" } }
 
     /// True if `data` is an N-MNIST folder (it holds the event lists).
     public var isEvents: Bool {

@@ -26,12 +26,22 @@ struct Train: ParsableCommand {
 
     func body(_ t: MPITransport) throws {
         var setup: (TrainingSet, TrainingSet, Trainer)?
+        var resumed: Checkpoint?
         try agreeAll(t) {
             let (tr, te) = try train.datasets()
-            if let j = train.json, FileManager.default.fileExists(atPath: j), !control.overwrite {
+            if let j = train.json, FileManager.default.fileExists(atPath: j), !control.overwrite, !control.resume {
                 throw SpikeError("\(j) exists; give --overwrite to replace it")
             }
-            setup = (tr, te, try Trainer(config: train.config, inputShape: tr.shape, transport: t))
+            if control.resume, train.checkpointPath == nil {
+                throw SpikeError("--resume needs --checkpoint or --json (the checkpoint is JSON.checkpoint)")
+            }
+            let trainer = try Trainer(config: train.config, inputShape: tr.shape, transport: t)
+            if control.resume, let cp = train.checkpointPath {
+                let c = try Checkpoint.read(cp)
+                try c.restore(into: trainer, identity: Checkpoint.identity(trainer.config, data: train.data!, trainSamples: tr.count), path: cp)
+                resumed = c
+            }
+            setup = (tr, te, trainer)
         }
         let (trainSet, testSet, trainer) = setup!
         let root = t.rank == 0
@@ -41,10 +51,17 @@ struct Train: ParsableCommand {
             print("network \(cfg.architecture) (\(trainer.model.params.reduce(0) { $0 + $1.value.count }) parameters), \(cfg.norm.rawValue), T = \(cfg.timesteps), \(cfg.encoding.rawValue) input")
         }
         let epochLog = train.json.map { $0 + ".epochs.jsonl" }
-        if root, let p = epochLog { FileManager.default.createFile(atPath: p, contents: Data()) }
-        var history: [EpochStats] = []
+        var history: [EpochStats] = resumed?.history ?? []
+        let lineEncoder = JSONEncoder(); lineEncoder.outputFormatting = [.sortedKeys]
+        if root, let p = epochLog {   // the lines of the epochs already done (from the checkpoint when resuming)
+            var d = Data()
+            for h in history { d += try lineEncoder.encode(h) + Data("\n".utf8) }
+            FileManager.default.createFile(atPath: p, contents: d)
+        }
+        if root, let c = resumed { print("resumed from \(train.checkpointPath!) after epoch \(c.epoch)") }
+        let identity = Checkpoint.identity(cfg, data: train.data!, trainSamples: trainSet.count)
         let started = Date()
-        for e in 0..<cfg.epochs {
+        for e in (resumed?.epoch ?? 0)..<cfg.epochs {
             let t0 = Date()
             let lr = Optimizer.learningRate(base: cfg.learningRate, epoch: e, epochs: cfg.epochs, cosine: cfg.cosine)
             let bar = TrainProgress(epoch: e + 1, epochs: cfg.epochs, enabled: root && !control.quiet)
@@ -57,9 +74,9 @@ struct Train: ParsableCommand {
             history.append(stats)
             if root {
                 print(String(format: "epoch %d/%d  lr %.2e  loss %.4f  train %.2f%%  test %.2f%%  (%.1f s)", e + 1, cfg.epochs, lr, loss, acc * 100, ev.accuracy * 100, seconds))
+                if let cp = train.checkpointPath { try Checkpoint(trainer: trainer, epoch: e + 1, identity: identity, history: history).write(to: cp) }
                 if let p = epochLog, let h = FileHandle(forWritingAtPath: p) {
-                    let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-                    h.seekToEndOfFile(); h.write(try enc.encode(stats) + Data("\n".utf8)); try? h.close()
+                    h.seekToEndOfFile(); h.write(try lineEncoder.encode(stats) + Data("\n".utf8)); try? h.close()
                 }
             }
         }

@@ -135,3 +135,35 @@ struct TrainedModelSimulationTests {
         }
     }
 }
+
+/// Checkpoints: a run resumed after epoch 1 ends with the weights of an uninterrupted run; a
+/// checkpoint of another run or a damaged file is refused with one error naming the file.
+struct TrainingCheckpointTests {
+    @Test func resumeEqualsUninterrupted() throws {
+        var cfg = TrainConfig()
+        cfg.architecture = "4c3-ap2-8fc"; cfg.classes = 4; cfg.timesteps = 2; cfg.batchSize = 8; cfg.chunkSize = 4; cfg.epochs = 2
+        cfg.encoding = .poisson; cfg.optimizer = .adam
+        let data = TrainingTests.syntheticSet(count: 32)
+        let full = try Trainer(config: cfg, inputShape: data.shape, transport: nil)
+        for e in 0..<2 { _ = try full.trainEpoch(data, epoch: e) }
+        let dir = TestPaths.tempDir("spikescale-ckpt"), path = dir + "/run.checkpoint"
+        let identity = Checkpoint.identity(cfg, data: "synthetic", trainSamples: data.count)
+        let first = try Trainer(config: cfg, inputShape: data.shape, transport: nil)
+        _ = try first.trainEpoch(data, epoch: 0)
+        let stats = EpochStats(epoch: 1, learningRate: 0, trainLoss: 0, trainAccuracy: 0, testLoss: nil, testAccuracy: nil, seconds: 0, trainSamples: 32)
+        try Checkpoint(trainer: first, epoch: 1, identity: identity, history: [stats]).write(to: path)
+        let resumed = try Trainer(config: cfg, inputShape: data.shape, transport: nil)
+        let c = try Checkpoint.read(path)
+        try c.restore(into: resumed, identity: identity, path: path)
+        _ = try resumed.trainEpoch(data, epoch: c.epoch)
+        #expect(resumed.model.params.map(\.value) == full.model.params.map(\.value))
+        #expect(resumed.optimizer.state2 == full.optimizer.state2)
+
+        var other = cfg; other.seed = 9
+        let wrong = try Trainer(config: other, inputShape: data.shape, transport: nil)
+        do { try c.restore(into: wrong, identity: Checkpoint.identity(other, data: "synthetic", trainSamples: data.count), path: path); Issue.record("a checkpoint of another run was accepted") }
+        catch { #expect("\(error)".contains(path) && "\(error)".contains("seed")) }
+        try Data("{\"format\": 3".utf8).write(to: URL(fileURLWithPath: path))
+        do { _ = try Checkpoint.read(path); Issue.record("a damaged checkpoint was accepted") } catch { #expect("\(error)".contains(path)) }
+    }
+}
