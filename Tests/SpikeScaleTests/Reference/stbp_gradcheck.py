@@ -120,8 +120,49 @@ def run(case):
             "params": params}
 
 
+def run_residual():
+    """Case C: '4c3-8r' on 8x8x2 - a residual basic block with a 1x1 shortcut; tdBN alpha 1/sqrt(2) on the
+    branch's last BN and on the shortcut's BN, LIF after the sum (hard reset, rectangular surrogate, CE)."""
+    a = 2 ** -0.5
+    td = lambda c, al: layer.ThresholdDependentBatchNorm2d(alpha=al, v_th=VTH, num_features=c)
+    net = nn.ModuleDict(dict(
+        conv1=layer.Conv2d(2, 4, 3, padding=1, bias=False, step_mode="m"), bn1=td(4, 1.0), lif1=lif("A"),
+        c1=layer.Conv2d(4, 8, 3, padding=1, bias=False, step_mode="m"), b1=td(8, 1.0), l1=lif("A"),
+        c2=layer.Conv2d(8, 8, 3, padding=1, bias=False, step_mode="m"), b2=td(8, a),
+        down=layer.Conv2d(4, 8, 1, bias=False, step_mode="m"), dbn=td(8, a), lif2=lif("A"),
+        out=layer.Linear(8 * 8 * 8, 10, bias=True, step_mode="m")))
+    with torch.no_grad():
+        for k in ("bn1", "b1", "b2", "dbn"):
+            g, b = bn_params(net[k])
+            g.mul_(1 + 0.2 * torch.rand_like(g)); b.copy_(0.1 * torch.randn_like(b))
+    x = torch.rand(T, N, C, H, W)
+    labels = torch.tensor([1, 4, 4, 8])
+    h = net.lif1(net.bn1(net.conv1(x)))
+    r = net.b2(net.c2(net.l1(net.b1(net.c1(h))))) + net.dbn(net.down(h))
+    h = net.lif2(r).flatten(2)
+    y = net.out(h).mean(0)
+    loss = F.cross_entropy(y, labels)
+    loss.backward()
+    functional.reset_net(net)
+    L = lambda t: [float(v) for v in t.detach().reshape(-1)]
+    cw = lambda w: w.permute(2, 3, 1, 0).reshape(-1)
+    params = {}
+    for name, m in (("l1.weight", net.conv1), ("l2.conv1.weight", net.c1), ("l2.conv2.weight", net.c2), ("l2.down.weight", net.down)):
+        params[name] = {"value": L(cw(m.weight)), "grad": L(cw(m.weight.grad))}
+    o = net.out.weight
+    params["output.weight"] = {"value": L(o.reshape(10, 8, 8, 8).permute(2, 3, 1, 0).reshape(-1)),
+                               "grad": L(o.grad.reshape(10, 8, 8, 8).permute(2, 3, 1, 0).reshape(-1))}
+    params["output.bias"] = {"value": L(net.out.bias), "grad": L(net.out.bias.grad)}
+    for k, n in (("bn1", "l1.bn"), ("b1", "l2.bn1"), ("b2", "l2.bn2"), ("dbn", "l2.down.bn")):
+        g, b = bn_params(net[k])
+        params[n + ".gamma"] = {"value": L(g), "grad": L(g.grad)}
+        params[n + ".beta"] = {"value": L(b), "grad": L(b.grad)}
+    return {"case": "C", "architecture": "4c3-8r", "loss": float(loss), "labels": labels.tolist(),
+            "input": L(x.permute(0, 1, 3, 4, 2)), "params": params}
+
+
 out = {"architecture": "4c3-ap2-dw3-8fc", "input": [H, W, C], "timesteps": T, "batch": N, "threshold": VTH, "tau": 0.5,
-       "torch": torch.__version__, "cases": [run("A"), run("B")]}
+       "torch": torch.__version__, "cases": [run("A"), run("B"), run_residual()]}
 import spikingjelly
 out["spikingjelly"] = getattr(spikingjelly, "__version__", "unknown")
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stbp_gradients.json")
