@@ -26,6 +26,18 @@ die() { echo "testcluster: $*" >&2; exit 1; }
 
 hosts_of() { cat "$state/hosts" 2>/dev/null || true; }
 
+# Starts a daemon with none of our file descriptors but /dev/null as its standard streams. A daemon that kept
+# one would keep it open for as long as it runs, and a caller waiting for a descriptor it passed us to close
+# would wait for the daemon: Foundation's Process on Linux learns that a child ended that way, so a Swift test
+# that ran `up` waited for ever on a machine where `up` started munged (swift-corelibs-foundation issue 4795).
+daemon() {
+  ( for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec "$@" ) </dev/null >/dev/null 2>&1
+}
+
 write_conf() {
   local n=$1 cpus mem
   cpus=$(nproc); mem=$(( $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) / n ))
@@ -68,6 +80,7 @@ EOF
 
 make_host() {
   local k=$1 ns=ssc-node$1
+  echo "node$k" >> "$state/hosts"   # recorded first, so that `down` removes a half-made host too
   ip netns add "$ns"
   ip link add "$ns" type veth peer name eth0 netns "$ns"
   ip link set "$ns" master "$bridge" up
@@ -75,7 +88,6 @@ make_host() {
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
   mkdir -p "/etc/netns/$ns"
-  echo "node$k" >> "$state/hosts"
 }
 
 write_etc_hosts() {
@@ -92,7 +104,7 @@ start_munge() {
   [ -s /etc/munge/munge.key ] || { /usr/sbin/mungekey --create 2>/dev/null || dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 2>/dev/null; }
   chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key
   mkdir -p /run/munge && chown munge:munge /run/munge
-  runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1
+  daemon runuser -u munge -- /usr/sbin/munged
   echo started > "$state/munged"
 }
 
@@ -100,10 +112,10 @@ start_slurm() {
   local n=$1 k
   mkdir -p "$state/slurmctld"
   # Daemons get no terminal or pipe of ours (a caller reading our output to its end would wait for them).
-  "$here/testcluster-ssh" node1 /usr/sbin/slurmctld -f "$state/slurm.conf" -i </dev/null >/dev/null 2>&1
+  daemon "$here/testcluster-ssh" node1 /usr/sbin/slurmctld -f "$state/slurm.conf" -i
   for ((k = 1; k <= n; k++)); do
     mkdir -p "$state/slurmd-node$k"
-    "$here/testcluster-ssh" "node$k" /usr/sbin/slurmd -f "$state/slurm.conf" -N "node$k" </dev/null >/dev/null 2>&1
+    daemon "$here/testcluster-ssh" "node$k" /usr/sbin/slurmd -f "$state/slurm.conf" -N "node$k"
   done
   for _ in $(seq 60); do
     if SLURM_CONF="$state/slurm.conf" sinfo -h -o '%T' 2>/dev/null | grep -qx idle &&
@@ -130,6 +142,8 @@ up() {
   [ ! -e "$state/hosts" ] || die "a test cluster is up already ($state): run 'Launch/testcluster.sh down' first"
   for c in ip unshare munged slurmctld slurmd sinfo; do command -v "$c" >/dev/null || die "$c not found: run Launch/deps.sh --cluster"; done
   mkdir -p "$state"; : > "$state/hosts"
+  # A failed `up` takes down what it made, so the next `up` starts clean and nothing is left behind.
+  trap 'rc=$?; if [ "$rc" -ne 0 ]; then echo "testcluster: up failed; removing what it made" >&2; down >/dev/null 2>&1 || true; fi' EXIT
   ip link add "$bridge" type bridge
   ip addr add "$net.254/24" dev "$bridge"
   ip link set "$bridge" up
@@ -139,6 +153,7 @@ up() {
   start_munge
   install_conf
   start_slurm "$n"
+  trap - EXIT
   echo "test cluster up: $n host(s) ($(paste -sd' ' "$state/hosts")), Slurm partition 'test'"
   echo "  hosts file: Launch/testcluster.sh hosts > hosts; mpirun: Launch/mpirun.sh -n 2 -f hosts -- simulate ..."
 }
@@ -150,7 +165,19 @@ kill_host_processes() {
 }
 
 down() {
-  [ -d "$state" ] || { echo "testcluster: nothing to remove"; return; }
+  if [ ! -d "$state" ]; then
+    # No record, but hosts or a bridge by our names (left by a cluster whose record was lost): remove them.
+    local stale
+    stale=$(ip netns list 2>/dev/null | awk '$1 ~ /^ssc-node[0-9]+$/ {print $1}')
+    for h in $stale; do kill_host_processes "$h"; ip link del "$h" 2>/dev/null || true; ip netns del "$h" 2>/dev/null || true; rm -rf "/etc/netns/$h"; done
+    if [ -n "$stale" ] || [ -e "/sys/class/net/$bridge" ]; then
+      ip link del "$bridge" 2>/dev/null || true
+      echo "testcluster: no record in $state; removed hosts and bridge left by an earlier cluster: ${stale:-none}"
+    else
+      echo "testcluster: nothing to remove"
+    fi
+    return
+  fi
   local h
   for h in $(hosts_of); do kill_host_processes "ssc-$h"; done
   sleep 0.3

@@ -124,6 +124,25 @@ public struct RunResult: Codable, Sendable {
     public var ann: ANNComparison?
     /// Samples that could not be read and were left out (`--skip-bad-samples`), with the reason.
     public var skippedSamples: [SkippedSample]?
+    /// Few-spike networks: the pipelined schedule, its latency and its throughput.
+    public var fewSpike: FewSpikeSchedule?
+    public struct FewSpikeSchedule: Codable, Sendable, Equatable {
+        /// K, the sub-steps of each layer per image.
+        public var subSteps: Int
+        /// FS layers on the longest path; an image's latency is depth × K sub-steps.
+        public var depth: Int
+        public var latencySubSteps: Int
+        /// Images in flight per group (`--pipeline`).
+        public var pipeline: Int
+        /// Global sub-steps the groups ran per image: (P + depth − 1)·K per chunk of P images, so K once full.
+        public var subStepsPerImage: Double
+        /// Images per second of wall time.
+        public var imagesPerSecond: Double
+        public init(subSteps: Int, depth: Int, pipeline: Int, subStepsPerImage: Double, imagesPerSecond: Double) {
+            self.subSteps = subSteps; self.depth = depth; latencySubSteps = depth * subSteps; self.pipeline = pipeline
+            self.subStepsPerImage = subStepsPerImage; self.imagesPerSecond = imagesPerSecond
+        }
+    }
     public struct SkippedSample: Codable, Sendable, Equatable {
         public var sample: Int
         public var reason: String

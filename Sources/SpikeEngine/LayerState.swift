@@ -20,11 +20,22 @@ final class LayerState {
     var inputRanges: [FlatRange] = []
     /// True if every input is the constant analog input: the current is computed once per sample.
     var constantInput = false
-    /// Few-spike networks (RankSimulator.fewSpikeStep): the membrane starts at the bias and integrates
-    /// every input event; FS layers fire their K sub-steps from `fewSpikeStart` on (0: not an FS layer),
-    /// output accumulators are read out as the membrane itself.
+    /// Few-spike networks (RankSimulator+FewSpike): the membrane starts at the bias and integrates every
+    /// input event of its image; an FS layer at FS depth `fewSpikeDepth` (0: an output accumulator) fires
+    /// image w − (depth − 1) in window w, while it loads image w − `loadOffset`. Two membranes, by image
+    /// parity, hold the image being fired and the one being loaded.
     var fewSpikeMode = false
-    var fewSpikeStart = 0
+    var fewSpikeDepth = 0
+    /// The image offset of the events this layer loads (its inputs' emit offset, after delays) and of
+    /// the events it emits: in window w they belong to images w − loadOffset and w − emitOffset.
+    var loadOffset = 0
+    var emitOffset = 0
+    var membraneAlt: [Float] = []
+    /// Per input: how many steps its events are delayed so that they arrive with those of the
+    /// deepest input for the same image (0: none), the delay line, and this step's (delayed) events.
+    var inputDelays: [Int] = []
+    var delayLines: [[EventList]] = []
+    var delayed: [EventList] = []
 
     var bias: [Float] = []          // per owned neuron
     var current: [Float] = []
@@ -96,6 +107,8 @@ final class LayerState {
     func reset() {
         if fewSpikeMode {
             membrane.withUnsafeMutableBufferPointer { v in bias.withUnsafeBufferPointer { b in v.baseAddress!.update(from: b.baseAddress!, count: b.count) } }
+            membraneAlt = membrane
+            for k in delayLines.indices { for j in delayLines[k].indices { delayLines[k][j].removeAll() } }
         } else if let nm = layer.neuron {
             let v0 = nm.initialMembrane * nm.threshold
             for i in membrane.indices { membrane[i] = v0 }
@@ -232,27 +245,33 @@ final class LayerState {
         return pos + neg
     }
 
-    /// Few-spike sub-step `k` (1...K) of the owned neurons: `z = V > T(k)`, `V −= h(k)·z`, each spike an
-    /// event of value d(k). Returns the spike count.
-    func fireFewSpike(subStep k: Int) -> Int {
+    /// Few-spike sub-step `k` (1...K) of the owned neurons, on the membrane of image parity `alt`:
+    /// `z = V > T(k)`, `V −= h(k)·z`, each spike an event of value d(k). Returns the spike count.
+    func fireFewSpike(subStep k: Int, alt: Bool) -> Int {
         guard let code = layer.neuron?.fewSpike else { return 0 }
         let th = code.thresholds[k - 1], h = code.resets[k - 1], d = code.outputs[k - 1]
         let lo = block.own.lower
         var n = 0
-        for i in membrane.indices where membrane[i] > th {
-            membrane[i] -= h
-            own.append(lo + i, d); n += 1
-            if isOutput { spikeSum[i] += d }
+        let out = isOutput
+        func fire(_ V: inout [Float]) {
+            V.withUnsafeMutableBufferPointer { v in
+                for i in 0..<v.count where v[i] > th {
+                    v[i] -= h
+                    own.append(lo + i, d); n += 1
+                    if out { spikeSum[i] += d }
+                }
+            }
         }
+        if alt { fire(&membraneAlt) } else { fire(&membrane) }
         counters.positiveSpikes += Int64(n)
         counters.neuronUpdates += Int64(membrane.count)
         return n
     }
 
-    /// Few-spike networks: adds this step's input current to the membrane (the input is loaded once
-    /// and never leaks; the bias was loaded at reset).
-    func loadFewSpike() {
-        for i in membrane.indices { membrane[i] += current[i] }
+    /// Few-spike networks: the membrane of image parity `alt` back to the bias, for the image after next.
+    func clearFewSpike(alt: Bool) {
+        if alt { membraneAlt.withUnsafeMutableBufferPointer { v in bias.withUnsafeBufferPointer { b in v.baseAddress!.update(from: b.baseAddress!, count: b.count) } } }
+        else { membrane.withUnsafeMutableBufferPointer { v in bias.withUnsafeBufferPointer { b in v.baseAddress!.update(from: b.baseAddress!, count: b.count) } } }
     }
 
     /// Decoded values of the owned neurons after `timesteps` steps.

@@ -33,9 +33,9 @@ public final class RankSimulator {
     let states: [LayerState]
     /// The Bernoulli or Poisson input encoder (used only by those two encoders).
     let rateEncoder: RateEncoder
-    public private(set) var timing = RankTiming()
+    public internal(set) var timing = RankTiming()
     /// Update seconds per layer (scatter, neuron update, routing), summed over timesteps and samples.
-    public private(set) var layerSeconds: [Double]
+    public internal(set) var layerSeconds: [Double]
     /// Bytes and messages this rank sent in spike packets.
     public private(set) var bytesSent: Int64 = 0
     public private(set) var messagesSent: Int64 = 0
@@ -47,8 +47,8 @@ public final class RankSimulator {
     /// Per layer: the recorded neurons (sorted flat indices) this rank owns.
     let rasterNeurons: [[Int32]]
     var packBuffer: [UInt8] = []
-    /// True for networks of few-spike neurons (events carry their values; see fewSpikeStep).
-    let isFewSpike: Bool
+    /// True for networks of few-spike neurons (events carry their values; see RankSimulator+FewSpike).
+    public let isFewSpike: Bool
 
     public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig) throws {
         try config.validate()
@@ -65,7 +65,7 @@ public final class RankSimulator {
         for (i, l) in network.layers.enumerated() where i > 0 && !l.op.hasNeurons {
             analog[i] = l.inputs.contains { analog[$0] }
         }
-        let fewSpike = try Self.fewSpikeSchedule(network, config)
+        let fewSpike = try Self.fewSpikeLayout(network, config)
         isFewSpike = fewSpike != nil
         var states = [LayerState]()
         for i in network.layers.indices {
@@ -74,7 +74,12 @@ public final class RankSimulator {
                 s.block.own.isEmpty ? .empty : Partition.inputRange(network: network, consumer: i, input: $0, block: s.block)
             }
             s.constantInput = s.layer.op.hasNeurons && config.encoder == .direct && s.layer.inputs.allSatisfy { $0 == 0 } && fewSpike == nil
-            if let starts = fewSpike, s.layer.op.hasNeurons { s.fewSpikeMode = true; s.fewSpikeStart = starts[i] }
+            if let fs = fewSpike {
+                if s.layer.op.hasNeurons { s.fewSpikeMode = true; s.fewSpikeDepth = s.layer.neuron?.kind == .fewSpike ? fs.depth[i] : 0 }
+                s.loadOffset = fs.load[i]; s.emitOffset = fs.emit[i]; s.inputDelays = fs.delays[i]
+                s.delayLines = fs.delays[i].map { [EventList](repeating: EventList(), count: $0) }
+                s.delayed = fs.delays[i].map { _ in EventList() }
+            }
             if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 8 {
                 s.usesGather = true
                 (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
@@ -109,41 +114,6 @@ public final class RankSimulator {
             let own = states[i].block.own
             return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { own.contains($0) }.map { Int32($0) }
         }
-    }
-
-    /// For a network with few-spike neurons, the first global step of each layer's K sub-steps (0 for
-    /// layers that are not FS), in the layer-by-layer schedule: a layer at FS depth l fires at steps
-    /// (l−1)K+1 ... lK, after every event of its inputs has been loaded (no leak, so skip connections
-    /// need no delay). Nil for other networks. Checks that the run fits the schedule.
-    static func fewSpikeSchedule(_ network: Network, _ config: SimulationConfig) throws -> [Int]? {
-        let k = network.fewSpikeSteps
-        guard k > 0 else { return nil }
-        guard config.encoder == .direct else {
-            throw SpikeError("a few-spike network loads its input once: it needs direct encoding, got \(config.encoder.rawValue)")
-        }
-        guard config.timesteps == network.fewSpikeLatency, config.burnIn == 0, config.checkpoints.isEmpty else {
-            throw SpikeError("a few-spike network with K = \(k) runs exactly depth x K = \(network.fewSpikeLatency) sub-steps (timesteps), without burn-in or checkpoints; got \(config.timesteps) timesteps, burn-in \(config.burnIn), \(config.checkpoints.count) checkpoint(s)")
-        }
-        let depth = network.fewSpikeDepths
-        return network.layers.indices.map { network.layers[$0].neuron?.kind == .fewSpike ? (depth[$0] - 1) * k + 1 : 0 }
-    }
-
-    /// Few-spike networks: layer `s` at step `t` loads its input events while its sub-steps have not
-    /// begun (through the first one: the depth-1 layers read the input then), then fires sub-step
-    /// t − start + 1 while that is within 1...K. Accumulators load at every step.
-    func fewSpikeStep(_ s: LayerState, t: Int) -> Int {
-        let start = s.fewSpikeStart
-        if start == 0 || t <= start {
-            for i in s.current.indices { s.current[i] = 0 }
-            for (k, i) in s.layer.inputs.enumerated() {
-                let n = scatter(s, input: k, from: states[i])
-                if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
-            }
-            s.loadFewSpike()
-        }
-        let k = t - start + 1
-        guard start > 0, k >= 1, k <= s.layer.neuron!.subSteps else { return 0 }
-        return s.fireFewSpike(subStep: k)
     }
 
     /// True for the layers whose values `layerValues` records: spiking neurons and max-pool gates.
@@ -191,6 +161,7 @@ public final class RankSimulator {
             throw SpikeError("sample \(sample): input has \(input.count) values, the network's input \(network.inputShape) needs \(network.inputShape.count)"
                              + (frames > 1 ? " per frame x \(frames) frames (one per timestep) = \(network.inputShape.count * frames)" : ""))
         }
+        if isFewSpike { return try runFewSpike(samples: [(sample, input)])[0] }
         for s in states { s.reset(); s.counters = LayerCounters() }
         if config.encoder == .current {
             inputMembrane = [Float](repeating: 0, count: states[0].block.view.count)
@@ -288,25 +259,24 @@ public final class RankSimulator {
             return encodeInput(s, sample: sample, t: t, input: input)
         case .maxPool(let w):
             let src = states[l.inputs[0]]
-            let ev = src.visible
+            let ev = inputEvents(s, 0)
             s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: l.shape,
                          window: w, block: s.block, into: &s.own)
         case .concat:
-            Routing.concat(inputs: l.inputs.map { states[$0].visible }, shapes: l.inputs.map { states[$0].layer.shape },
+            Routing.concat(inputs: l.inputs.indices.map { inputEvents(s, $0) }, shapes: l.inputs.map { states[$0].layer.shape },
                            output: l.shape, block: s.block, into: &s.own)
         case .channelSlice(let start, let count):
-            Routing.slice(input: states[l.inputs[0]].visible, shape: states[l.inputs[0]].layer.shape, start: start,
+            Routing.slice(input: inputEvents(s, 0), shape: states[l.inputs[0]].layer.shape, start: start,
                           count: count, block: s.block, into: &s.own)
         case .upsample(let f):
-            Routing.upsample(input: states[l.inputs[0]].visible, shape: states[l.inputs[0]].layer.shape, factor: f,
+            Routing.upsample(input: inputEvents(s, 0), shape: states[l.inputs[0]].layer.shape, factor: f,
                              output: l.shape, block: s.block, into: &s.own)
         case .activation:
             return 0   // rejected in init
         case .flatten:
-            Routing.flatten(input: states[l.inputs[0]].visible, block: s.block, into: &s.own)
+            Routing.flatten(input: inputEvents(s, 0), block: s.block, into: &s.own)
         case .conv, .dense, .avgPool, .globalAvgPool, .add:
             if s.block.own.isEmpty { return 0 }
-            if s.fewSpikeMode { return fewSpikeStep(s, t: t) }
             if s.constantInput && t > 1 {
                 // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
                 s.counters.macs += Int64(s.constOps)
@@ -333,7 +303,7 @@ public final class RankSimulator {
 
     /// Adds the events of input `k` (layer `src`) to the current of `s`; returns the operation count.
     func scatter(_ s: LayerState, input k: Int, from src: LayerState) -> Int {
-        let ev = src.visible
+        let ev = inputEvents(s, k)
         let span = ev.span(s.inputRanges[k])
         if span.0 == span.1 { return 0 }
         let l = s.layer

@@ -7,7 +7,8 @@ import SpikeMetrics
 
 extension Coordinator {
     /// Rule 3: per-channel counts and per-rank reports to rank 0, which builds and writes the result.
-    func finish(sim: RankSimulator, state: RootState, source: InputSource?, wallSeconds: Double) throws -> RunResult? {
+    func finish(sim: RankSimulator, state: RootState, source: InputSource?, wallSeconds: Double,
+                schedule: RunResult.FewSpikeSchedule? = nil) throws -> RunResult? {
         let channelCounts = try transport.allreduceSum(sim.channelSpikes.flatMap { $0 })
         let report = RankReport(timing: sim.timing, bytesSent: Int64(sim.bytesSent), messages: Int64(sim.messagesSent),
                                 peakResidentBytes: peakResidentBytes())
@@ -34,6 +35,7 @@ extension Coordinator {
         if !config.checkpoints.isEmpty, acc.samples > 0 { result.checkpoints = checkpointResults(result, state: state) }
         if options.compareANN { result.ann = acc.annComparison }
         if !state.skipped.isEmpty { result.skippedSamples = state.skipped }
+        result.fewSpike = schedule
         try state.writer?.finish(result)
         return result
     }

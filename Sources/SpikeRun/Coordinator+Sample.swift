@@ -52,39 +52,50 @@ struct RootState {
 }
 
 extension Coordinator {
-    /// Rule 2, in a group: the leader reads sample `index` and broadcasts it; every rank of the group
-    /// simulates its partition; the leader returns the sample's pack (the others nil).
-    func simulate(_ index: Int, sim: RankSimulator, source: InputSource?) throws -> GroupSample? {
+    /// Rule 2, in a group: the leader reads the samples of `indices` and broadcasts each; every rank of the
+    /// group simulates its partition (a few-spike network all of them together, through its pipeline); the
+    /// leader returns each sample's pack, in sample order (the others an empty list).
+    func simulate(_ indices: [Int], sim: RankSimulator, source: InputSource?) throws -> [GroupSample] {
         let t0 = monotonicSeconds()
-        var bytes = [UInt8]()
-        if isLeader {
-            do {
-                let s = try source!.load(index)
-                bytes = SampleMessage.sample(label: s.label, input: s.input).bytes
-            } catch { bytes = SampleMessage.failure("\(error)").bytes }
+        var inputs = [(sample: Int, input: [Float])]()
+        var packs = [GroupSample]()
+        for index in indices {
+            var bytes = [UInt8]()
+            if isLeader {
+                do {
+                    let s = try source!.load(index)
+                    bytes = SampleMessage.sample(label: s.label, input: s.input).bytes
+                } catch { bytes = SampleMessage.failure("\(error)").bytes }
+            }
+            try group.broadcast(&bytes, root: 0)
+            switch SampleMessage(bytes: bytes) {
+            case let .sample(_, x): inputs.append((index, x))
+            case let .failure(text):
+                guard options.groups > 1 || options.skipBadSamples else { throw CollectiveError(message: "sample \(index): " + text) }
+                if isLeader { packs.append(GroupSample(index: index, failure: "sample \(index): " + text)) }
+            }
         }
-        try group.broadcast(&bytes, root: 0)
-        let input: [Float]
-        switch SampleMessage(bytes: bytes) {
-        case let .sample(_, x): input = x
-        case let .failure(text):
-            guard options.groups > 1 || options.skipBadSamples else { throw CollectiveError(message: "sample \(index): " + text) }
-            return isLeader ? GroupSample(index: index, failure: "sample \(index): " + text) : nil
+        let results = sim.isFewSpike ? try sim.runFewSpike(samples: inputs)
+                                     : try inputs.map { try sim.run(sample: $0.sample, input: $0.input) }
+        // A pipelined chunk's wall time is shared out evenly between its samples.
+        let seconds = (monotonicSeconds() - t0) / Double(max(1, inputs.count))
+        for ((index, _), res) in zip(inputs, results) {
+            let mine = (res.outputs.flatMap(\.values) + res.checkpointValues.flatMap { $0 }).withUnsafeBytes { Array($0) }
+            let gathered = try group.gather(mine, root: 0)
+            let counters = try group.allreduceSum(SampleCounters(res).flat)
+            var raster: RunResult.Raster?
+            if index == config.rasterSample && config.rasterNeurons > 0 { raster = try gatherRaster(res, sample: index) }
+            var values: [[Float]]?
+            if config.layerValues {
+                let all = try group.gather(res.layerValues.flatMap { $0 }.withUnsafeBytes { Array($0) }, root: 0)
+                if isLeader { values = assemble(all, layers: layerValueLayers()) }
+            }
+            if isLeader {
+                packs.append(GroupSample(index: index, seconds: seconds, views: outputViews(gathered), counters: counters,
+                                         raster: raster, layerValues: values))
+            }
         }
-        let res = try sim.run(sample: index, input: input)
-        let mine = (res.outputs.flatMap(\.values) + res.checkpointValues.flatMap { $0 }).withUnsafeBytes { Array($0) }
-        let gathered = try group.gather(mine, root: 0)
-        let counters = try group.allreduceSum(SampleCounters(res).flat)
-        var raster: RunResult.Raster?
-        if index == config.rasterSample && config.rasterNeurons > 0 { raster = try gatherRaster(res, sample: index) }
-        var values: [[Float]]?
-        if config.layerValues {
-            let all = try group.gather(res.layerValues.flatMap { $0 }.withUnsafeBytes { Array($0) }, root: 0)
-            if isLeader { values = assemble(all, layers: layerValueLayers()) }
-        }
-        guard isLeader else { return nil }
-        return GroupSample(index: index, seconds: monotonicSeconds() - t0, views: outputViews(gathered), counters: counters,
-                           raster: raster, layerValues: values)
+        return packs.sorted { $0.index < $1.index }
     }
 
     /// The root takes the held packs in sample order (rule 2). With one group they are the root's own;

@@ -37,6 +37,8 @@ public struct RunOptions: Sendable {
     /// Rank groups: the ranks split into this many groups of consecutive ranks, each a model partition
     /// simulating its own samples (data x model parallel). Must divide the number of ranks.
     public var groups = 1
+    /// Few-spike networks: samples in flight in each group's layer pipeline (`RankSimulator.runFewSpike`).
+    public var pipeline = 1
     /// A sample that cannot be read is left out and reported instead of stopping the run.
     public var skipBadSamples = false
     public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
@@ -51,8 +53,10 @@ public struct RunOptions: Sendable {
 /// 1. Setup: the root checks the source and opens the result files; its verdict is broadcast over the world,
 ///    so all ranks fail together. The root broadcasts the samples already in a resumed samples file; the
 ///    others (pending, in order) are dealt round-robin: in round r, group g takes pending sample r·G + g.
-/// 2. Per round (round r: group g takes pending sample r·G + g), in each group that has a sample: the leader reads it and broadcasts a `SampleMessage` in
-///    the group (input and label, or the read error); every rank of the group simulates its partition; then,
+/// 2. Per round (round r: group g takes pending sample r·G + g; for few-spike networks chunk r·G + g of
+///    `pipeline` consecutive pending samples), in each group that has samples: the leader reads each and broadcasts a `SampleMessage` in
+///    the group (input and label, or the read error); every rank of the group simulates its partition (the
+///    chunk's samples together through the few-spike pipeline); then, for each sample,
 ///    in this order, a gather of the decoded outputs (at T, then at each checkpoint) to the leader, one
 ///    allreduce of the `SampleCounters`, a gather of the raster (the raster sample only) and a gather of the
 ///    layer values (`--layer-errors` only). The leader packs them as a `GroupSample`. With G > 1 the leaders'
@@ -119,19 +123,30 @@ public final class Coordinator {
         let start = monotonicSeconds()
         let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
         let pending = (options.firstSample ..< options.firstSample + options.samples).filter { !skip.contains($0) }
+        // Few-spike networks take `pipeline` samples at a time through the layer pipeline; others one.
+        let P = sim.isFewSpike ? max(1, options.pipeline) : 1
+        let chunks = stride(from: 0, to: pending.count, by: P).map { Array(pending[$0 ..< min($0 + P, pending.count)]) }
         let G = options.groups
-        let rounds = (pending.count + G - 1) / G
+        let rounds = (chunks.count + G - 1) / G
         var held = [GroupSample]()
         for round in 0 ..< rounds {
             let mine = round * G + groupIndex
-            if mine < pending.count, let p = try simulate(pending[mine], sim: sim, source: source) { held.append(p) }
+            if mine < chunks.count { held += try simulate(chunks[mine], sim: sim, source: source) }
             guard G == 1 || round == rounds - 1 || (round + 1) % Self.packRounds == 0 else { continue }
             try take(held, source: source, state: &state)
             held = []
-            progress.update(done: options.samples - pending.count + min(pending.count, (round + 1) * G), accuracy: state.accumulator.top1)
+            progress.update(done: options.samples - pending.count + min(pending.count, (round + 1) * G * P), accuracy: state.accumulator.top1)
         }
         progress.finish()
-        return try finish(sim: sim, state: state, source: source, wallSeconds: monotonicSeconds() - start)
+        let wall = monotonicSeconds() - start
+        var schedule: RunResult.FewSpikeSchedule?
+        if sim.isFewSpike, !pending.isEmpty {
+            let K = network.fewSpikeSteps, depth = config.timesteps / K
+            let steps = chunks.reduce(0) { $0 + ($1.count + depth - 1) * K }
+            schedule = .init(subSteps: K, depth: depth, pipeline: P, subStepsPerImage: Double(steps) / Double(pending.count),
+                             imagesPerSecond: Double(pending.count) / wall)
+        }
+        return try finish(sim: sim, state: state, source: source, wallSeconds: wall, schedule: schedule)
     }
 
     /// Rule 1: rank 0 checks the source and opens the files; every rank learns the samples to skip.

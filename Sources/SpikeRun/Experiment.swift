@@ -81,6 +81,7 @@ public struct Experiment {
         o.compareANN = simulation.compareAnn
         o.rateLimitedANN = simulation.rateLimitedAnn
         o.groups = simulation.groups
+        o.pipeline = simulation.pipeline
         o.skipBadSamples = data.skipBadSamples
         return o
     }

@@ -93,7 +93,7 @@ struct ClusterTests {
             let one = try reference(args, c.dir)
             let json = "\(c.dir)/mpirun.json"
             let r = try Command.run(c.mpirunArguments(ranks: 2, hostsFile: try c.hostsFile()) + ["simulate"] + args + ["--json", json, "--quiet"],
-                                    environment: c.environment)
+                                    environment: c.environment, timeout: 180)
             #expect(r.status == 0, "\(r.stderr)")
             try expectSame(json, as: one, hosts: ["node1", "node2"])
         }

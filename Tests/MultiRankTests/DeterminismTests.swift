@@ -9,12 +9,13 @@ import TestSupport
 struct DeterminismTests {
     static let mnist = TestPaths.sharedData + "/mnist"
 
-    func compareAcrossRanks(_ args: [String], ranks: [Int] = [1, 2, 3, 4], label: String) throws {
+    func compareAcrossRanks(_ args: [String], ranks: [Int] = [1, 2, 3, 4], label: String,
+                            extra: (Int) -> [String] = { _ in [] }) throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         var base: RunInvariant?
         for k in ranks {
             let out = "\(dir)/\(label)-\(k).json"
-            let r = try MPIHarness.run(ranks: k, args + ["--json", out, "--quiet"])
+            let r = try MPIHarness.run(ranks: k, args + extra(k) + ["--json", out, "--quiet"])
             #expect(r.status == 0, "\(label) on \(k) ranks failed: \(r.stderr)")
             guard r.status == 0 else { return }
             let result = try ResultReader.run(out)
@@ -47,11 +48,11 @@ struct DeterminismTests {
         #expect(refused.status != 0 && refused.stderr.contains("'fc2'") && refused.stderr.contains("--output-neurons spiking"), "\(refused.stderr)")
     }
 
-    @Test("(c) few-spike neurons: the MNIST CNN fixture converted with --coding fs on 1, 2 and 3 ranks", .tags(.slow))
+    @Test("(c) few-spike neurons: the MNIST CNN fixture converted with --coding fs on 1, 2 and 3 ranks, 1, 3 and 8 images in flight", .tags(.slow))
     func fewSpike() throws {
         try compareAcrossRanks(["simulate", "--model", TestPaths.fixtures + "/mnist-cnn.onnx", "--calibration", Self.mnist,
-                                "--calibration-count", "20", "--coding", "fs", "-K", "6", "--data", Self.mnist, "--samples", "2"],
-                               ranks: [1, 2, 3], label: "mnist-fs")
+                                "--calibration-count", "20", "--coding", "fs", "-K", "6", "--data", Self.mnist, "--samples", "5"],
+                               ranks: [1, 2, 3], label: "mnist-fs") { ["--pipeline", ["1", "3", "8"][$0 - 1]] }
     }
 
     @Test("(b) residual add, concat, slice, upsample and signed IBT neurons", .tags(.slow))

@@ -157,7 +157,7 @@ final class BackgroundRun {
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
+        process.arguments = ["timeout", "-k", "5", "600"] + arguments   // never outlives a hung test by long
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b }
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)

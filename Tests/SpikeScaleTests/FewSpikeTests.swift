@@ -100,6 +100,22 @@ struct FewSpikeTests {
         #expect(throws: SpikeError.self) { _ = try simulateLocally(net, ranks: 1, config: SimulationConfig(timesteps: 24, encoder: .bernoulli), inputs: inputs) }
     }
 
+    @Test("The pipelined schedule: 2 or 4 images in flight give every image the outputs, counters and spikes per step it has alone, on 1 and 3 ranks")
+    func pipeline() throws {
+        let net = try Self.branchy()   // a skip connection (conv a → add) two FS layers long: delayed by K
+        let src = SyntheticSource(shape: net.inputShape, seed: 9, count: 7)
+        let inputs = try (0..<7).map { try src.sample($0).input }
+        let cfg = SimulationConfig(timesteps: 1).adapted(to: net)
+        let alone = try simulateLocally(net, ranks: 1, config: cfg, inputs: inputs)
+        #expect(alone.counters.allSatisfy { $0[1].spikes > 0 }, "every image makes spikes")
+        for (ranks, pipeline) in [(1, 2), (1, 4), (3, 4), (2, 7)] {
+            let r = try simulateLocally(net, ranks: ranks, config: cfg, inputs: inputs, pipeline: pipeline)
+            #expect(r.counters == alone.counters, "counters differ with \(pipeline) images in flight on \(ranks) ranks")
+            #expect(r.steps == alone.steps, "spikes per step differ with \(pipeline) images in flight on \(ranks) ranks")
+            for s in inputs.indices { #expect(bits(r.outputs[s]) == bits(alone.outputs[s]), "sample \(s): outputs differ with \(pipeline) in flight on \(ranks) ranks") }
+        }
+    }
+
     /// conv (linear neurons) → swish activation layer → dense accumulator, as the ONNX importer gives
     /// Conv → Sigmoid → Mul.
     static func swishANN() throws -> Network {

@@ -29,7 +29,7 @@ public enum MPIHarness {
     public static func run(ranks: Int, _ args: [String], timeout: Int = 300) throws -> Command.Outcome {
         let vcis = ProcessInfo.processInfo.environment["MPIR_CVAR_CH4_NUM_VCIS"] ?? "1"
         return try Command.run(["timeout", "-k", "5", "\(timeout)", mpiexec, "-n", "\(ranks)", binary] + args,
-                               environment: ["MPIR_CVAR_CH4_NUM_VCIS": vcis])
+                               environment: ["MPIR_CVAR_CH4_NUM_VCIS": vcis], timeout: Double(timeout + 30))
     }
 
     /// Starts `spikescale ARGS` on `ranks` ranks and returns at once (for tests that interfere with a running
