@@ -43,16 +43,22 @@ let package = Package(
         .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
         .target(name: "SpikeMetrics", dependencies: ["SpikeCore"], swiftSettings: fast),
         .target(name: "SpikeData", dependencies: ["SpikeCore", "SpikeMetrics", "CZlib", "CTurboJPEG"], swiftSettings: fast),
+        .target(name: "SpikeTrain", dependencies: ["SpikeCore", "SpikeEngine", "SpikeData", "CBLAS"], swiftSettings: fast),
         .target(name: "SpikeAggregate", dependencies: ["SpikeCore", "SpikeEngine", "SpikeMetrics", "SpikeConvert"], swiftSettings: fast),
         .target(name: "SpikeReport", dependencies: ["SpikeCore", "SpikeMetrics", "SpikeAggregate", "SpikeConvert"], swiftSettings: fast),
-        .target(name: "SpikeOptions", dependencies: ["SpikeCore", "SpikeEngine", "SpikeConvert", "SpikeMetrics",
+        .target(name: "SpikeOptions", dependencies: ["SpikeCore", "SpikeEngine", "SpikeConvert", "SpikeMetrics", "SpikeTrain",
                                                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                     .product(name: "Yams", package: "Yams")], swiftSettings: fast),
         .target(name: "SpikeRun", dependencies: ["SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics",
                                                 "SpikeAggregate", "SpikeOptions"],
                 swiftSettings: fast),
         .executableTarget(name: "spikescale", dependencies: [
+<<<<<<< HEAD
             "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport", "SpikeOptions",
+=======
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport", "SpikeOptions",
+            "SpikeTrain",
+>>>>>>> train
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "SpikeBench", dependencies: [
@@ -68,7 +74,7 @@ let package = Package(
                 swiftSettings: cpuFlags),
         .testTarget(name: "SpikeScaleTests", dependencies: [
             "TestSupport", "SpikeCore", "SpikeEngine", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeMetrics", "SpikeAggregate", "SpikeRun",
-            "SpikeFuzz",
+            "SpikeFuzz", "SpikeTrain",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReportTests", dependencies: ["SpikeReport", "SpikeAggregate", "SpikeConvert", "SpikeCore", "SpikeMetrics"],

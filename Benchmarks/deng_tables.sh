@@ -5,8 +5,8 @@
 #   Bernoulli input, direct analog current (input IF neurons) and an analog encoding layer (encoder
 #   direct), at the same T; for an MLP and a CNN.
 #   SNN-oriented workload (N-MNIST test100): model 4 = ANN on unrolled binary images, model 5 = ANN on
-#   intensity images (trained on train1K by Benchmarks/nmnist/train_models45.py); model 6 (a directly
-#   trained SNN) is not available yet and its row stays empty.
+#   intensity images (trained on train1K by Benchmarks/nmnist/train_models45.py). Models 3 and 6 (SNNs trained
+#   directly, `spikescale train`) come from Benchmarks/train/deng_models36.sh; their rows stay empty until it ran.
 # Usage: Benchmarks/deng_tables.sh [SAMPLES=10000] [T=64] [OUT=results/deng]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,10 @@ if [ -f Tests/Fixtures/nmnist-model5-cnn.onnx ]; then
   ROWS45+=("Model 5 (cnn) converted to SNN, intensity image=$OUT/m5-snn-direct.json"
            "Model 5 (cnn) converted to SNN, fed 10 ms event frames=$OUT/m5-snn-events.json")
 fi
+ROW3="Model 3 CNN (directly trained SNN; run Benchmarks/train/deng_models36.sh)=-"
+ROW6="Model 6 (directly trained SNN; run Benchmarks/train/deng_models36.sh)=-"
+[ -f results/train/deng-model3-sim.json ] && ROW3="Model 3 CNN (SNN trained with STBP-tdBN, Bernoulli)=results/train/deng-model3-sim.json"
+[ -f results/train/deng-model6-sim.json ] && ROW6="Model 6 (cnn, SNN trained with STBP-tdBN on 30 ms event frames)=results/train/deng-model6-sim.json"
 {
   echo "## ANN-oriented workload: MNIST t10k ($SAMPLES images), T = $T"
   echo
@@ -54,9 +58,9 @@ fi
            "Model 2 MLP (SNN, direct current)=$OUT/m2-mlp-current.json" \
            "Model 2 MLP (SNN, analog encoding layer)=$OUT/m2-mlp-direct.json" "Model 1 CNN (ANN)=$OUT/m1-cnn.json" \
            "Model 2 CNN (SNN, Bernoulli)=$OUT/m2-cnn-bernoulli.json" "Model 2 CNN (SNN, direct current)=$OUT/m2-cnn-current.json" \
-           "Model 2 CNN (SNN, analog encoding layer)=$OUT/m2-cnn-direct.json"
+           "Model 2 CNN (SNN, analog encoding layer)=$OUT/m2-cnn-direct.json" "$ROW3"
   echo
   echo "## SNN-oriented workload: N-MNIST test100 (models trained on train1K)"
   echo
-  $B costs "${ROWS45[@]}" "Model 6 (directly trained SNN, not yet available)=-"
+  $B costs "${ROWS45[@]}" "$ROW6"
 } | tee "$OUT/table.md"
