@@ -53,12 +53,8 @@ let package = Package(
                                                 "SpikeAggregate", "SpikeOptions"],
                 swiftSettings: fast),
         .executableTarget(name: "spikescale", dependencies: [
-<<<<<<< HEAD
             "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeImport", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport", "SpikeOptions",
-=======
-            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeConvert", "SpikeData", "SpikeRun", "SpikeMetrics", "SpikeAggregate", "SpikeReport", "SpikeOptions",
             "SpikeTrain",
->>>>>>> train
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "SpikeBench", dependencies: [
