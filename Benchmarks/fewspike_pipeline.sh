@@ -3,7 +3,7 @@
 # fixture, convert once with --coding fs, then simulate the same samples with --pipeline 1 (layer by layer) and
 # --pipeline P, alternating, REPEAT times each, on 1 and 2 ranks. Checks that the samples files are identical
 # (outputs and counters do not depend on the pipeline) and prints images/s, sub-steps per image and the ratio.
-# Usage: [MODELS='model:dataset:K ...'] [P=8] [REPEAT=2] Benchmarks/fewspike_pipeline.sh [samples] [out-dir] [scratch-path]
+# Usage: [MODELS='model:dataset:K ...'] [P=8] [REPEAT=2] [BIN=built binary] Benchmarks/fewspike_pipeline.sh [samples] [out-dir] [scratch-path]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source Launch/env.sh
@@ -12,8 +12,8 @@ out="${2:-results/fewspike-pipeline-$(date +%Y%m%d-%H%M%S)}"
 scratch="${3:-.build}"
 P="${P:-8}"; REPEAT="${REPEAT:-2}"
 mkdir -p "$out"
-swift build -c release --product spikescale --scratch-path "$scratch" >/dev/null
-bin="$scratch/release/spikescale"
+if [ -z "${BIN:-}" ]; then swift build -c release --product spikescale --scratch-path "$scratch" >/dev/null; fi
+bin="${BIN:-$scratch/release/spikescale}"
 for spec in ${MODELS:-mnist-cnn:mnist:8 fashion-mobilenet-hs:fashion-mnist:16}; do
   IFS=: read -r m d k <<< "$spec"
   "$bin" convert --model "Tests/Fixtures/$m.onnx" --calibration "../shared/data/$d" --coding fs -K "$k" \

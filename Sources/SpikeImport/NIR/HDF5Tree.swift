@@ -83,6 +83,29 @@ public enum HDF5Tree {
     struct FileRaw {
         var path: String
         var size: Int
+        /// True if the global heap collection at `address` (HDF5 file format, "Global Heap": "GCOL", version 1,
+        /// its size, then objects of index (2 bytes), reference count (2), reserved (4), size (8) and data padded
+        /// to 8 bytes, up to the free-space object of index 0) lies in the file and holds object `index` of at
+        /// least `length` bytes inside it. Assumes 8-byte addresses and sizes and a base address of 0, as h5py writes.
+        func heapObjectFits(collection address: Int, index: Int, length: Int) -> Bool {
+            guard address > 0, address <= size - 16, let head = bytes(at: address, count: 16),
+                  head[0] == 0x47, head[1] == 0x43, head[2] == 0x4F, head[3] == 0x4C, head[4] == 1 else { return false }
+            var collection = 0
+            for j in (8..<16).reversed() { collection = collection << 8 | Int(head[j]) }
+            guard collection >= 16, collection <= size - address, let heap = bytes(at: address, count: collection) else { return false }
+            var pos = 16
+            while pos + 16 <= collection {
+                let idx = Int(heap[pos]) | Int(heap[pos + 1]) << 8
+                var objectSize = 0
+                for j in (pos + 8 ..< pos + 16).reversed() { objectSize = objectSize << 8 | Int(heap[j]) }
+                if idx == 0 { return false }   // the free space: the rest of the collection holds no object
+                guard objectSize >= 0, objectSize <= collection - pos - 16 else { return false }
+                if idx == index { return objectSize >= length }
+                pos += 16 + (objectSize + 7) / 8 * 8
+            }
+            return false
+        }
+
         /// `count` bytes at `offset`, or nil if they are not all in the file.
         func bytes(at offset: Int, count: Int) -> [UInt8]? {
             guard offset >= 0, count >= 0, offset <= size, count <= size - offset, let h = FileHandle(forReadingAtPath: path) else { return nil }
@@ -191,6 +214,17 @@ public enum HDF5Tree {
                 total += len
                 guard len <= raw.size, total <= raw.size else {
                     throw SpikeError("\(file): \(path): corrupt string (declares \(len) bytes, more than the file's \(raw.size))")
+                }
+                // HDF5 trusts the heap ID that follows (collection address, object index) and reads the object
+                // out of bounds when the global heap is corrupt: check it against the file's bytes first.
+                if len > 0, idSize >= 16 {
+                    let id = Array(ids[(k * idSize + 4)..<(k * idSize + 16)])
+                    var address = 0
+                    for j in (0..<8).reversed() { address = address << 8 | Int(id[j]) }
+                    let index = Int(id[8]) | Int(id[9]) << 8 | Int(id[10]) << 16 | Int(id[11]) << 24
+                    guard raw.heapObjectFits(collection: address, index: index, length: len) else {
+                        throw SpikeError("\(file): \(path): corrupt string (its global-heap reference, collection \(address) object \(index), is not in the file)")
+                    }
                 }
             }
             H5Tset_size(mem, ch5_variable())
