@@ -5,6 +5,22 @@ import SpikeCore
 /// A trainable tensor: its value and, during a step, one gradient per local chunk (summed exactly
 /// over every chunk of every rank by `ExactSum` before the optimiser sees it).
 public final class Param {
+    /// A bias over the last axis: every one of `rows` rows of `y` (row-major, `value.count` columns) starts at it.
+    func broadcast(into y: inout [Float], rows: Int) {
+        let n = value.count
+        value.withUnsafeBufferPointer { b in y.withUnsafeMutableBufferPointer { yp in
+            for r in 0..<rows { for o in 0..<n { yp[r * n + o] = b[o] } }
+        } }
+    }
+
+    /// A bias's gradient in chunk `c`: the column sums of the output gradient `d` over its `rows` rows, row by row.
+    func setRowSumGradient(chunk c: Int, of d: [Float], rows: Int) {
+        let n = value.count
+        var g = [Float](repeating: 0, count: n)
+        for r in 0..<rows { for o in 0..<n { g[o] += d[r * n + o] } }
+        chunkGrads[c] = g
+    }
+
     public let name: String
     public var value: [Float]
     /// Gradient of each local chunk of the current step.
@@ -107,7 +123,7 @@ public final class Conv: TrainLayer {
         for (c, xc) in x.enumerated() {
             let rows = ctx.rows(c), M = rows * P
             var y = [Float](repeating: 0, count: rows * outShape.count)
-            if let b = bias { y.withUnsafeMutableBufferPointer { yp in for m in 0..<M { for o in 0..<OC { yp[m * OC + o] = b.value[o] } } } }
+            bias?.broadcast(into: &y, rows: M)
             var cg: [[Float]] = []
             for g in 0..<groups {
                 let col = im2col(xc, rows: rows, group: g)
@@ -129,11 +145,7 @@ public final class Conv: TrainLayer {
         var dxs: [[Float]] = []
         for (c, d) in dy.enumerated() {
             let rows = ctx.rows(c), M = rows * P
-            if let b = bias {
-                var g = [Float](repeating: 0, count: OC)
-                for m in 0..<M { for o in 0..<OC { g[o] += d[m * OC + o] } }
-                b.chunkGrads[c] = g
-            }
+            bias?.setRowSumGradient(chunk: c, of: d, rows: M)
             var dx = needInput ? [Float](repeating: 0, count: rows * inShape.count) : []
             for g in 0..<groups {
                 d.withUnsafeBufferPointer { dp in cols[c][g].withUnsafeBufferPointer { a in weight.chunkGrads[c].withUnsafeMutableBufferPointer { gw in
@@ -192,7 +204,7 @@ public final class Dense: TrainLayer {
         return x.enumerated().map { c, xc in
             let rows = ctx.rows(c)
             var y = [Float](repeating: 0, count: rows * O)
-            if let b = bias { for r in 0..<rows { for o in 0..<O { y[r * O + o] = b.value[o] } } }
+            bias?.broadcast(into: &y, rows: rows)
             xc.withUnsafeBufferPointer { a in weight.value.withUnsafeBufferPointer { w in y.withUnsafeMutableBufferPointer { yp in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bi(rows), bi(O), bi(I), 1, a.baseAddress, bi(I), w.baseAddress, bi(O), 1, yp.baseAddress, bi(O))
             } } }
@@ -205,11 +217,7 @@ public final class Dense: TrainLayer {
         var dxs: [[Float]] = []
         for (c, d) in dy.enumerated() {
             let rows = ctx.rows(c)
-            if let b = bias {
-                var g = [Float](repeating: 0, count: O)
-                for r in 0..<rows { for o in 0..<O { g[o] += d[r * O + o] } }
-                b.chunkGrads[c] = g
-            }
+            bias?.setRowSumGradient(chunk: c, of: d, rows: rows)
             inputs[c].withUnsafeBufferPointer { a in d.withUnsafeBufferPointer { dp in weight.chunkGrads[c].withUnsafeMutableBufferPointer { gw in
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bi(I), bi(O), bi(rows), 1, a.baseAddress, bi(I), dp.baseAddress, bi(O), 0, gw.baseAddress, bi(O))
             } } }
