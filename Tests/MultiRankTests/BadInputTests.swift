@@ -18,7 +18,8 @@ struct BadInputTests {
     @Test("Truncated model file")
     func truncatedModel() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
-        #expect(try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/m.json"]).status == 0)
+        let ok1 = try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/m.json"])
+        #expect(ok1.status == 0, "\(ok1.stderr)")
         let bin = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.bin"))
         try bin.prefix(1000).write(to: URL(fileURLWithPath: "\(dir)/m.bin"))
         try expectClearFailure(["simulate", "--model", "\(dir)/m.json", "--data", TestPaths.sharedData + "/mnist"],
@@ -30,7 +31,8 @@ struct BadInputTests {
         let dir = TestPaths.tempDir("spikescale-mpi")
         try "{\"format\": \"spikescale-network\", \"version\": 1, \"name\": ".write(toFile: "\(dir)/x.json", atomically: true, encoding: .utf8)
         try expectClearFailure(["simulate", "--model", "\(dir)/x.json", "--input", "synthetic"], mentions: ["x.json"])
-        #expect(try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/s.json"]).status == 0)
+        let ok2 = try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/s.json"])
+        #expect(ok2.status == 0, "\(ok2.stderr)")
         let text = try String(contentsOfFile: "\(dir)/s.json", encoding: .utf8)
         try text.replacingOccurrences(of: "\"outChannels\" : 64", with: "\"outChannels\" : 65").write(toFile: "\(dir)/s.json", atomically: true, encoding: .utf8)
         try expectClearFailure(["simulate", "--model", "\(dir)/s.json", "--input", "synthetic"], ranks: [1, 2], mentions: ["fc1"])
@@ -67,7 +69,8 @@ struct BadInputTests {
     func resume() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         let args = ["simulate", "--model", "zoo:mnist-cnn", "--data", TestPaths.sharedData + "/mnist", "-T", "4", "--quiet", "--json", "\(dir)/r.json"]
-        #expect(try MPIHarness.run(ranks: 2, args + ["--samples", "2"]).status == 0)
+        let ok3 = try MPIHarness.run(ranks: 2, args + ["--samples", "2"])
+        #expect(ok3.status == 0, "\(ok3.stderr)")
         try expectClearFailure(args + ["--samples", "3"], ranks: [2], mentions: ["already exists", "--resume"])
         let r = try MPIHarness.run(ranks: 2, args + ["--samples", "3", "--resume"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -175,7 +175,8 @@ struct DataAndDiskFaultTests {
     @Test("--resume of another run is refused naming the field: model, T, seed, data; the samples file is left as it was")
     func mismatchedResume() throws {
         let dir = TestPaths.tempDir("spikescale-fault")
-        #expect(try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/m.json"]).status == 0)
+        let ok1 = try MPIHarness.run(ranks: 1, ["zoo", "mnist-cnn", "--output", "\(dir)/m.json"])
+        #expect(ok1.status == 0, "\(ok1.stderr)")
         let json = "\(dir)/r.json"
         let run = ["--json", json, "--samples", "3", "--encoder", "bernoulli", "--quiet", "--resume"]
         let first = try MPIHarness.run(ranks: 2, ["simulate", "--model", "zoo:mnist-cnn", "--data", Self.mnist, "-T", "4", "--seed", "1",

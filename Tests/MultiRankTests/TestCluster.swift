@@ -158,7 +158,7 @@ final class BackgroundRun {
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["timeout", "-k", "5", "600"] + arguments   // never outlives a hung test by long
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b }
+        process.environment = Command.childEnvironment(environment)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()

@@ -13,8 +13,19 @@ public enum Command {
     /// The longest any child process of a test may run, in seconds, unless the caller says otherwise.
     public static let defaultTimeout: Double = 900
 
+    /// The environment every child of a test starts from: ours, plus `UCX_TLS=self,sm` unless it is set. MPICH's
+    /// UCX enumerates the network devices when a rank starts and fails (`init_worker No such device`) if one
+    /// disappears meanwhile, and the cluster tests add and remove hosts, veths and a bridge while other tests
+    /// run one-host jobs. One-host jobs need shared memory only; cluster jobs pass `UCX_TLS=tcp` themselves.
+    public static func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        if env["UCX_TLS"] == nil { env["UCX_TLS"] = "self,sm" }
+        return env.merging(extra) { _, new in new }
+    }
+
     /// Runs `arguments` (the first is looked up on PATH by /usr/bin/env) and waits for it; both pipes
-    /// are read concurrently so a chatty child never blocks. `environment` entries are added to ours.
+    /// are read concurrently so a chatty child never blocks. `environment` entries are added to
+    /// `childEnvironment()`.
     ///
     /// Nothing here can wait forever: a child still running after `timeout` seconds gets SIGTERM, and SIGKILL
     /// 5 s later (status 15 or 9), and once the child has ended its output is read for at most 10 s more (a
@@ -25,7 +36,7 @@ public enum Command {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        p.environment = childEnvironment(environment)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         let start = Date()

@@ -38,7 +38,7 @@ public enum MPIHarness {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["timeout", "-k", "5", "\(timeout)", mpiexec, "-n", "\(ranks)", binary] + args
-        p.environment = ProcessInfo.processInfo.environment.merging(["MPIR_CVAR_CH4_NUM_VCIS": "1"]) { a, _ in a }
+        p.environment = Command.childEnvironment().merging(["MPIR_CVAR_CH4_NUM_VCIS": "1"]) { a, _ in a }
         FileManager.default.createFile(atPath: log, contents: nil)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle(forWritingAtPath: log)
