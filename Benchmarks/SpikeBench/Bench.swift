@@ -53,7 +53,8 @@ struct Figure: Codable {
 }
 
 struct Measure: ParsableCommand {
-    @Option(help: "Comma-separated zoo networks.") var networks = "tiny-yolov3,mnist-cnn"
+    @Option(help: "Comma-separated networks: zoo names, or native model files (e.g. a converted yolo-fastest).") var networks = "tiny-yolov3,mnist-cnn"
+    @Option(help: "Input: the first sample of this data folder (default: one synthetic image).") var data: String?
     @Option(name: [.customShort("T"), .long]) var timesteps = 16
     @Option(help: "Target firing rate for the weight scaling.") var targetRate: Float = 0.1
     @Option(help: "Dense forward repetitions (the fastest is kept).") var repeats = 3
@@ -77,8 +78,9 @@ struct Measure: ParsableCommand {
     }
 
     func measure(_ name: String, _ t: MPITransport) throws -> Figure {
-        let net = try ModelSource.zoo(name, seed: 1, targetRate: targetRate)
-        let input = try SyntheticSource(shape: net.inputShape, seed: 7, count: 1).sample(0).input
+        let net = name.hasSuffix(".json") ? try ModelSource.load(name) : try ModelSource.zoo(name, seed: 1, targetRate: targetRate)
+        let input = try data.map { try DataSource.open($0, split: nil, expecting: net.inputShape).sample(0).input }
+            ?? SyntheticSource(shape: net.inputShape, seed: 7, count: 1).sample(0).input
         // Dense ANN forward on one core (rank 0), fastest of `repeats`.
         var ann = [Double](repeating: .infinity, count: net.layers.count)
         if t.rank == 0 {

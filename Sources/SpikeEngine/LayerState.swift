@@ -54,6 +54,8 @@ final class LayerState {
     var packedWeights: [Float] = []
     var packedChunks: [Int] = []
     var usesGather = false
+    /// Event-order scatter kernel of the other conv layers: its tables (see ConvScatterTables).
+    var scatterTables: ConvScatterTables?
 
     var own = EventList()
     var view = EventList()
@@ -153,7 +155,35 @@ final class LayerState {
                     // Burst spikes: k = min(⌊V/θ⌋, burst) spikes as one event of value ±k (reset by subtraction).
                     let cap = Float(nm.burst)
                     let negTh = nm.kind == .signedIBT ? th / nm.alpha : Float.infinity
-                    for i in 0..<n {
+                    // Eight neurons at a time, lane by lane the scalar tail's IEEE operations (a quotient, its
+                    // floor, a min, a product and a difference); the lanes that fire are then appended in order.
+                    let capV = SIMD8<Float>(repeating: cap), thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh)
+                    var i0 = 0
+                    while i0 + 8 <= n {
+                        let v = UnsafeRawPointer(V.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                            + UnsafeRawPointer(I.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                        let fp = v .>= th, fn = v .<= -negTh
+                        var nv = v
+                        if any(fp .| fn) {
+                            // min(x, cap) as Swift.min forms it: cap < x ? cap : x.
+                            let qp = (v / thV).rounded(.down), qn = (-v / negV).rounded(.down)
+                            let kp = qp.replacing(with: capV, where: capV .< qp), kn = qn.replacing(with: capV, where: capV .< qn)
+                            nv.replace(with: v - kp * thV, where: fp)
+                            nv.replace(with: v + kn * negV, where: fn)
+                            let k = SIMD8<Float>.zero.replacing(with: kp, where: fp).replacing(with: -kn, where: fn)
+                            pos += Int(SIMD8<Float>.zero.replacing(with: kp, where: fp).sum())
+                            neg += Int(SIMD8<Float>.zero.replacing(with: kn, where: fn).sum())
+                            var bits = laneBits(fp .| fn)
+                            while bits != 0 {
+                                let l = bits.trailingZeroBitCount
+                                bits &= bits - 1
+                                own.append(lo + i0 + l, k[l])
+                            }
+                        }
+                        UnsafeMutableRawPointer(V.baseAddress! + i0).storeBytes(of: nv, as: SIMD8<Float>.self)
+                        i0 += 8
+                    }
+                    for i in i0..<n {
                         let v = V[i] + I[i]
                         if v >= th {
                             let k = min((v / th).rounded(.down), cap)

@@ -89,6 +89,9 @@ public final class RankSimulator {
                 (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
                                                                   inChannels: network.layers[s.layer.inputs[0]].shape.channels,
                                                                   outChannels: outC, groups: groups, block: s.block)
+            } else if case .conv(let w, _, let groups) = s.layer.op, config.convKernel == .auto, !s.block.own.isEmpty {
+                s.scatterTables = ConvScatterTables(input: network.layers[s.layer.inputs[0]].shape, output: s.layer.shape,
+                                                    window: w, groups: groups, block: s.block)
             }
             if case .maxPool = s.layer.op {
                 // Few-spike events carry values d(t): the count gate passes on exactly the window's max sum.
@@ -340,8 +343,11 @@ public final class RankSimulator {
                     }
                 }
                 return l.weights.withUnsafeBufferPointer { wp in
-                    Kernels.conv(events: ev, range: span, input: src.layer.shape, output: l.shape, window: w, groups: groups,
-                                 weights: wp.baseAddress!, block: s.block, current: c)
+                    if let tables = s.scatterTables {
+                        return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c)
+                    }
+                    return Kernels.conv(events: ev, range: span, input: src.layer.shape, output: l.shape, window: w, groups: groups,
+                                        weights: wp.baseAddress!, block: s.block, current: c)
                 }
             case .dense(let out):
                 return l.weights.withUnsafeBufferPointer { wp in

@@ -33,9 +33,11 @@ public enum Decoding: String, Sendable, Codable, CaseIterable {
 
 /// Which convolution kernel the engine uses. Both give bit-identical results (same per-neuron order).
 public enum ConvKernel: String, Sendable, Codable, CaseIterable {
-    /// Output-stationary gather where a group has at least 8 output channels, event scatter otherwise.
+    /// Output-stationary gather where a group has at least 8 output channels, the table-driven event
+    /// scatter (`ConvScatterTables`) otherwise.
     case auto
-    /// Event-order scatter everywhere (reference; slower on wide layers).
+    /// The plain event-order scatter (`Kernels.conv`) everywhere: the reference the others are tested
+    /// against (slower).
     case scatter
 }
 

@@ -140,6 +140,44 @@ struct BurstTests {
         #expect(throws: SpikeError.self) { try zero.validate() }
     }
 
+    @Test("Burst neurons eight at a time (vector lanes and scalar tail): spike counts equal the neuron equation's, lane by lane")
+    func burstLanes() throws {
+        // 21 neurons: two vectors of eight and a tail of five; inputs on, near and above the thresholds, both signs.
+        let x: [Float] = [0.99, 1, 1.01, 2.5, 3.7, 0, -0.5, -12, 0.25, 7, -31, 1.5, 0.5, -10, 2, 0.75, 4.2, -20.5, 0.1, 1.9, -9.99]
+        let n = x.count, cap = 3, T = 9
+        var b = NetworkBuilder(name: "lanes", input: Shape(1, 1, n))
+        var neuron = NeuronModel.ibt(alpha: 0.1)
+        neuron.burst = cap
+        var eye = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { eye[i * n + i] = 1 }
+        let l = try b.add("fc", .dense(outFeatures: n), neuron: neuron, weights: eye, bias: [])
+        let net = try b.build(outputs: [l])
+        var cfg = SimulationConfig(timesteps: T)
+        cfg.layerValues = true
+        // The neuron equation, one neuron at a time (DESIGN.md section 3: burst k = min(⌊V/θ⌋, burst)).
+        let th: Float = 1, negTh: Float = 10
+        var pos = [Int](repeating: 0, count: n), neg = [Int](repeating: 0, count: n)
+        for i in 0..<n {
+            var V: Float = 0
+            for _ in 0..<T {
+                let v = V + x[i]
+                if v >= th {
+                    let k = min((v / th).rounded(.down), Float(cap)); V = v - k * th; pos[i] += Int(k)
+                } else if v <= -negTh {
+                    let k = min((-v / negTh).rounded(.down), Float(cap)); V = v + k * negTh; neg[i] += Int(k)
+                } else { V = v }
+            }
+        }
+        #expect(pos.reduce(0, +) > 20 && neg.reduce(0, +) > 5, "the inputs must make both kinds of burst")
+        let r = try simulateLocally(net, ranks: 1, config: cfg, inputs: [x])
+        #expect(r.counters[0][1].positiveSpikes == Int64(pos.reduce(0, +)) && r.counters[0][1].negativeSpikes == Int64(neg.reduce(0, +)))
+        let v = try DiagnosticsTests.layerValues(net, ranks: 1, config: cfg, input: x)[1]
+        for i in 0..<n where neg[i] == 0 {
+            #expect(abs(v[i] - Float(pos[i]) / Float(T)) < 1e-6, "neuron \(i) (input \(x[i])): value \(v[i]), expected \(pos[i]) spikes")
+        }
+        for i in 0..<n where neg[i] > 0 { #expect(v[i] < 0 && pos[i] == 0, "neuron \(i) (input \(x[i])): value \(v[i])") }
+    }
+
     @Test("Burst events cross ranks exactly: same outputs, counters and layer values on 1, 2 and 3 ranks", .tags(.slow))
     func burstRankInvariance() throws {
         let base = try ModelSource.load("zoo:tiny-yolov3", seed: 3, targetRate: 0.4, inputSize: 96)
