@@ -101,23 +101,27 @@ public enum HDF5Tree {
         /// its size, then objects of index (2 bytes), reference count (2), reserved (4), size (8) and data padded
         /// to 8 bytes, up to the free-space object of index 0) lies in the file and holds object `index` of at
         /// least `length` bytes inside it. Assumes 8-byte addresses and sizes and a base address of 0, as h5py writes.
-        func heapObjectFits(collection address: Int, index: Int, length: Int) -> Bool {
+        func heapObjectFits(collection address: Int, index: Int, length: Int) -> Bool { heapObject(collection: address, index: index, length: length) != nil }
+
+        /// The first `length` bytes of object `index` of the global heap collection at `address`, if it holds one
+        /// that long (see `heapObjectFits`).
+        func heapObject(collection address: Int, index: Int, length: Int) -> [UInt8]? {
             guard address > 0, address <= size - 16, let head = bytes(at: address, count: 16),
-                  head[0] == 0x47, head[1] == 0x43, head[2] == 0x4F, head[3] == 0x4C, head[4] == 1 else { return false }
+                  head[0] == 0x47, head[1] == 0x43, head[2] == 0x4F, head[3] == 0x4C, head[4] == 1 else { return nil }
             var collection = 0
             for j in (8..<16).reversed() { collection = collection << 8 | Int(head[j]) }
-            guard collection >= 16, collection <= size - address, let heap = bytes(at: address, count: collection) else { return false }
+            guard collection >= 16, collection <= size - address, let heap = bytes(at: address, count: collection) else { return nil }
             var pos = 16
             while pos + 16 <= collection {
                 let idx = Int(heap[pos]) | Int(heap[pos + 1]) << 8
                 var objectSize = 0
                 for j in (pos + 8 ..< pos + 16).reversed() { objectSize = objectSize << 8 | Int(heap[j]) }
-                if idx == 0 { return false }   // the free space: the rest of the collection holds no object
-                guard objectSize >= 0, objectSize <= collection - pos - 16 else { return false }
-                if idx == index { return objectSize >= length }
+                if idx == 0 { return nil }   // the free space: the rest of the collection holds no object
+                guard objectSize >= 0, objectSize <= collection - pos - 16 else { return nil }
+                if idx == index { return objectSize >= length ? Array(heap[(pos + 16)..<(pos + 16 + length)]) : nil }
                 pos += 16 + (objectSize + 7) / 8 * 8
             }
-            return false
+            return nil
         }
 
         /// The little-endian unsigned integer of `count` bytes at `offset` (clamped to Int.max), or nil outside the file.
@@ -375,6 +379,7 @@ public enum HDF5Tree {
             }
             let idSize = storage / count
             var total = 0
+            var out: [String] = []
             for k in 0..<count {
                 let b = ids[(k * idSize)..<(k * idSize + 4)].map(Int.init)
                 let len = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
@@ -382,26 +387,21 @@ public enum HDF5Tree {
                 guard len <= raw.size, total <= raw.size else {
                     throw SpikeError("\(file): \(path): corrupt string (declares \(len) bytes, more than the file's \(raw.size))")
                 }
-                // HDF5 trusts the heap ID that follows (collection address, object index) and reads the object
-                // out of bounds when the global heap is corrupt: check it against the file's bytes first.
-                if len > 0, idSize >= 16 {
-                    let id = Array(ids[(k * idSize + 4)..<(k * idSize + 16)])
-                    var address = 0
-                    for j in (0..<8).reversed() { address = address << 8 | Int(id[j]) }
-                    let index = Int(id[8]) | Int(id[9]) << 8 | Int(id[10]) << 16 | Int(id[11]) << 24
-                    guard raw.heapObjectFits(collection: address, index: index, length: len) else {
-                        throw SpikeError("\(file): \(path): corrupt string (its global-heap reference, collection \(address) object \(index), is not in the file)")
-                    }
+                // The heap ID that follows names the collection and object holding the string. HDF5 trusts it and
+                // reads the object out of bounds, or loops, when the global heap is corrupt, and loses the strings
+                // it has converted when a later one fails: the strings are read here from the file's bytes instead,
+                // each checked to lie in its collection (HDF5 file format, "Global Heap"; as h5py writes them).
+                guard idSize >= 16 else { throw SpikeError("\(file): \(path): corrupt variable-length string storage") }
+                if len == 0 { out.append(""); continue }
+                let id = Array(ids[(k * idSize + 4)..<(k * idSize + 16)])
+                var address = 0
+                for j in (0..<8).reversed() { address = address << 8 | Int(id[j]) }
+                let index = Int(id[8]) | Int(id[9]) << 8 | Int(id[10]) << 16 | Int(id[11]) << 24
+                guard let bytes = raw.heapObject(collection: address, index: index, length: len) else {
+                    throw SpikeError("\(file): \(path): corrupt string (its global-heap reference, collection \(address) object \(index), is not in the file)")
                 }
+                out.append(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self))
             }
-            H5Tset_size(mem, ch5_variable())
-            var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            guard H5Dread(d, mem, ch5_s_all(), ch5_s_all(), ch5_p_default(), &ptrs) >= 0 else {
-                throw SpikeError("\(file): \(path): corrupt dataset (cannot read its strings)")
-            }
-            let out = ptrs.map { p -> String in p.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: min(strlen($0), 1 << 20)), as: UTF8.self) } ?? "" }
-            let space = H5Dget_space(d)
-            if space >= 0 { H5Dvlen_reclaim(mem, space, ch5_p_default(), &ptrs); H5Sclose(space) }
             return out
         }
         let size = H5Tget_size(type)
