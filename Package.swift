@@ -62,7 +62,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/SpikeBench", swiftSettings: fast),
         // The parsers' fuzz targets (Launch/fuzz.sh builds the driver with -sanitize=fuzzer,address -DFUZZING).
-        .target(name: "SpikeFuzz", dependencies: ["SpikeCore", "SpikeData", "SpikeImport", "SpikeAggregate", "SpikeOptions"],
+        .target(name: "SpikeFuzz", dependencies: ["SpikeCore", "SpikeData", "SpikeImport", "SpikeAggregate", "SpikeOptions", "SpikeTrain"],
                 swiftSettings: cpuFlags),
         .executableTarget(name: "SpikeFuzzDriver", dependencies: ["SpikeFuzz", "SpikeCore", "SpikeData", "CFuzzer"], swiftSettings: cpuFlags),
         // Paths, the mpiexec harness, typed result readers and test tags, shared by the test targets.

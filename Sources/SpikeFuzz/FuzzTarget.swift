@@ -4,13 +4,14 @@ import SpikeCore
 import SpikeData
 import SpikeImport
 import SpikeOptions
+import SpikeTrain
 
 /// One parser under fuzzing: it takes any bytes and must either accept them or throw a `SpikeError`; a crash,
 /// a hang or a leak is a bug. The same entry runs under libFuzzer (`Launch/fuzz.sh`) and in the unit test that
 /// replays the committed corpus and crash inputs (`Tests/Fuzz`).
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case onnx, darknetCfg = "darknet-cfg", darknetWeights = "darknet-weights", idx, nmnistEvents = "nmnist-events"
-    case nmnistList = "nmnist-list", yoloLabels = "yolo-labels", jpeg, config, model, result, samples, nir
+    case nmnistList = "nmnist-list", yoloLabels = "yolo-labels", jpeg, config, model, result, samples, nir, checkpoint
 
     /// What a parser made of an input.
     public enum Verdict: Equatable, Sendable, CustomStringConvertible {
@@ -43,6 +44,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .model: "m."
         case .result: "r.json"
         case .samples: "s.jsonl"
+        case .checkpoint: "t.checkpoint"
         default: "fuzz."
         }
     }
@@ -65,7 +67,28 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try NIRImporter.importGraph(g, name: "fuzz", dt: 1e-3, convention: .norse, file: "fuzz.nir")
         case .result: _ = try ResultFile.load(try FuzzScratch.write(d, as: "r.json") + "/r.json")
         case .samples: _ = try ResultWriter.readSamplesFile(try FuzzScratch.write(d, as: "s.jsonl") + "/s.jsonl")
+        case .checkpoint: try Self.checkpoint(d)
         }
+    }
+
+    /// The training run the checkpoint seeds come from (Tests/Fuzz/make_corpus.sh runs it with the same options):
+    /// `train --data ../shared/data/mnist --train-limit 64 --architecture ap4-2c3s2-8fc --timesteps 2 --epochs 2
+    /// --batch-size 16 --chunk-size 8` (tdBN, LIF, Adam), so that a seed passes the identity check and reaches
+    /// every size check of the restore.
+    public static let checkpointConfig: TrainConfig = {
+        var c = TrainConfig()
+        c.architecture = "ap4-2c3s2-8fc"; c.timesteps = 2; c.epochs = 2; c.batchSize = 16; c.chunkSize = 8
+        return c
+    }()
+    public static let checkpointData = "../shared/data/mnist", checkpointSamples = 64
+
+    /// A training checkpoint: read, then restored into the trainer of the run it belongs to.
+    static func checkpoint(_ d: Data) throws {
+        let path = try FuzzScratch.write(d, as: "t.checkpoint") + "/t.checkpoint"
+        let c = try Checkpoint.read(path)
+        let trainer = try Trainer(config: checkpointConfig, inputShape: Shape(28, 28, 1), transport: nil)
+        try c.restore(into: trainer, identity: Checkpoint.identity(checkpointConfig, data: checkpointData, trainSamples: checkpointSamples),
+                      path: path)
     }
 
     /// A small cfg whose layers read every kind of weight (biases, batch norm, convolution), then the weights.

@@ -37,15 +37,23 @@ public struct Checkpoint: Codable {
         optimizerSteps = trainer.optimizer.steps; optimizerState1 = trainer.optimizer.state1; optimizerState2 = trainer.optimizer.state2
     }
 
-    /// Writes the checkpoint whole (temporary file, then rename).
+    /// Writes the checkpoint whole: a temporary file, flushed to disk, then renamed over the previous checkpoint
+    /// in one step (rename(2)), so that a process killed at any moment leaves either the previous checkpoint or
+    /// the new one, never none and never a part of one.
     public func write(to path: String) throws {
-        let data = try JSONEncoder().encode(self)
+        let data: Data
+        do { data = try JSONEncoder().encode(self) } catch {
+            throw SpikeError("\(path): cannot write the checkpoint: \(error)")
+        }
         let tmp = path + ".partial"
         do {
             try data.write(to: URL(fileURLWithPath: tmp))
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: tmp, toPath: path)
+            let fd = open(tmp, O_RDONLY)
+            if fd >= 0 { _ = fsync(fd); close(fd) }
         } catch { throw SpikeError("\(path): cannot write the checkpoint: \(error.localizedDescription)") }
+        guard rename(tmp, path) == 0 else {
+            throw SpikeError("\(path): cannot write the checkpoint: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Reads a checkpoint; throws one error naming the file and what is wrong.

@@ -70,4 +70,13 @@ mkdir -p "$OUT/nir"
 cp Tests/Fixtures/nir/sinabs-lif-mlp.nir "$OUT/nir/sinabs-lif-mlp.nir"
 "$BIN/spikescale" import-nir Tests/Fixtures/nir/norse-lif-mlp.nir --dt 1e-3 --convention norse --output "$tmp/n.json" > /dev/null
 "$BIN/spikescale" export-nir "$tmp/n.json" --output "$OUT/nir/spikescale-export.nir" > /dev/null
+# Training checkpoints: the run the checkpoint target restores into (FuzzTarget.checkpointConfig: 2 epochs of a tiny
+# network on 64 MNIST images), and one of another run (seed 2), which the identity check refuses.
+mkdir -p "$OUT/checkpoint"
+for seed in 1 2; do
+  "$BIN/spikescale" train --data "$DATA/mnist" --train-limit 64 --test-limit 16 --architecture ap4-2c3s2-8fc --timesteps 2 --epochs 2 \
+    --batch-size 16 --chunk-size 8 --seed $seed --quiet --json "$tmp/t$seed.json" > /dev/null
+done
+cp "$tmp/t1.json.checkpoint" "$OUT/checkpoint/run.checkpoint"
+cp "$tmp/t2.json.checkpoint" "$OUT/checkpoint/other-seed.checkpoint"
 du -sh "$OUT"; for d in "$OUT"/*; do echo "$(basename "$d"): $(ls "$d" | wc -l) files, $(du -sk "$d" | cut -f1) kB"; done

@@ -82,6 +82,56 @@ struct FaultInjectionTests {
                 == String(contentsOfFile: "\(dir)/base/sweep.csv", encoding: .utf8))
         #expect(try ResultReader.sweep("\(out)/sweep.json").complete)
     }
+
+    /// The epoch lines of a training result or checkpoint without their timings (which differ between runs).
+    static func epochs(_ history: Any?) -> [[String: Double]] {
+        ((history as? [[String: Any]]) ?? []).map { h in
+            h.filter { $0.key != "seconds" }.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        }
+    }
+
+    static func json(_ path: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any], "\(path) is not a JSON object")
+    }
+
+    @Test("train: a rank SIGKILLed after a checkpoint ends the job within 5 s, the checkpoint is whole, and --resume ends with the uninterrupted run's weights bit for bit")
+    func killedRankInTrain() throws {
+        let dir = TestPaths.tempDir("spikescale-fault")
+        let epochs = 8
+        let args = ["train", "--data", Self.mnist, "--train-limit", "384", "--test-limit", "64", "--architecture", "48fc",
+                    "--timesteps", "4", "--batch-size", "32", "--chunk-size", "8", "--epochs", "\(epochs)", "--learning-rate", "0.005",
+                    "--encoding", "bernoulli", "--quiet"]
+        for d in ["base", "killed"] { try FileManager.default.createDirectory(atPath: "\(dir)/\(d)", withIntermediateDirectories: true) }
+        let base = try MPIHarness.run(ranks: 2, args + ["--json", "\(dir)/base/r.json", "--model", "\(dir)/base/m"], timeout: 180)
+        #expect(base.status == 0, "\(base.stderr)")
+        guard base.status == 0 else { return }
+        let json = "\(dir)/killed/r.json", checkpoint = json + ".checkpoint"
+        let job = try MPIHarness.start(ranks: 2, args + ["--json", json, "--model", "\(dir)/killed/m"], log: "\(dir)/killed.log", timeout: 180)
+        // Kill once a checkpoint exists, while epochs remain (each epoch adds a line to the epochs log after its checkpoint).
+        try waitForLines(json + ".epochs.jsonl", 2, job: job)
+        let (seconds, status) = try killOneRank(job, marker: json)
+        let log = (try? String(contentsOfFile: "\(dir)/killed.log", encoding: .utf8)) ?? ""
+        #expect(status != 0 && seconds < 5, "exit status \(status) after \(seconds) s: \(log)")
+        #expect(!FileManager.default.fileExists(atPath: json), "a killed run left a result file")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/killed/m.json"), "a killed run left a model")
+        // The last checkpoint is whole: a readable checkpoint of a finished epoch, whose history is the uninterrupted run's.
+        let c = try Self.json(checkpoint)
+        let done = try #require(c["epoch"] as? Int)
+        #expect(c["format"] as? String == "spikescale-training-checkpoint" && done >= 2 && done < epochs, "checkpoint after epoch \(done) of \(epochs)")
+        let full = try Self.json("\(dir)/base/r.json")
+        #expect(Self.epochs(c["history"]) == Array(Self.epochs(full["history"]).prefix(done)), "the checkpoint's history differs from the uninterrupted run's")
+        let resumed = try MPIHarness.run(ranks: 2, args + ["--json", json, "--model", "\(dir)/killed/m", "--resume"], timeout: 180)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        guard resumed.status == 0 else { return }
+        #expect(resumed.stdout.contains("resumed from \(checkpoint) after epoch \(done)"), "\(resumed.stdout)")
+        for f in ["m.bin", "m.json"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/killed/\(f)")), b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/base/\(f)"))
+            #expect(a == b, "\(f) after --resume differs from the uninterrupted run's")
+        }
+        let r = try Self.json(json)
+        #expect(Self.epochs(r["history"]) == Self.epochs(full["history"]) && Self.epochs(r["history"]).count == epochs)
+        #expect(r["testAccuracy"] as? Double == full["testAccuracy"] as? Double)
+    }
 }
 
 /// Faults in the data and on the output disk, and resumes of another run.

@@ -200,6 +200,56 @@ func outputTraces(_ network: Network, ranks: Int, timesteps: Int, inputs: [[Floa
     }
 }
 
+extension NIRTests {
+    /// Malformed NIR files: seeded byte flips and cuts of every library's fixture, and the inputs libFuzzer kept
+    /// (Tests/Fuzz/Crashes/nir), each read (or refused) with the HDF5 identifiers open counted before and after.
+    /// Every identifier the reader opens is closed on every path: the counts come back to where they were.
+    @Test("Reading or refusing malformed NIR files leaves no HDF5 identifier open")
+    func noIdentifierLeftOpen() throws {
+        var inputs: [(String, [UInt8])] = []
+        let fixtures = ((try? FileManager.default.contentsOfDirectory(atPath: NIRReference.folder)) ?? []).filter { $0.hasSuffix(".nir") }.sorted()
+        try #require(fixtures.count >= 5)
+        var rng = SplitMix64(seed: 1415)
+        for f in fixtures {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(NIRReference.folder)/\(f)")))
+            for k in 0..<60 {
+                var b = bytes
+                for _ in 0..<1 + Int(rng.next() % 6) {
+                    let i = Int(rng.next() % UInt64(b.count))
+                    b[i] ^= UInt8(truncatingIfNeeded: 1 + rng.next() % 255)
+                }
+                inputs.append(("\(f) flip \(k)", b))
+            }
+            for frac in [0.1, 0.3, 0.5, 0.7, 0.9, 0.99] { inputs.append(("\(f) cut at \(frac)", Array(bytes.prefix(Int(Double(bytes.count) * frac))))) }
+        }
+        let kept = FuzzCorpusTests.root + "/Crashes/nir"
+        for f in FuzzCorpusTests.files(kept) { inputs.append((f, try [UInt8](Data(contentsOf: URL(fileURLWithPath: f))))) }
+        _ = try NIRFile.read(path: "\(NIRReference.folder)/\(fixtures[0])")   // HDF5's own start-up identifiers exist before the count
+        let start = HDF5Tree.openIdentifiers()
+        var refused = 0
+        for (name, b) in inputs {
+            let before = HDF5Tree.openIdentifiers()
+            var outcome = "accepted"
+            do {
+                let g = try NIRFile.read(bytes: b, label: "bad.nir")
+                _ = try NIRImporter.importGraph(g, name: "bad", dt: 1e-3, convention: .norse, file: "bad.nir")
+            } catch let e as SpikeError {
+                #expect(e.message.hasPrefix("bad.nir"), "\(name): \(e.message)")
+                refused += 1
+                outcome = e.message
+            }
+            let after = HDF5Tree.openIdentifiers()
+            #expect(after == before, "\(name) (\(outcome)): HDF5 identifiers open before \(before.sorted { $0.key < $1.key }), after \(after.sorted { $0.key < $1.key })")
+            if after != before, let dump = ProcessInfo.processInfo.environment["NIR_LEAK_DUMP"] {
+                try Data(b).write(to: URL(fileURLWithPath: "\(dump)/\(name.replacingOccurrences(of: " ", with: "-"))"))
+            }
+        }
+        #expect(HDF5Tree.openIdentifiers() == start)
+        #expect(refused > inputs.count / 4, "only \(refused) of \(inputs.count) malformed inputs refused")
+        print("NIR identifier check: \(inputs.count) malformed inputs, \(refused) refused, HDF5 identifiers open \(start) before and after")
+    }
+}
+
 /// SpikeScale → NIR → SpikeScale: the model document and every tensor come back bit for bit.
 @Suite struct NIRExportTests {
     static func roundTrip(_ network: Network, _ label: String) throws -> Network {

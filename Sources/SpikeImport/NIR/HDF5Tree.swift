@@ -40,6 +40,19 @@ public enum HDF5Tree {
         return try body()
     }
 
+    /// The HDF5 identifiers open in this process, by kind: files, groups, datasets, datatypes, dataspaces,
+    /// attributes and property lists (HDF5's own predefined types and default lists included). The reader
+    /// and writer close every identifier they open, on every path, so reading or refusing a file leaves
+    /// these counts as they were (NIRTests checks it over malformed files).
+    public static func openIdentifiers() -> [String: Int] {
+        locked {
+            ["files": Int(ch5_open_objects(ch5_obj_file())), "groups": Int(ch5_open_objects(ch5_obj_group())),
+             "datasets": Int(ch5_open_objects(ch5_obj_dataset())), "committed datatypes": Int(ch5_open_objects(ch5_obj_datatype())),
+             "attributes": Int(ch5_open_objects(ch5_obj_attr())), "datatypes": Int(ch5_open_ids(H5I_DATATYPE)),
+             "dataspaces": Int(ch5_open_ids(H5I_DATASPACE)), "property lists": Int(ch5_open_ids(H5I_GENPROP_LST))]
+        }
+    }
+
     /// Reads `path`. `label` (default: the path) names the file in errors.
     public static func read(path: String, label: String? = nil, limits: Limits = Limits()) throws -> H5Node {
         let file = label ?? path
@@ -47,11 +60,12 @@ public enum HDF5Tree {
             var st = stat()
             guard stat(path, &st) == 0 else { throw SpikeError("\(file): cannot open (\(String(cString: strerror(errno))))") }
             guard H5Fis_hdf5(path) > 0 else { throw SpikeError("\(file): not an HDF5 file (no HDF5 signature; a NIR file is HDF5)") }
+            let raw = FileRaw(path: path, size: Int(st.st_size))
+            if let problem = raw.superblockProblem() { throw SpikeError("\(file): corrupt HDF5 file (\(problem))") }
             let f = H5Fopen(path, ch5_acc_rdonly(), ch5_p_default())
             guard f >= 0 else { throw SpikeError("\(file): corrupt HDF5 file (the library cannot open it)") }
             defer { H5Fclose(f) }
             var budget = limits.maxTotalElements
-            let raw = FileRaw(path: path, size: Int(st.st_size))
             return try readGroup(f, at: "/", file: file, raw: raw, depth: 0, limits: limits, budget: &budget)
         }
     }
@@ -87,23 +101,172 @@ public enum HDF5Tree {
         /// its size, then objects of index (2 bytes), reference count (2), reserved (4), size (8) and data padded
         /// to 8 bytes, up to the free-space object of index 0) lies in the file and holds object `index` of at
         /// least `length` bytes inside it. Assumes 8-byte addresses and sizes and a base address of 0, as h5py writes.
-        func heapObjectFits(collection address: Int, index: Int, length: Int) -> Bool {
+        func heapObjectFits(collection address: Int, index: Int, length: Int) -> Bool { heapObject(collection: address, index: index, length: length) != nil }
+
+        /// The first `length` bytes of object `index` of the global heap collection at `address`, if it holds one
+        /// that long (see `heapObjectFits`).
+        func heapObject(collection address: Int, index: Int, length: Int) -> [UInt8]? {
             guard address > 0, address <= size - 16, let head = bytes(at: address, count: 16),
-                  head[0] == 0x47, head[1] == 0x43, head[2] == 0x4F, head[3] == 0x4C, head[4] == 1 else { return false }
+                  head[0] == 0x47, head[1] == 0x43, head[2] == 0x4F, head[3] == 0x4C, head[4] == 1 else { return nil }
             var collection = 0
             for j in (8..<16).reversed() { collection = collection << 8 | Int(head[j]) }
-            guard collection >= 16, collection <= size - address, let heap = bytes(at: address, count: collection) else { return false }
+            guard collection >= 16, collection <= size - address, let heap = bytes(at: address, count: collection) else { return nil }
             var pos = 16
             while pos + 16 <= collection {
                 let idx = Int(heap[pos]) | Int(heap[pos + 1]) << 8
                 var objectSize = 0
                 for j in (pos + 8 ..< pos + 16).reversed() { objectSize = objectSize << 8 | Int(heap[j]) }
-                if idx == 0 { return false }   // the free space: the rest of the collection holds no object
-                guard objectSize >= 0, objectSize <= collection - pos - 16 else { return false }
-                if idx == index { return objectSize >= length }
+                if idx == 0 { return nil }   // the free space: the rest of the collection holds no object
+                guard objectSize >= 0, objectSize <= collection - pos - 16 else { return nil }
+                if idx == index { return objectSize >= length ? Array(heap[(pos + 16)..<(pos + 16 + length)]) : nil }
                 pos += 16 + (objectSize + 7) / 8 * 8
             }
-            return false
+            return nil
+        }
+
+        /// The little-endian unsigned integer of `count` bytes at `offset` (clamped to Int.max), or nil outside the file.
+        func uint(at offset: Int, _ count: Int) -> Int? {
+            guard let b = bytes(at: offset, count: count) else { return nil }
+            var v: UInt64 = 0
+            for j in (0..<count).reversed() { v = v << 8 | UInt64(b[j]) }
+            return Int(clamping: v)
+        }
+
+        /// HDF5 1.10.8 loses the memory of an object header it cannot load (its prefix is read, then a chunk
+        /// past the end of the file fails; H5O cache), and an object header is loaded for the root group when
+        /// the file is opened and for every member when it is opened. These checks make sure, before HDF5 reads
+        /// a header, that its chunks lie in the file: the superblock's root group header (and superblock
+        /// extension) here, each member's in `readGroup`. Superblocks other than HDF5's own layouts at byte 0
+        /// with 8-byte addresses (h5py's and HDF5's defaults) are left to HDF5. Returns what is wrong, or nil.
+        func superblockProblem() -> String? {
+            guard let head = bytes(at: 0, count: 9), head.prefix(8).elementsEqual([0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) else { return nil }
+            switch head[8] {
+            case 0, 1:
+                guard uint(at: 13, 1) == 8, uint(at: 14, 1) == 8 else { return nil }
+                let base = head[8] == 0 ? 24 : 28
+                guard uint(at: base, 8) == 0 else { return nil }
+                guard let root = uint(at: base + 40, 8) else { return "the superblock is cut short" }
+                return objectHeaderProblem(at: root).map { "root group: \($0)" }
+            case 2, 3:
+                guard uint(at: 9, 1) == 8, uint(at: 10, 1) == 8, uint(at: 12, 8) == 0 else { return nil }
+                guard let ext = uint(at: 20, 8), let root = uint(at: 36, 8) else { return "the superblock is cut short" }
+                if ext != Int.max, let p = objectHeaderProblem(at: ext) { return "superblock extension: \(p)" }
+                return objectHeaderProblem(at: root).map { "root group: \($0)" }
+            default:
+                return nil
+            }
+        }
+
+        /// Checks the object header at `address` (HDF5 file format, "Object Header", versions 1 and 2): its first
+        /// chunk and every continuation chunk its messages name lie in the file, and every message lies in its
+        /// chunk. Returns what is wrong, or nil.
+        func objectHeaderProblem(at address: Int) -> String? {
+            var messages: [(type: Int, data: Int, length: Int)] = []
+            return objectHeaderProblem(at: address, messages: &messages)
+        }
+
+        /// `objectHeaderProblem`, and the header's messages (type, data offset, length) in `messages`.
+        func objectHeaderProblem(at address: Int, messages: inout [(type: Int, data: Int, length: Int)]) -> String? {
+            guard address > 0, address < size else { return "object header address \(address) outside the file's \(size) bytes" }
+            var chunks: [(start: Int, end: Int)] = []
+            let v2: Bool
+            var creationOrder = false
+            if let sig = bytes(at: address, count: 4), sig.elementsEqual("OHDR".utf8) {
+                v2 = true
+                guard uint(at: address + 4, 1) == 2, let flags = uint(at: address + 5, 1) else { return "object header at \(address): unknown version" }
+                creationOrder = flags & 0x04 != 0
+                var p = address + 6
+                if flags & 0x20 != 0 { p += 16 }
+                if flags & 0x10 != 0 { p += 4 }
+                let width = 1 << (flags & 3)
+                guard let length = uint(at: p, width) else { return "object header at \(address) is cut short" }
+                p += width
+                guard length <= size - p, size - p - length >= 4 else { return "object header at \(address): its \(length) bytes run past the end of the file" }
+                chunks.append((p, p + length))
+            } else {
+                v2 = false
+                guard uint(at: address, 1) == 1, let length = uint(at: address + 8, 4) else { return "object header at \(address): unknown version" }
+                guard address + 16 <= size, length <= size - address - 16 else {
+                    return "object header at \(address): its \(length) bytes run past the end of the file"
+                }
+                chunks.append((address + 16, address + 16 + length))
+            }
+            var k = 0
+            while k < chunks.count {
+                guard k < 1024 else { return "object header at \(address): more than 1024 continuation chunks" }
+                let (start, end) = chunks[k]
+                var p = start
+                if v2 && k > 0 {   // a continuation chunk: "OCHK", messages, checksum
+                    guard let sig = bytes(at: start, count: 4), sig.elementsEqual("OCHK".utf8), end - start >= 8 else {
+                        return "object header at \(address): continuation chunk at \(start) has no OCHK signature"
+                    }
+                    p += 4
+                }
+                let messagesEnd = v2 ? end - (k > 0 ? 4 : 0) : end
+                let headerBytes = v2 ? (creationOrder ? 6 : 4) : 8
+                while p + headerBytes <= messagesEnd {
+                    guard let type = uint(at: p, v2 ? 1 : 2), let length = uint(at: p + (v2 ? 1 : 2), 2) else { return "object header at \(address) is cut short" }
+                    let data = p + headerBytes
+                    guard length <= messagesEnd - data else { return "object header at \(address): message at \(p) runs past its chunk" }
+                    messages.append((type, data, length))
+                    if type == 0x10 {   // continuation: the next chunk's offset and length
+                        guard length >= 16, let offset = uint(at: data, 8), let count = uint(at: data + 8, 8) else {
+                            return "object header at \(address): corrupt continuation message"
+                        }
+                        guard offset > 0, offset < size, count > 0, count <= size - offset else {
+                            return "object header at \(address): continuation chunk at \(offset) of \(count) bytes outside the file"
+                        }
+                        chunks.append((offset, offset + count))
+                    }
+                    p = data + length
+                }
+                k += 1
+            }
+            return nil
+        }
+
+        /// Checks a dataset's object header for what HDF5 1.10.8 needs to open it without losing memory and
+        /// property lists (H5D__open_oid does not release its copies when the layout cannot be read): a
+        /// dataspace, a datatype and a layout message, and a contiguous or compact layout whose storage holds
+        /// exactly the dataspace's elements of the datatype's size and lies in the file. Returns what is wrong, or nil.
+        func datasetProblem(at address: Int) -> String? {
+            var messages: [(type: Int, data: Int, length: Int)] = []
+            if let p = objectHeaderProblem(at: address, messages: &messages) { return p }
+            func message(_ type: Int, _ name: String) throws -> (data: Int, length: Int) {
+                let m = messages.filter { $0.type == type }
+                guard m.count == 1 else { throw SpikeError(m.isEmpty ? "no \(name) message" : "\(m.count) \(name) messages") }
+                return (m[0].data, m[0].length)
+            }
+            do {
+                let space = try message(0x0001, "dataspace"), type = try message(0x0003, "datatype"), layout = try message(0x0008, "layout")
+                // Dataspace (versions 1 and 2): its element count.
+                guard space.length >= 8, let sv = uint(at: space.data, 1), let rank = uint(at: space.data + 1, 1), rank <= 32 else { return "corrupt dataspace message" }
+                let dims = space.data + (sv == 1 ? 8 : 4)
+                guard sv == 1 || sv == 2, dims + 8 * rank <= space.data + space.length else { return "corrupt dataspace message" }
+                var elements = sv == 2 && uint(at: space.data + 3, 1) == 2 ? 0 : 1   // version 2, type 2: the null dataspace
+                for k in 0..<rank {
+                    guard let d = uint(at: dims + 8 * k, 8) else { return "corrupt dataspace message" }
+                    let (m, o) = elements.multipliedReportingOverflow(by: d)
+                    guard !o else { return "dataspace of more elements than a file can hold" }
+                    elements = m
+                }
+                guard type.length >= 8, let typeSize = uint(at: type.data + 4, 4), typeSize > 0 else { return "corrupt datatype message" }
+                let (bytes, o) = elements.multipliedReportingOverflow(by: typeSize)
+                guard !o else { return "dataspace of more bytes than a file can hold" }
+                // Layout, versions 3 and 4: compact (0) or contiguous (1); chunked and virtual are left to HDF5.
+                guard layout.length >= 2, let lv = uint(at: layout.data, 1), let cls = uint(at: layout.data + 1, 1) else { return "corrupt layout message" }
+                guard lv == 3 || lv == 4 else { return nil }
+                if cls == 0 {
+                    guard let n = uint(at: layout.data + 2, 2), layout.length >= 4 + n, n == bytes else {
+                        return "compact layout does not hold the dataspace's \(bytes) bytes"
+                    }
+                } else if cls == 1 {
+                    guard layout.length >= 18, let at = uint(at: layout.data + 2, 8), let n = uint(at: layout.data + 10, 8) else { return "corrupt layout message" }
+                    guard n == bytes else { return "contiguous storage of \(n) bytes for the dataspace's \(bytes)" }
+                    guard at == Int.max || (at < size && n <= size - at) else { return "contiguous storage at \(at) of \(n) bytes outside the file" }
+                }
+                return nil
+            } catch let e as SpikeError { return e.message } catch { return "\(error)" }
         }
 
         /// `count` bytes at `offset`, or nil if they are not all in the file.
@@ -131,6 +294,13 @@ public enum HDF5Tree {
             guard ch5_link_name(g, hsize_t(i), &buf, buf.count) >= 0 else { throw SpikeError("\(file): \(path): corrupt member name #\(i)") }
             let name = String(decoding: buf.prefix(Int(len)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let cp = childPath(path, name)
+            var address: UInt64 = 0
+            switch ch5_link_address(g, buf, &address) {
+            case 0: break
+            case -2: throw SpikeError("\(file): \(cp): a soft or external link (a NIR file holds groups and datasets only)")
+            default: throw SpikeError("\(file): \(cp): corrupt link (HDF5 cannot read it)")
+            }
+            if let problem = raw.objectHeaderProblem(at: Int(clamping: address)) { throw SpikeError("\(file): \(cp): corrupt object header (\(problem))") }
             switch ch5_object_type(g, buf) {
             case Int32(H5O_TYPE_GROUP.rawValue):
                 let c = H5Gopen2(g, buf, ch5_p_default())
@@ -138,7 +308,8 @@ public enum HDF5Tree {
                 defer { H5Gclose(c) }
                 out[name] = try readGroup(c, at: cp, file: file, raw: raw, depth: depth + 1, limits: limits, budget: &budget)
             case Int32(H5O_TYPE_DATASET.rawValue):
-                let d = H5Dopen2(g, buf, ch5_p_default())
+                if let problem = raw.datasetProblem(at: Int(clamping: address)) { throw SpikeError("\(file): \(cp): corrupt dataset (\(problem))") }
+                let d = ch5_dataset_open(g, buf)
                 guard d >= 0 else { throw SpikeError("\(file): \(cp): corrupt dataset (cannot open it)") }
                 defer { H5Dclose(d) }
                 out[name] = try readDataset(d, at: cp, file: file, raw: raw, limits: limits, budget: &budget)
@@ -208,6 +379,7 @@ public enum HDF5Tree {
             }
             let idSize = storage / count
             var total = 0
+            var out: [String] = []
             for k in 0..<count {
                 let b = ids[(k * idSize)..<(k * idSize + 4)].map(Int.init)
                 let len = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
@@ -215,26 +387,21 @@ public enum HDF5Tree {
                 guard len <= raw.size, total <= raw.size else {
                     throw SpikeError("\(file): \(path): corrupt string (declares \(len) bytes, more than the file's \(raw.size))")
                 }
-                // HDF5 trusts the heap ID that follows (collection address, object index) and reads the object
-                // out of bounds when the global heap is corrupt: check it against the file's bytes first.
-                if len > 0, idSize >= 16 {
-                    let id = Array(ids[(k * idSize + 4)..<(k * idSize + 16)])
-                    var address = 0
-                    for j in (0..<8).reversed() { address = address << 8 | Int(id[j]) }
-                    let index = Int(id[8]) | Int(id[9]) << 8 | Int(id[10]) << 16 | Int(id[11]) << 24
-                    guard raw.heapObjectFits(collection: address, index: index, length: len) else {
-                        throw SpikeError("\(file): \(path): corrupt string (its global-heap reference, collection \(address) object \(index), is not in the file)")
-                    }
+                // The heap ID that follows names the collection and object holding the string. HDF5 trusts it and
+                // reads the object out of bounds, or loops, when the global heap is corrupt, and loses the strings
+                // it has converted when a later one fails: the strings are read here from the file's bytes instead,
+                // each checked to lie in its collection (HDF5 file format, "Global Heap"; as h5py writes them).
+                guard idSize >= 16 else { throw SpikeError("\(file): \(path): corrupt variable-length string storage") }
+                if len == 0 { out.append(""); continue }
+                let id = Array(ids[(k * idSize + 4)..<(k * idSize + 16)])
+                var address = 0
+                for j in (0..<8).reversed() { address = address << 8 | Int(id[j]) }
+                let index = Int(id[8]) | Int(id[9]) << 8 | Int(id[10]) << 16 | Int(id[11]) << 24
+                guard let bytes = raw.heapObject(collection: address, index: index, length: len) else {
+                    throw SpikeError("\(file): \(path): corrupt string (its global-heap reference, collection \(address) object \(index), is not in the file)")
                 }
+                out.append(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self))
             }
-            H5Tset_size(mem, ch5_variable())
-            var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            guard H5Dread(d, mem, ch5_s_all(), ch5_s_all(), ch5_p_default(), &ptrs) >= 0 else {
-                throw SpikeError("\(file): \(path): corrupt dataset (cannot read its strings)")
-            }
-            let out = ptrs.map { p -> String in p.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: min(strlen($0), 1 << 20)), as: UTF8.self) } ?? "" }
-            let space = H5Dget_space(d)
-            if space >= 0 { H5Dvlen_reclaim(mem, space, ch5_p_default(), &ptrs); H5Sclose(space) }
             return out
         }
         let size = H5Tget_size(type)

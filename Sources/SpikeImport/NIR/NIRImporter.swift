@@ -89,7 +89,16 @@ public enum NIRImporter {
         }
     }
 
+    /// Maps `graph` onto the engine's network. Every error names `file` (the node's field checks say the node
+    /// and field; the file is put in front of them here).
     public static func importGraph(_ graph: NIRGraph, name: String, dt: Double, convention: NIRConvention, file: String) throws -> ImportedModel {
+        do { return try mapGraph(graph, name: name, dt: dt, convention: convention, file: file) } catch let e as SpikeError {
+            guard !e.message.hasPrefix(file), !e.message.hasPrefix("--dt") else { throw e }
+            throw SpikeError("\(file): \(e.message)")
+        }
+    }
+
+    static func mapGraph(_ graph: NIRGraph, name: String, dt: Double, convention: NIRConvention, file: String) throws -> ImportedModel {
         if case .strings(_, let doc)? = graph.metadata[NIRExporter.metadataKey], doc.count == 1 {
             // SpikeScale's own file: its layers exactly (the neuron models are discrete already; dt is not used).
             let net = try NIRExporter.network(graph, document: doc[0], file: file)
