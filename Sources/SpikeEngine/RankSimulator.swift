@@ -52,6 +52,9 @@ public final class RankSimulator {
     var packBuffer: [UInt8] = []
     /// True for networks of few-spike neurons (events carry their values; see RankSimulator+FewSpike).
     public let isFewSpike: Bool
+    /// Direct encoding whose every consumer computes its current once (`constantInput`): nothing reads the
+    /// input's events after t = 1, so they are not encoded again.
+    var inputOnlyOnce = false
 
     public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig) throws {
         try config.validate()
@@ -112,6 +115,8 @@ public final class RankSimulator {
             s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
         }
         self.states = states
+        inputOnlyOnce = config.encoder == .direct && fewSpike == nil
+            && network.layers.indices.filter { network.layers[$0].inputs.contains(0) }.allSatisfy { states[$0].constantInput }
         layerSeconds = [Double](repeating: 0, count: network.layers.count)
         channelSpikes = network.layers.enumerated().map { i, l in
             network.countsSpikes(i) ? [Int64](repeating: 0, count: l.shape.channels) : []
@@ -277,6 +282,7 @@ public final class RankSimulator {
         let l = s.layer
         switch l.op {
         case .input:
+            if inputOnlyOnce && t > 1 { return 0 }
             return encodeInput(s, sample: sample, t: t, input: input)
         case .maxPool(let w):
             let src = states[l.inputs[0]]
