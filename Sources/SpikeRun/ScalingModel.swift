@@ -50,6 +50,9 @@ public struct Projection: Sendable, Equatable {
     public var secondsPerImage = 0.0
     /// All groups together, limited by the coordinator receiving one result per image.
     public var imagesPerSecond = 0.0
+    /// The same if rank 0 did all of the measured per-image overhead itself, one image after another (it does
+    /// build and write every image's record; reading, gathering and decoding happen in the groups): a lower bound.
+    public var rootBoundImagesPerSecond = 0.0
     /// Largest per-rank resident memory of the partition, bytes.
     public var memoryBytesPerRank = 0.0
     /// Replicated weights, owned membranes and buffers, and the measured baseline of that rank.
@@ -60,6 +63,12 @@ public struct Projection: Sendable, Equatable {
         guard infeasible == nil else { return 0 }
         let rounds = Double((images + groups - 1) / groups) * secondsPerImage
         return max(rounds, Double(images) / imagesPerSecond)
+    }
+
+    /// The same with rank 0 doing all the per-image overhead serially (`rootBoundImagesPerSecond`).
+    public func rootBoundSeconds(images: Int) -> Double {
+        guard infeasible == nil else { return 0 }
+        return max(seconds(images: images), Double(images) / rootBoundImagesPerSecond)
     }
 }
 
@@ -187,6 +196,7 @@ public struct ScalingModel: Sendable {
         // The coordinator receives each image's result (outputs and 5 counters per layer) from its group's lead.
         let resultSeconds = G > 1 ? net.message(outputBytes + 40 * Double(network.layers.count)) : 0
         p.imagesPerSecond = min(Double(G) / p.secondsPerImage, resultSeconds > 0 ? 1 / resultSeconds : .infinity)
+        p.rootBoundImagesPerSecond = G > 1 ? min(p.imagesPerSecond, 1 / max(profile.overheadSecondsPerSample + resultSeconds, 1e-12)) : p.imagesPerSecond
         var worst = (0.0, 0.0, 0.0)
         for r in 0..<P {
             let m = ScalingModel.rankMemory(network: network, partition: partition, rank: r, rates: rates, memory: memory)

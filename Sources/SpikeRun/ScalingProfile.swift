@@ -35,10 +35,10 @@ public struct ScalingProfile: Codable, Sendable, Equatable {
     public var layers: [Layer]
     /// Wall seconds per sample of the engine alone (warm, after the warm-up sample), the largest over the ranks.
     public var engineSecondsPerSample: Double
-    /// Wall seconds per sample of a whole run as `simulate` makes it (the coordinator's `secondsPerSample`:
-    /// a fresh simulator, reading, gathering, decoding and writing each sample), or the engine's if not measured.
+    /// Wall seconds per sample of a whole run: the layers' time per step x T plus the per-sample overhead.
     public var secondsPerSample: Double
-    /// `secondsPerSample` minus the layers' update and scatter: encoding, exchange, reset, decoding, writing.
+    /// Seconds per sample outside the timesteps: reading, broadcasting, gathering, decoding and writing each
+    /// sample, from a whole run as `simulate --json` makes it (its seconds per sample minus its own engine time).
     public var overheadSecondsPerSample: Double
     /// Peak resident set size of each rank (VmHWM), bytes.
     public var peakResidentBytes: [Int]
@@ -133,13 +133,15 @@ public enum ScalingProfiler {
                               peakResidentBytes: all.map { Int($0[0]) }, bytesSentPerStep: all.map { $0[1] }, machine: machine, date: date)
     }
 
-    /// Sets a whole run's seconds per sample (`RunResult.secondsPerSample` of the same samples, as `simulate`
-    /// measures it) as the profile's, the per-sample overhead becoming the rest beyond the layers' time, and
-    /// takes the run's peak RSS per rank where larger.
-    public static func withRun(_ p: ScalingProfile, secondsPerSample: Double, peakResidentBytes: [Int]) -> ScalingProfile {
+    /// Takes the per-image overhead from a whole run of the same samples as `simulate --json` makes it: the
+    /// run's seconds per sample (`RunResult.secondsPerSample`) minus its own engine seconds per sample (the
+    /// busiest rank's update + pack + exchange + wait), both from that one run, so that run-to-run noise in the
+    /// engine does not leak into the overhead; also takes the run's peak RSS per rank where larger.
+    public static func withRun(_ p: ScalingProfile, secondsPerSample: Double, engineSecondsPerSample runEngine: Double,
+                               peakResidentBytes: [Int]) -> ScalingProfile {
         var q = p
-        q.secondsPerSample = secondsPerSample
-        q.overheadSecondsPerSample = max(0, secondsPerSample - p.layerSecondsPerStep * Double(p.timesteps))
+        q.overheadSecondsPerSample = max(0, secondsPerSample - runEngine)
+        q.secondsPerSample = p.layerSecondsPerStep * Double(p.timesteps) + q.overheadSecondsPerSample
         q.peakResidentBytes = zip(p.peakResidentBytes, peakResidentBytes + [Int](repeating: 0, count: max(0, p.peakResidentBytes.count - peakResidentBytes.count))).map { max($0, $1) }
         return q
     }

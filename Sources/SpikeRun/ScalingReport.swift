@@ -124,14 +124,16 @@ public enum ScalingReport {
                      + " | \(g(p.secondsPerImage)) | \(f(speed, 2)) | \(f(speed / Double(P), 2)) | \(mb(p.memoryBytesPerRank))")
         }
         s += ["", "Weak scaling (G groups of P ranks, each group on its own images; \(images) images):",
-              "  ranks | groups | ranks/group | s/image | images/s | MB/rank | \(images) images"]
+              "  (rank-0 bound: if rank 0 did all of the measured per-image overhead, \(f(model.profile.overheadSecondsPerSample)) s, itself, one image after another)",
+              "  ranks | groups | ranks/group | s/image | images/s | MB/rank | \(images) images | images/s, rank-0 bound | \(images) images, rank-0 bound"]
         for R in ranks {
             let pairs = weakPairs(ranks: R, groups: groups, limit: limit)
             if pairs.isEmpty { s.append("  \(R) | no listed group count divides \(R) ranks into partitions of at most \(limit) ranks") }
             for (G, P) in pairs {
                 let p = model.project(ranksPerGroup: P, groups: G)
                 if let why = p.infeasible { s.append("  \(R) | \(G) | \(P) | not one partition: \(why)"); continue }
-                s.append("  \(R) | \(G) | \(P) | \(g(p.secondsPerImage)) | \(g(p.imagesPerSecond)) | \(mb(p.memoryBytesPerRank)) | \(duration(p.seconds(images: images)))")
+                s.append("  \(R) | \(G) | \(P) | \(g(p.secondsPerImage)) | \(g(p.imagesPerSecond)) | \(mb(p.memoryBytesPerRank)) | \(duration(p.seconds(images: images)))"
+                         + " | \(g(p.rootBoundImagesPerSecond)) | \(duration(p.rootBoundSeconds(images: images)))")
             }
         }
         s += ["", "One rank: \(images) images take \(duration(one.seconds(images: images))) (\(g(one.secondsPerImage)) s per image)."]
