@@ -104,6 +104,9 @@ public enum ScalingProfiler {
         precondition(!inputs.isEmpty)
         let partition = try Partition(network: network, ranks: t.size)
         let sim = try RankSimulator(network: network, partition: partition, transport: t, config: config)
+        guard !sim.isFewSpike else {
+            throw SpikeError("profile: \(network.name) is a few-spike network, whose pipelined schedule the scaling model does not cover yet")
+        }
         _ = try sim.run(sample: 0, input: inputs[0])
         let before = sim.layerSeconds, bytes0 = sim.bytesSent
         _ = try t.allreduceMax([0])

@@ -32,6 +32,9 @@ struct Profile: ParsableCommand {
         let exp = Experiment(experiment, output: OutputOptions())
         var setup: (Network, SimulationConfig, [[Float]], InputSource)?
         try agreeAll(t) {
+            guard experiment.simulation.groups == 1 else {
+                throw SpikeError("profile measures one model partition over all ranks; --groups \(experiment.simulation.groups) is not used (the scaling model projects groups)")
+            }
             let network = try exp.network(save: false)
             let cfg = try experiment.simulation.engineConfig(rasterSample: -1).adapted(to: network)
             let source = try exp.source(for: network, timesteps: cfg.timesteps, encoders: [cfg.encoder])
