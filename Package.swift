@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "SpikeANN", dependencies: ["SpikeCore", "CBLAS"], swiftSettings: fast),
         .target(name: "SpikeImport", dependencies: ["SpikeCore", "CHDF5", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: fast),
-        .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN"], swiftSettings: fast),
+        .target(name: "SpikeConvert", dependencies: ["SpikeCore", "SpikeANN", "SpikeImport"], swiftSettings: fast),
         .target(name: "SpikeMetrics", dependencies: ["SpikeCore"], swiftSettings: fast),
         .target(name: "SpikeData", dependencies: ["SpikeCore", "SpikeMetrics", "CZlib", "CTurboJPEG"], swiftSettings: fast),
         .target(name: "SpikeTrain", dependencies: ["SpikeCore", "SpikeEngine", "SpikeData", "CBLAS"], swiftSettings: fast),

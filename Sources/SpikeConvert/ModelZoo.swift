@@ -1,15 +1,21 @@
+import Foundation
 import SpikeCore
+import SpikeImport
 
 /// Built-in network topologies with seeded random weights, used for engine tests, scaling studies
 /// and benchmarks where the topology and firing activity matter, not the task accuracy.
 public enum ModelZoo {
-    public static let names = ["tiny-yolov3", "mnist-cnn", "branchy"]
+    public static let names = ["tiny-yolov3", "yolov3", "mnist-cnn", "branchy"]
 
-    /// Builds zoo network `name`; `inputSize` overrides the default square input side of tiny-yolov3.
+    /// Darknet's YOLOv3 topology, read from the `darknet` package (Debian: `apt-get install darknet`).
+    public static let yolov3Config = "/usr/share/darknet/cfg/yolov3.cfg"
+
+    /// Builds zoo network `name`; `inputSize` overrides the default square input side (416) of tiny-yolov3 and yolov3.
     public static func build(_ name: String, seed: UInt64, inputSize: Int? = nil) throws -> Network {
         var g = WeightInit(seed: seed)
         switch name {
         case "tiny-yolov3": return try tinyYOLOv3(size: inputSize ?? 416, init: &g)
+        case "yolov3": return try yolov3(size: inputSize ?? 416, init: &g)
         case "mnist-cnn": return try mnistCNN(init: &g)
         case "branchy": return try branchy(init: &g)
         default: throw SpikeError("unknown zoo network '\(name)'; known: \(names.joined(separator: ", "))")
@@ -51,6 +57,37 @@ public enum ModelZoo {
         _ = try conv("conv21", 256, 3)
         let head2 = try conv("conv22", 255, 1, neuron: .accumulator)   // [yolo] 23 reads it
         return try b.build(outputs: [head1, head2])
+    }
+
+    /// Full YOLOv3: the topology of Darknet's `yolov3.cfg` (75 convolutions, 23 residual shortcuts, 4 routes,
+    /// 2 upsamples, three `[yolo]` heads at strides 32, 16 and 8) as the Darknet importer reads it, at
+    /// `size`x`size` instead of the cfg's 608, with seeded He-normal weights and small biases in place of
+    /// trained ones (batch norm is then the identity). The three head convolutions are the outputs. Convolutions are in cfg order, so the weights do
+    /// not depend on anything but the seed and the cfg.
+    public static func yolov3(size: Int, init g: inout WeightInit, cfg: String = yolov3Config) throws -> Network {
+        guard size % 32 == 0, size >= 32 else { throw SpikeError("yolov3: input size must be a multiple of 32, got \(size)") }
+        guard FileManager.default.fileExists(atPath: cfg) else {
+            throw SpikeError("yolov3: Darknet's config \(cfg) is missing; install the Debian package darknet (Launch/deps.sh does)")
+        }
+        var config = try DarknetConfig(contentsOf: cfg)
+        for key in ["width", "height"] {
+            guard let k = config.sections[0].options.firstIndex(where: { $0.key == key }) else {
+                throw SpikeError("\(cfg): [net] has no '\(key)' (the input size)")
+            }
+            config.sections[0].options[k].value = String(size)
+        }
+        var n = try DarknetImporter.build(config: config, weights: nil).network
+        n.name = "yolov3-\(size)"
+        // Like zoo tiny-yolov3, no [yolo] decoding: random weights make every anchor a "detection" (half a
+        // million boxes per image), whose decoding would cost more than the simulation it follows.
+        n.heads = []
+        for i in n.layers.indices {
+            guard case .conv(_, let outC, _) = n.layers[i].op else { continue }
+            let count = n.layers[i].weights.count
+            n.layers[i].weights = g.he(count: count, fanIn: count / outC)
+            n.layers[i].bias = g.small(outC)
+        }
+        return n
     }
 
     /// A small CNN for 28x28 digits: conv-avgpool-conv-maxpool-dense-dense.

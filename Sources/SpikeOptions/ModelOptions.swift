@@ -11,13 +11,13 @@ public struct ConfigOption: ParsableArguments {
 
 /// Which model a command works on.
 public struct ModelOptions: ParsableArguments {
-    @Option(help: "Model: native SpikeScale model (NAME.json + NAME.bin), zoo:NAME (tiny-yolov3, mnist-cnn, branchy: seeded weights scaled to fire at about --target-rate), or a trained ANN (.onnx, Darknet .cfg) that is converted first.")
+    @Option(help: "Model: native SpikeScale model (NAME.json + NAME.bin), zoo:NAME (tiny-yolov3, yolov3, mnist-cnn, branchy: seeded weights scaled to fire at about --target-rate), or a trained ANN (.onnx, Darknet .cfg) that is converted first.")
     public var model: String?
     @Option(help: "Darknet weights (default: the .cfg path with .weights).")
     public var weights: String?
     @Option(help: "Zoo models: target firing rate the seeded weights are scaled to.")
     public var targetRate: Float = 0.1
-    @Option(help: "Zoo tiny-yolov3: input side (multiple of 32).")
+    @Option(help: "Zoo tiny-yolov3 and yolov3: input side (multiple of 32).")
     public var inputSize: Int?
     @Option(help: "NIR models (.nir): seconds per timestep. NIR is continuous-time and stores no dt; snnTorch's exports assume 1e-4, Norse's 1e-3, Sinabs' and SpikingJelly's 1 (time constants in steps).")
     public var dt: Double?

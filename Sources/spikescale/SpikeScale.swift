@@ -11,12 +11,12 @@ struct SpikeScale: ParsableCommand {
         Run under MPI with `mpirun -n K spikescale simulate ...`; without mpirun it is a world of one rank.
         Results do not depend on the number of ranks: spike counts and outputs are bit-identical.
         """,
-        subcommands: [Simulate.self, Train.self, Convert.self, FitFS.self, Sweep.self, Evaluate.self, Costs.self, Report.self, Zoo.self, Inspect.self, Plan.self, Summarize.self, ImportNIR.self, ExportNIR.self])
+        subcommands: [Simulate.self, Train.self, Convert.self, FitFS.self, Sweep.self, Evaluate.self, Costs.self, Report.self, Zoo.self, Inspect.self, Plan.self, Profile.self, Summarize.self, ImportNIR.self, ExportNIR.self])
 
     /// The commands that take `--config`: a config's keys are their options.
     static let configurable: [String: ParsableArguments.Type] = [
         "simulate": Simulate.self, "convert": Convert.self, "sweep": Sweep.self, "evaluate": Evaluate.self,
-        "train": Train.self,
+        "train": Train.self, "profile": Profile.self,
     ]
 
     /// Expands `--config` into options, then parses and runs. Errors found before MPI starts are printed by

@@ -42,6 +42,33 @@ struct CommandTests {
         #expect(csv[1].split(separator: ",")[8] == "1.0000", "the 1-rank run is the speedup's base")
     }
 
+    @Test("profile measures per-layer costs; plan --project projects them and sets measured 1- and 2-rank runs beside")
+    func profileAndProjection() throws {
+        let dir = TestPaths.tempDir("spikescale-commands")
+        let mnist = TestPaths.sharedData + "/mnist"
+        let common = ["--model", "zoo:mnist-cnn", "--data", mnist, "--samples", "2", "-T", "8"]
+        let p = try MPIHarness.run(ranks: 1, ["profile"] + common + ["--output", "\(dir)/p.json"])
+        #expect(p.status == 0 && p.stdout.contains("profile of mnist-cnn"), "\(p.stderr)")
+        for k in [1, 2] {
+            let s = try MPIHarness.run(ranks: k, ["simulate"] + common + ["--json", "\(dir)/r\(k).json", "--quiet"])
+            #expect(s.status == 0, "\(s.stderr)")
+        }
+        let plan = try MPIHarness.run(ranks: 1, ["plan", "zoo:mnist-cnn", "--ranks", "1,2,64", "--project", "--profile", "\(dir)/p.json",
+                                                 "--timesteps", "256", "--measured", "\(dir)/r1.json,\(dir)/r2.json"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        for text in ["T = 256", "ON PAPER", "Strong scaling", "Weak scaling", "5000 images", "r1.json | 1 | 1 | 8 |", "r2.json | 2 | 1 | 8 |",
+                     "64 | not one partition"] {
+            #expect(plan.stdout.contains(text), "missing '\(text)' in \(plan.stdout)")
+        }
+        let noProfile = try MPIHarness.run(ranks: 1, ["plan", "zoo:mnist-cnn", "--ranks", "4", "--project"])
+        #expect(noProfile.status != 0 && noProfile.stderr.contains("--profile"), "\(noProfile.stderr)")
+        let other = try MPIHarness.run(ranks: 1, ["plan", "zoo:branchy", "--ranks", "2", "--project", "--profile", "\(dir)/p.json"])
+        #expect(other.status != 0 && other.stderr.contains("p.json"), "\(other.stderr)")
+        let describe = try MPIHarness.run(ranks: 1, ["plan", "zoo:mnist-cnn", "--ranks", "1,2"])
+        #expect(describe.status == 0 && describe.stdout.contains("partition over 1 rank(s)") && describe.stdout.contains("partition over 2 rank(s)"),
+                "\(describe.stdout)\(describe.stderr)")
+    }
+
     @Test("fit-fs writes the parameter file and the SVG, the same bytes for the same seed")
     func fitFS() throws {
         let dir = TestPaths.tempDir("spikescale-commands")
