@@ -1,6 +1,6 @@
 import SpikeCore
 
-/// Output-stationary convolution for layers with at least 8 output channels per group (register
+/// Output-stationary convolution for layers with at least 16 output channels per group (register
 /// chunks of 32 or 16 output channels; a remainder narrower than the chunk goes through `axpy`).
 ///
 /// For each chunk of output channels, tile of output rows and kernel offset, the partial sums of

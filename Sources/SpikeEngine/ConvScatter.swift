@@ -7,7 +7,7 @@ import SpikeCore
 /// ready-made offsets into the currents and the weights. Per input channel it holds the channel's slot in
 /// its group and the owned output channels it reaches. An event then costs one position decode (when the
 /// position changes: events are sorted) and one add per reached synapse, with no integer division or
-/// stride test in the loop. This is the kernel of depthwise layers and of layers with fewer than 8 output
+/// stride test in the loop. This is the kernel of depthwise layers and of layers with fewer than 16 output
 /// channels per group (wider ones use `ConvGather`).
 ///
 /// Order: events are visited in ascending input index, so every neuron sums its inputs in one canonical

@@ -87,7 +87,7 @@ public final class RankSimulator {
                 s.delayLines = fs.delays[i].map { [EventList](repeating: EventList(), count: $0) }
                 s.delayed = fs.delays[i].map { _ in EventList() }
             }
-            if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 8 {
+            if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 16 {
                 s.usesGather = true
                 (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
                                                                   inChannels: network.layers[s.layer.inputs[0]].shape.channels,

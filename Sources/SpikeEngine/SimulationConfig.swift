@@ -33,7 +33,7 @@ public enum Decoding: String, Sendable, Codable, CaseIterable {
 
 /// Which convolution kernel the engine uses. Both give bit-identical results (same per-neuron order).
 public enum ConvKernel: String, Sendable, Codable, CaseIterable {
-    /// Output-stationary gather where a group has at least 8 output channels, the table-driven event
+    /// Output-stationary gather where a group has at least 16 output channels, the table-driven event
     /// scatter (`ConvScatterTables`) otherwise.
     case auto
     /// The plain event-order scatter (`Kernels.conv`) everywhere: the reference the others are tested

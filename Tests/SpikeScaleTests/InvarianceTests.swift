@@ -80,14 +80,15 @@ struct KernelEquivalenceTests {
         try b.add("c40", .conv(Window(kernel: 3, pad: 1), outChannels: 40, groups: 1), neuron: ibt, weights: g.he(count: 9 * 5 * 40, fanIn: 45), bias: g.small(40))
         try b.add("g2", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 36, groups: 2), neuron: ibt, weights: g.he(count: 9 * 20 * 36, fanIn: 180), bias: g.small(36))
         try b.add("d2", .conv(Window(kernel: 3, pad: 2, dilation: 2), outChannels: 16, groups: 1), neuron: .integrateAndFire(), weights: g.he(count: 9 * 36 * 16, fanIn: 324), bias: g.small(16))
-        // Depthwise (one and two output channels per group, stride 1 and 2, burst neurons) and a conv with
-        // fewer than 8 output channels: the table-driven scatter.
+        // Depthwise (one and two output channels per group, stride 1 and 2, burst neurons), a grouped conv
+        // with 3 and a pointwise conv with 8 output channels: the table-driven scatter.
         var burst = NeuronModel.ibt(alpha: 0.1); burst.burst = 3
         try b.add("dw", .conv(Window(kernel: 3, pad: 1), outChannels: 16, groups: 16), neuron: burst, weights: g.he(count: 9 * 16, fanIn: 9), bias: g.small(16))
         try b.add("dw2", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 32, groups: 16), neuron: ibt, weights: g.he(count: 9 * 32, fanIn: 9), bias: g.small(32))
         try b.add("c6", .conv(Window(kernel: 3, pad: 1), outChannels: 6, groups: 2), neuron: burst, weights: g.he(count: 9 * 16 * 6, fanIn: 144), bias: g.small(6))
+        try b.add("p8", .conv(Window(kernel: 1), outChannels: 8, groups: 1), neuron: ibt, weights: g.he(count: 6 * 8, fanIn: 6), bias: g.small(8))
         try b.add("gap", .globalAvgPool, neuron: .ibt(alpha: 1))
-        try b.add("v48", .conv(Window(kernel: 1), outChannels: 48, groups: 1), neuron: ibt, weights: g.he(count: 6 * 48, fanIn: 6), bias: g.small(48))
+        try b.add("v48", .conv(Window(kernel: 1), outChannels: 48, groups: 1), neuron: ibt, weights: g.he(count: 8 * 48, fanIn: 8), bias: g.small(48))
         try b.add("out", .dense(outFeatures: 10), neuron: .accumulator, weights: g.he(count: 480, fanIn: 48), bias: g.small(10))
         let raw = try b.build()
         let src = SyntheticSource(shape: raw.inputShape, seed: 3, count: 2)
@@ -106,7 +107,7 @@ struct KernelEquivalenceTests {
             let inputs = enc != .events ? inputs : inputs.map { x in (0..<12).flatMap { t in x.map { $0 > 0.3 + 0.04 * Float(t) ? 1 : 0 } } }
             let ref = try simulateLocally(net, ranks: 1, config: scatter, inputs: inputs)
             #expect(ref.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0)
-            for name in ["dw", "dw2", "c6"] {
+            for name in ["dw", "dw2", "c6", "p8"] {
                 let i = net.layers.firstIndex { $0.name == name }!
                 #expect(ref.counters[0][i].spikes > 0, "\(enc): layer \(name) is silent, so it tests nothing")
             }
