@@ -1,5 +1,11 @@
 import SpikeCore
 
+/// Event buffers `LayerState.fire` writes into before one copy to the layer's events.
+final class EmitScratch {
+    var index: [Int32] = []
+    var value: [Float] = []
+}
+
 /// The state one rank keeps for one layer: its owned neurons' membranes and currents, the events of
 /// the current timestep (owned, and the wider view its local consumers read), and counters.
 final class LayerState {
@@ -58,6 +64,9 @@ final class LayerState {
     var scatterTables: ConvScatterTables?
 
     var own = EventList()
+    /// Scratch for the events one `fire` emits (at most one per owned neuron), appended to `own` in one copy;
+    /// one buffer shared by all layers of a rank (they fire one at a time).
+    var scratch = EmitScratch()
     var view = EventList()
     /// True when the view is exactly the owned events (no halo, nothing received).
     let viewIsOwn: Bool
@@ -149,6 +158,12 @@ final class LayerState {
         var pos = 0, neg = 0
         let firstEvent = own.count
         if isOutput { for i in 0..<n { inputSum[i] += current[i] } }
+        var m = 0
+        if scratch.index.count < n { scratch.index = [Int32](repeating: 0, count: n); scratch.value = [Float](repeating: 0, count: n) }
+        scratch.index.withUnsafeMutableBufferPointer { EI in
+        scratch.value.withUnsafeMutableBufferPointer { EV in
+        // The IF, IBT and burst updates emit through the scratch buffers (no per-event array growth checks).
+        @inline(__always) func emit(_ i: Int, _ v: Float) { EI[m] = Int32(truncatingIfNeeded: i); EV[m] = v; m += 1 }
         membrane.withUnsafeMutableBufferPointer { V in
             current.withUnsafeBufferPointer { I in
                 if nm.burst > 1 {
@@ -177,7 +192,7 @@ final class LayerState {
                             while bits != 0 {
                                 let l = bits.trailingZeroBitCount
                                 bits &= bits - 1
-                                own.append(lo + i0 + l, k[l])
+                                emit(lo + i0 + l, k[l])
                             }
                         }
                         UnsafeMutableRawPointer(V.baseAddress! + i0).storeBytes(of: nv, as: SIMD8<Float>.self)
@@ -188,11 +203,11 @@ final class LayerState {
                         if v >= th {
                             let k = min((v / th).rounded(.down), cap)
                             V[i] = v - k * th
-                            own.append(lo + i, k); pos += Int(k)
+                            emit(lo + i, k); pos += Int(k)
                         } else if v <= -negTh {
                             let k = min((-v / negTh).rounded(.down), cap)
                             V[i] = v + k * negTh
-                            own.append(lo + i, -k); neg += Int(k)
+                            emit(lo + i, -k); neg += Int(k)
                         } else { V[i] = v }
                     }
                     return
@@ -211,7 +226,7 @@ final class LayerState {
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: f)
                             var bits = laneBits(f)
                             while bits != 0 {
-                                own.append(lo + i0 + bits.trailingZeroBitCount, 1); pos += 1
+                                emit(lo + i0 + bits.trailingZeroBitCount, 1); pos += 1
                                 bits &= bits - 1
                             }
                         }
@@ -222,7 +237,7 @@ final class LayerState {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
-                            own.append(lo + i, 1); pos += 1
+                            emit(lo + i, 1); pos += 1
                         } else { V[i] = v }
                     }
                 case .signedIBT:
@@ -241,7 +256,7 @@ final class LayerState {
                             var bits = pb | nb
                             while bits != 0 {
                                 let l = bits.trailingZeroBitCount
-                                if pb & (1 << l) != 0 { own.append(lo + i0 + l, 1); pos += 1 } else { own.append(lo + i0 + l, -1); neg += 1 }
+                                if pb & (1 << l) != 0 { emit(lo + i0 + l, 1); pos += 1 } else { emit(lo + i0 + l, -1); neg += 1 }
                                 bits &= bits - 1
                             }
                         }
@@ -252,10 +267,10 @@ final class LayerState {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
-                            own.append(lo + i, 1); pos += 1
+                            emit(lo + i, 1); pos += 1
                         } else if v <= -negTh {
                             V[i] = toZero ? 0 : v + negTh
-                            own.append(lo + i, -1); neg += 1
+                            emit(lo + i, -1); neg += 1
                         } else { V[i] = v }
                     }
                 case .leakyIntegrateAndFire:
@@ -315,6 +330,10 @@ final class LayerState {
                     }
                 }
             }
+        }
+        }}
+        if m > 0 {
+            own.index.append(contentsOf: scratch.index[0..<m]); own.value.append(contentsOf: scratch.value[0..<m])
         }
         if isOutput, nm.kind == .leakyIntegrator { for i in 0..<n { spikeSum[i] += membrane[i] } }
         if isOutput, pos + neg > 0 {

@@ -115,6 +115,10 @@ public final class RankSimulator {
             s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
         }
         self.states = states
+        let scratch = EmitScratch()
+        let most = states.filter { $0.layer.op.hasNeurons }.map(\.block.own.count).max() ?? 0
+        scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
+        for s in states { s.scratch = scratch }
         inputOnlyOnce = config.encoder == .direct && fewSpike == nil
             && network.layers.indices.filter { network.layers[$0].inputs.contains(0) }.allSatisfy { states[$0].constantInput }
         layerSeconds = [Double](repeating: 0, count: network.layers.count)
