@@ -175,8 +175,7 @@ final class LayerState {
                     let capV = SIMD8<Float>(repeating: cap), thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh)
                     var i0 = 0
                     while i0 + 8 <= n {
-                        let v = UnsafeRawPointer(V.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
-                            + UnsafeRawPointer(I.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                        let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
                         var nv = v
                         if any(fp .| fn) {
@@ -195,7 +194,7 @@ final class LayerState {
                                 emit(lo + i0 + l, k[l])
                             }
                         }
-                        UnsafeMutableRawPointer(V.baseAddress! + i0).storeBytes(of: nv, as: SIMD8<Float>.self)
+                        store8(nv, V, i0)
                         i0 += 8
                     }
                     for i in i0..<n {
@@ -218,8 +217,7 @@ final class LayerState {
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
                     var i0 = 0
                     while i0 + 8 <= n {
-                        let v = UnsafeRawPointer(V.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
-                            + UnsafeRawPointer(I.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                        let v = sum8(V, I, i0)
                         let f = v .>= th
                         var nv = v
                         if any(f) {
@@ -230,7 +228,7 @@ final class LayerState {
                                 bits &= bits - 1
                             }
                         }
-                        UnsafeMutableRawPointer(V.baseAddress! + i0).storeBytes(of: nv, as: SIMD8<Float>.self)
+                        store8(nv, V, i0)
                         i0 += 8
                     }
                     for i in i0..<n {
@@ -245,8 +243,7 @@ final class LayerState {
                     let toZero = nm.reset == .zero
                     var i0 = 0
                     while i0 + 8 <= n {
-                        let v = UnsafeRawPointer(V.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
-                            + UnsafeRawPointer(I.baseAddress! + i0).loadUnaligned(as: SIMD8<Float>.self)
+                        let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
                         var nv = v
                         if any(fp .| fn) {
@@ -260,7 +257,7 @@ final class LayerState {
                                 bits &= bits - 1
                             }
                         }
-                        UnsafeMutableRawPointer(V.baseAddress! + i0).storeBytes(of: nv, as: SIMD8<Float>.self)
+                        store8(nv, V, i0)
                         i0 += 8
                     }
                     for i in i0..<n {
@@ -393,6 +390,17 @@ final class LayerState {
         }
         return values
     }
+}
+
+/// `V[i ..< i + 8] + I[i ..< i + 8]`, lane by lane.
+@inline(__always)
+func sum8(_ V: UnsafeMutableBufferPointer<Float>, _ I: UnsafeBufferPointer<Float>, _ i: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(V.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(I.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ V: UnsafeMutableBufferPointer<Float>, _ i: Int) {
+    UnsafeMutableRawPointer(V.baseAddress! + i).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 /// The lanes of a comparison mask as bits (lane i is bit i).
