@@ -42,7 +42,11 @@ public final class DenseForward {
     /// [0, bθ] (IF) or [−bθ, bθ] (IBT) with b the burst size (1 for ordinary neurons), so the executor computes what a rate-coded SNN of this
     /// (converted) network converges to as T grows: the SNN's error against the exact ANN then splits
     /// into clipping (this reference against the exact one) and finite-T error (the SNN against this).
-    public init(_ network: Network, threads: Int? = 1, rateLimited: Bool = false) throws {
+    ///
+    /// `exactFewSpike`: few-spike layers whose code is a binary code in closed form (ReLU, and
+    /// leaky-ReLU and linear in sign-magnitude) apply the activation they quantize, unquantized and
+    /// unclipped, so the executor is the ANN the network was converted from; fitted codes stay as coded.
+    public init(_ network: Network, threads: Int? = 1, rateLimited: Bool = false, exactFewSpike: Bool = false) throws {
         try network.validate()
         self.network = network
         activations = network.layers.map { l in
@@ -52,7 +56,10 @@ public final class DenseForward {
             case .integrateAndFire, .leakyIntegrateAndFire: a = .relu
             case .signedIBT: a = n.alpha == 1 ? .none : .leaky(n.alpha)
             case .accumulator, .leaky, .leakyIntegrator: return .none
-            case .fewSpike: return .fewSpike(n.fewSpike!)
+            case .fewSpike:
+                let code = n.fewSpike!
+                guard exactFewSpike, let slope = code.closedFormNegativeSlope else { return .fewSpike(code) }
+                return slope == 0 ? .relu : slope == 1 ? .none : .leaky(slope)
             }
             guard rateLimited else { return a }
             let top = n.threshold * Float(n.burst)

@@ -41,6 +41,15 @@ public struct FewSpikeCode: Hashable, Codable, Sendable {
         return c
     }
 
+    /// For a binary code in closed form (T = h = d = α·2^−t), the slope of the activation it quantizes
+    /// on negative inputs: 0 for ReLU, the `negativeScale` of a sign-magnitude code (leaky-ReLU; 1 is
+    /// linear). nil for fitted codes.
+    public var closedFormNegativeSlope: Float? {
+        guard let a = outputs.first, a > 0, thresholds == resets, resets == outputs else { return nil }
+        for (t, d) in outputs.enumerated() where d != a * Float(sign: .plus, exponent: -t, significand: 1) { return nil }
+        return negativeScale ?? 0
+    }
+
     /// The value passed on for input `x`, and the number of spikes it took.
     @inline(__always)
     public func apply(_ x: Float) -> (value: Float, spikes: Int) {

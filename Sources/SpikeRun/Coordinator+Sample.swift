@@ -37,7 +37,7 @@ struct RootState {
         let root = c.isRoot
         accumulator = RunAccumulator(layers: c.network.layers.count, checkpoints: c.config.checkpoints.count)
         self.writer = writer
-        ann = root && (c.options.compareANN || c.config.layerValues) ? try DenseForward(c.network, rateLimited: c.options.rateLimitedANN) : nil
+        ann = root && (c.options.compareANN || c.config.layerValues) ? try DenseForward(c.network, rateLimited: c.options.rateLimitedANN, exactFewSpike: true) : nil
         layerErrors = root && c.config.layerValues ? LayerErrorAccumulator(network: c.network) : nil
         detection = root ? DetectionScoring(network: c.network, checkpoints: c.config.checkpoints.count) : nil
         stepTotals = [Int64](repeating: 0, count: c.config.timesteps)

@@ -51,6 +51,25 @@ struct FewSpikeTests {
         #expect(back == linear)
         var bad = linear; bad.negativeScale = -1
         #expect(throws: SpikeError.self) { try bad.validate(layer: "x") }
+        // --compare-ann's reference: closed-form codes apply the activation they quantize (here leaky-ReLU
+        // and linear, as the IBT network they came from), fitted codes stay as coded.
+        #expect(leaky.closedFormNegativeSlope == 0.1 && linear.closedFormNegativeSlope == 1 && offset.closedFormNegativeSlope == nil)
+        #expect(FewSpikeCode.relu(alpha: 3, steps: 6).closedFormNegativeSlope == 0)
+        var rng = SplitMix(5)
+        func w(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1...1, using: &rng) } }
+        let (w1, b1, w2, w3) = (w(2 * 9 * 4), w(4), w(4 * 9 * 3), w(108 * 2))
+        func net(_ n1: NeuronModel, _ n2: NeuronModel) throws -> Network {
+            var b = NetworkBuilder(name: "signed", input: Shape(6, 6, 2))
+            try b.add("c1", .conv(Window(kernel: 3, pad: 1), outChannels: 4, groups: 1), neuron: n1, weights: w1, bias: b1)
+            try b.add("c2", .conv(Window(kernel: 3, pad: 1), outChannels: 3, groups: 1), neuron: n2, weights: w2)
+            try b.add("fc", .dense(outFeatures: 2), neuron: .accumulator, weights: w3)
+            return try b.build()
+        }
+        let fsNet = try net(.fewSpike(leaky), .fewSpike(linear)), ibtNet = try net(.ibt(alpha: 0.1), .ibt(alpha: 1))
+        let x = w(72)
+        let exact = try DenseForward(fsNet, exactFewSpike: true).run(x), ann = try DenseForward(ibtNet).run(x)
+        #expect(exact == ann)
+        #expect(try DenseForward(fsNet).run(x) != ann, "without exactFewSpike the codes quantize")
     }
 
     @Test("Fits are seeded and reproducible, and close to the activation")
