@@ -18,7 +18,7 @@ for spec in mnist-cnn:mnist:8 fashion-cnn:fashion-mnist:8; do
   IFS=: read -r m d k <<< "$spec"
   data=../shared/data/$d
   "$BIN" evaluate --model "Tests/Fixtures/$m.onnx" --data "$data" --samples "$N" --quiet --json "$OUT/$m-ann.json" > /dev/null
-  "$BIN" convert --model "Tests/Fixtures/$m.onnx" --calibration "$data" --snn-model "$OUT/$m-rate-snn" > /dev/null
+  "$BIN" convert --model "Tests/Fixtures/$m.onnx" --calibration "$data" --snn-model "$OUT/$m-rate-snn.json" > /dev/null
   run simulate --model "$OUT/$m-rate-snn.json" --data "$data" --samples "$N" -T 128 --checkpoints 8,16,32,64 --encoder direct \
       --quiet --overwrite --json "$OUT/$m-rate-sweep.json" > /dev/null
   T=$(python3 - "$OUT/$m-ann.json" "$OUT/$m-rate-sweep.json" <<'PY'
@@ -31,7 +31,7 @@ PY
 )
   run simulate --model "$OUT/$m-rate-snn.json" --data "$data" --samples "$N" -T "$T" --encoder direct --quiet --overwrite \
       --json "$OUT/$m-rate.json" > /dev/null
-  "$BIN" convert --model "Tests/Fixtures/$m.onnx" --calibration "$data" --coding fs -K "$k" --snn-model "$OUT/$m-fs-snn" > /dev/null
+  "$BIN" convert --model "Tests/Fixtures/$m.onnx" --calibration "$data" --coding fs -K "$k" --snn-model "$OUT/$m-fs-snn.json" > /dev/null
   run simulate --model "$OUT/$m-fs-snn.json" --data "$data" --samples "$N" --encoder direct --quiet --overwrite --json "$OUT/$m-fs.json" > /dev/null
   echo "$m done (rate T = $T)" >&2
 done

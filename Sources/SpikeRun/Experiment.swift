@@ -116,10 +116,13 @@ public struct CalibrationSet {
 public enum ConvertedModel {
     /// Writes both; returns the report's path.
     @discardableResult
-    public static func write(_ snn: Network, report: ConversionReport, to path: String) throws -> String {
-        try ModelFile.write(snn, to: path)
-        let reportPath = (path as NSString).deletingPathExtension + ".report.json"
+    /// Writes NAME.json + NAME.bin and NAME.report.json for `path` NAME or NAME.json; returns the two JSON paths.
+    @discardableResult
+    public static func write(_ snn: Network, report: ConversionReport, to path: String) throws -> (model: String, report: String) {
+        let jsonPath = path.lowercased().hasSuffix(".json") ? path : path + ".json"
+        try ModelFile.write(snn, to: jsonPath)
+        let reportPath = (jsonPath as NSString).deletingPathExtension + ".report.json"
         try ResultFiles.writeJSON(report, to: reportPath)
-        return reportPath
+        return (jsonPath, reportPath)
     }
 }

@@ -35,9 +35,9 @@ struct Convert: ParsableCommand, CommandLineOnly {
             let imported = try ANNSource.load(spec, weights: model.weights)
             let calibration = try CalibrationSet(conversion, data: cal, inputShape: imported.network.inputShape)
             let (snn, report) = try calibration.convert(imported, source: spec, rules: conversion.rules)
-            let reportPath = try ConvertedModel.write(snn, report: report, to: out)
+            let written = try ConvertedModel.write(snn, report: report, to: out)
             print(report.table)
-            print("wrote \(out) and \(reportPath)")
+            print("wrote \(written.model) (+ .bin) and \(written.report)")
         } catch let e as SpikeError { printError("spikescale: error: \(e.message)"); throw ExitCode(1) }
     }
 }
