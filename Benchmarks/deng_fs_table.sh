@@ -8,6 +8,7 @@
 #   --coding fs -K K`; all on the first N t10k images, direct (analog) input.
 # - yolo-fastest-1.1: Configs/yolo-fastest.yaml (burst 2, burn-in 128) at T = 256 and
 #   Configs/yolo-fastest-fs.yaml (K = 16), all 8 COCO8 images; the ANN by `evaluate`.
+# A model whose OUT/MODEL-fs.json exists is kept (a rerun resumes after the last finished model).
 # Usage: [RANKS=2] [BIN=.build/release/spikescale] Benchmarks/deng_fs_table.sh [N] [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ mkdir -p "$OUT"
 run() { MPIR_CVAR_CH4_NUM_VCIS=1 mpiexec -n "$RANKS" "$BIN" "$@"; }
 for spec in mnist-cnn:mnist:8 fashion-cnn:fashion-mnist:8; do
   IFS=: read -r m d k <<< "$spec"
+  [ -f "$OUT/$m-fs.json" ] && { echo "$m: kept from an earlier run in $OUT" >&2; continue; }
   data=../shared/data/$d
   "$BIN" evaluate --model "Tests/Fixtures/$m.onnx" --data "$data" --samples "$N" --quiet --json "$OUT/$m-ann.json" > /dev/null
   "$BIN" convert --model "Tests/Fixtures/$m.onnx" --calibration "$data" --snn-model "$OUT/$m-rate-snn.json" > /dev/null
@@ -37,7 +39,7 @@ PY
 done
 "$BIN" evaluate --model ../shared/data/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg --data ../shared/data/coco8 --split train+val --samples 8 \
     --quiet --json "$OUT/yolo-fastest-ann.json" > /dev/null
-run simulate --config Configs/yolo-fastest.yaml -T 256 --checkpoints 256 --snn-model "$OUT/yolo-fastest-rate-snn.json" --quiet --overwrite \
+run simulate --config Configs/yolo-fastest.yaml -T 256 --checkpoints 192 --snn-model "$OUT/yolo-fastest-rate-snn.json" --quiet --overwrite \
     --json "$OUT/yolo-fastest-rate.json" > /dev/null
 run simulate --config Configs/yolo-fastest-fs.yaml --snn-model "$OUT/yolo-fastest-fs-snn.json" --quiet --overwrite --json "$OUT/yolo-fastest-fs.json" > /dev/null
 echo "yolo-fastest done" >&2
