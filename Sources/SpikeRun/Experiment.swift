@@ -114,8 +114,6 @@ public struct CalibrationSet {
 
 /// Writing a converted SNN: `NAME.json` + `NAME.bin`, and the conversion report as `NAME.report.json`.
 public enum ConvertedModel {
-    /// Writes both; returns the report's path.
-    @discardableResult
     /// Writes NAME.json + NAME.bin and NAME.report.json for `path` NAME or NAME.json; returns the two JSON paths.
     @discardableResult
     public static func write(_ snn: Network, report: ConversionReport, to path: String) throws -> (model: String, report: String) {
