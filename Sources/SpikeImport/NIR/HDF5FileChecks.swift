@@ -166,7 +166,17 @@ extension HDF5Tree {
                     guard !o else { return "dataspace of more elements than a file can hold" }
                     elements = m
                 }
-                guard type.length >= 8, let typeSize = uint(at: type.data + 4, 4), typeSize > 0 else { return "corrupt datatype message" }
+                guard type.length >= 8, let typeSize = uint(at: type.data + 4, 4), typeSize > 0, let tc = uint(at: type.data, 1) else { return "corrupt datatype message" }
+                // Integers and floats of 1-8 bytes whose bits lie in them: HDF5 converts an element of the declared
+                // size from the chunk it decompressed and reads past it when the size is corrupt (seen: a flipped
+                // high byte of an int64's size made HDF5 1.10.8 copy gigabytes from an 8-byte chunk and crash).
+                if tc & 0x0f == 0 || tc & 0x0f == 1 {
+                    guard [1, 2, 4, 8].contains(typeSize) else { return "\(tc & 0x0f == 0 ? "integer" : "float") datatype of \(typeSize) bytes" }
+                    guard type.length >= 12, let bitOffset = uint(at: type.data + 8, 2), let precision = uint(at: type.data + 10, 2),
+                          precision > 0, bitOffset + precision <= 8 * typeSize else { return "corrupt number datatype (bit offset or precision)" }
+                } else if typeSize > 1 << 20 {
+                    return "datatype of \(typeSize) bytes"
+                }
                 let (bytes, o) = elements.multipliedReportingOverflow(by: typeSize)
                 guard !o else { return "dataspace of more bytes than a file can hold" }
                 // Layout, versions 3 and 4: compact (0) or contiguous (1); chunked and virtual are left to HDF5.
