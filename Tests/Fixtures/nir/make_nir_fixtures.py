@@ -5,7 +5,8 @@ fixed seeded binary input, recorded step by step.
 
     python3 Tests/Fixtures/nir/make_nir_fixtures.py [OUT_DIR [snntorch|norse|sinabs|perneuron ...]]
 
-Needs CPU torch, nir, snntorch, norse, sinabs (README, NIR interchange). For each network NAME it writes
+Needs CPU torch, nir, snntorch, norse, sinabs (README, NIR interchange); the `spikingjelly` group (not run by
+default) needs spikingjelly 2.0.0 with nir 1.0.8 and nirtorch 2.6 in a venv of its own (the others use nirtorch 2.0.2). For each network NAME it writes
 NAME.nir (the library's export) and NAME.json: library, convention (SpikeScale's --convention), dt,
 timesteps, input shape (NIR's, without batch), the inputs (per sample, T frames, CHW order), the output
 layer's values per step (per sample, T rows, each in NIR's CHW order), and the tolerance the comparison allows with its reason
@@ -282,6 +283,42 @@ def per_neuron_fixtures():
     save("norse-lif-mlp-perneuron", "norse", "norse", dt, norse.to_nir(net, x[0, 0], dt=dt), x, outs, "spikes")
 
 
+def spikingjelly_fixtures():
+    """SpikingJelly 2.0.0's own NIR export (`spikingjelly.activation_based.nir_exchange`, which needs nirtorch 2.6:
+    a separate venv from the other libraries' nirtorch 2.0.2). Single-step mode, batch 1, hard reset to 0."""
+    from spikingjelly.activation_based import functional, neuron
+    from spikingjelly.activation_based.nir_exchange import export_to_nir
+
+    torch.manual_seed(1515)
+
+    def run(net, x):
+        outs = []
+        for s in range(SAMPLES):
+            functional.reset_net(net)
+            with torch.no_grad():
+                outs.append(np.stack([net(x[s, t:t + 1])[0].numpy().copy() for t in range(T)]))
+        functional.reset_net(net)
+        return outs
+
+    # LIF MLP: tau = 2 (SpikingJelly's default), decay_input, v_threshold 1, v_reset 0.
+    x = binary_input((16,))
+    net = torch.nn.Sequential(scaled_linear(16, 24, 6.0), neuron.LIFNode(tau=2.0, v_reset=0.0),
+                              scaled_linear(24, 6, 12.0), neuron.LIFNode(tau=2.0, v_reset=0.0))
+    functional.set_step_mode(net, "s")
+    outs = run(net, x)
+    save("spikingjelly-lif-mlp", "spikingjelly", "spikingjelly", 1e-4, export_to_nir(net, x[0, :1], dt=1e-4), x, outs, "spikes")
+    # Conv net with average pooling: Conv2d, IF, AvgPool2d, Flatten, Affine, IF.
+    xc = binary_input((2, 8, 8))
+    conv = torch.nn.Conv2d(2, 4, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.mul_(3.0)
+    net = torch.nn.Sequential(conv, neuron.IFNode(v_reset=0.0), torch.nn.AvgPool2d(2), torch.nn.Flatten(),
+                              scaled_linear(4 * 4 * 4, 5, 3.0), neuron.IFNode(v_reset=0.0))
+    functional.set_step_mode(net, "s")
+    outs = run(net, xc)
+    save("spikingjelly-if-conv-avgpool", "spikingjelly", "spikingjelly", 1e-4, export_to_nir(net, xc[0, :1], dt=1e-4), xc, outs, "spikes")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     which = sys.argv[2:] or ["snntorch", "norse", "sinabs", "perneuron"]
@@ -293,3 +330,5 @@ if __name__ == "__main__":
         sinabs_fixtures()
     if "perneuron" in which:
         per_neuron_fixtures()
+    if "spikingjelly" in which:     # not in the default list: it needs its own venv (nirtorch 2.6)
+        spikingjelly_fixtures()
