@@ -171,7 +171,10 @@ public enum NIRImporter {
                 p.node = name
                 let idx = try b.add(name, p.op, inputs: [src.layer], neuron: model, weights: p.weights, bias: p.bias, perNeuron: arrays)
                 if !arrays.isEmpty {
-                    notes.append("\(name): per-\(arrays.present[0].values.count == b.shape(idx).channels ? "channel" : "neuron") \(arrays.present.map(\.name).joined(separator: ", "))")
+                    let s = b.shape(idx)
+                    notes.append("\(name): per-neuron parameters " + arrays.present.map {
+                        "\($0.name) (\($0.values.count == s.count ? "per neuron" : "per channel"))"
+                    }.joined(separator: ", "))
                 }
                 values[name] = Value(layer: idx, nirShape: p.shape)
             default:
