@@ -1,6 +1,7 @@
 import Foundation
 import SpikeConvert
 import SpikeCore
+import SpikeTrain
 
 /// Reading any result file spikescale writes. Every file carries `tool`, `kind` and `version`:
 ///
@@ -10,6 +11,7 @@ import SpikeCore
 /// | `sweep`      | `sweep`                    | `SweepResult`      |
 /// | `ann`        | `evaluate --json`          | `ANNResult`        |
 /// | `conversion` | `convert` (OUT.report.json)| `ConversionReport` |
+/// | `training`   | `train --json`             | `TrainingResult`   |
 ///
 /// Run results and conversion reports written before they had a `kind` are recognised by their keys.
 public enum ResultFile {
@@ -21,6 +23,7 @@ public enum ResultFile {
         case sweep(SweepResult)
         case ann(ANNResult)
         case conversion(ConversionReport)
+        case training(TrainingResult)
 
         /// The file's `kind`.
         public var kind: Kind {
@@ -29,12 +32,13 @@ public enum ResultFile {
             case .sweep: return .sweep
             case .ann: return .ann
             case .conversion: return .conversion
+            case .training: return .training
             }
         }
     }
 
     public enum Kind: String, Sendable, CaseIterable {
-        case run, sweep, ann, conversion
+        case run, sweep, ann, conversion, training
 
         /// How messages name a file of this kind.
         public var description: String {
@@ -43,6 +47,7 @@ public enum ResultFile {
             case .sweep: return "sweep"
             case .ann: return "ANN result"
             case .conversion: return "conversion report"
+            case .training: return "training result"
             }
         }
     }
@@ -75,6 +80,7 @@ public enum ResultFile {
             case .sweep: return .sweep(try dec.decode(SweepResult.self, from: data))
             case .ann: return .ann(try dec.decode(ANNResult.self, from: data))
             case .conversion: return .conversion(try dec.decode(ConversionReport.self, from: data))
+            case .training: return .training(try dec.decode(TrainingResult.self, from: data))
             }
         } catch let e as DecodingError {
             throw SpikeError("looks like a \(kind.description) but \(describe(e))")

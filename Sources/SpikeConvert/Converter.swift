@@ -24,6 +24,8 @@ public struct ConversionOptions: Sendable {
     public var coding: Coding = .rate
     /// Few-spike coding: sub-steps K per layer.
     public var subSteps = 10
+    /// Few-spike coding: how leaky-ReLU and linear layers with negative inputs are coded.
+    public var fsSigned: FewSpikeSigned = .binary
     public var norm: NormMode = .channel
     public var statistic: Statistic = .percentile(99.99)
     public var reset: ResetMode = .subtract

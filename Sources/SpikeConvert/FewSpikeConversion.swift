@@ -14,6 +14,7 @@ public enum FewSpikeConversion {
         var rows = [ConversionLayerReport]()
         var fitter = FewSpikeFitter(steps: o.subSteps)
         fitter.restarts = 8
+        fitter.signed = o.fsSigned
         for (i, l) in snn.layers.enumerated() where l.op.hasNeurons && l.neuron?.kind != .accumulator {
             let old = kept[i]
             let f = folded[old] ?? activation(of: l.neuron!)

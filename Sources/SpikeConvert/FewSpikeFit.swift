@@ -82,12 +82,24 @@ public struct FewSpikeFitQuality: Codable, Sendable, Equatable {
     }
 }
 
-/// Fits a few-spike code to an activation: ReLU and linear in closed form, the others by gradient descent with
-/// a surrogate gradient from seeded random restarts (Stöckl & Maass). Signed functions are coded by
-/// one neuron with signed thresholds, resets and outputs (no neuron pairs): the first sub-steps may
-/// carry a negative threshold that shifts the input up, so no extra neurons or synapses are needed.
+/// How leaky-ReLU and linear layers with negative inputs are coded.
+public enum FewSpikeSigned: String, Sendable, Codable, CaseIterable {
+    /// Sign-magnitude binary in closed form (default): one signed neuron, binary T = h = d = α·2^−t on
+    /// |x|, negative inputs passing on −slope·d(t); α = the larger of the range's ends.
+    case binary
+    /// One neuron with signed parameters: leaky-ReLU fitted by gradient descent, linear as offset binary
+    /// (the first sub-step lifts the input by −lo). Fires about K/2 spikes for inputs just below zero.
+    case fit
+}
+
+/// Fits a few-spike code to an activation: ReLU, and leaky-ReLU and linear in sign-magnitude binary, in
+/// closed form; the others by gradient descent with a surrogate gradient from seeded random restarts
+/// (Stöckl & Maass). A fitted code is one neuron with signed thresholds, resets and outputs (no neuron
+/// pairs): the first sub-steps may carry a negative threshold that shifts the input up.
 public struct FewSpikeFitter: Sendable {
     public var steps: Int
+    /// Leaky-ReLU and linear on a range reaching below zero: sign-magnitude binary, or a fit.
+    public var signed: FewSpikeSigned = .binary
     public var seed: UInt64 = 1
     public var restarts = 8
     public var iterations = 600
@@ -102,6 +114,13 @@ public struct FewSpikeFitter: Sendable {
     public func fit(_ f: FewSpikeActivation, lo: Float, hi: Float, inputs: [Float] = []) -> FewSpikeCode {
         let s = max(abs(lo), abs(hi))
         if f == .relu { return .relu(alpha: hi, steps: steps) }
+        if signed == .binary, lo < 0 {
+            switch f {
+            case .leaky(let a): return .signedBinary(alpha: max(hi, -lo), steps: steps, negativeScale: a)
+            case .linear: return .signedBinary(alpha: max(hi, -lo), steps: steps, negativeScale: 1)
+            default: break
+            }
+        }
         // Fit in units where the range lies in [−1, 1]: code(x) = s·code'(x/s) for g(x') = f(s·x')/s.
         let g: (Double) -> Double = { f.apply($0 * Double(s)) / Double(s) }
         let l = Double(lo / s), h = Double(hi / s)

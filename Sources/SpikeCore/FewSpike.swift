@@ -2,12 +2,20 @@
 ///
 /// The input is loaded once, `v(1) = x`; then for sub-steps t = 1...K: `z(t) = 1 if v(t) > T(t)`,
 /// `v(t+1) = v(t) − h(t)·z(t)`, and the value passed on is `Σ d(t)·z(t)`. T, h and d may be negative,
-/// which is how signed activations (leaky-ReLU, linear, Swish's negative lobe) are coded by one neuron.
+/// which is how a fitted code carries a signed activation (Swish's negative lobe) in one neuron.
+///
+/// A sign-magnitude code (`negativeScale` s set) is a signed neuron, as Spiking-YOLO's IBT neuron is:
+/// an input below zero is coded by its magnitude with the same T and h, and each of its spikes passes
+/// on `−s·d(t)`: `z⁻(t) = 1 if v(t) < −T(t)`, `v(t+1) = v(t) + h(t)·z⁻(t)`. With the binary T = h = d
+/// this codes leaky-ReLU (s = its slope) and linear layers (s = 1) exactly up to K bits, and a value
+/// near zero fires few spikes whatever its sign.
 public struct FewSpikeCode: Hashable, Codable, Sendable {
     /// T(t), h(t), d(t) for t = 1...K.
     public var thresholds: [Float]
     public var resets: [Float]
     public var outputs: [Float]
+    /// Sign-magnitude codes only: the factor of the outputs of negative inputs (nil: one-sided code).
+    public var negativeScale: Float?
     /// Sub-steps a code may have.
     public static let stepRange = 1...32
 
@@ -25,10 +33,24 @@ public struct FewSpikeCode: Hashable, Codable, Sendable {
         return FewSpikeCode(thresholds: v, resets: v, outputs: v)
     }
 
+    /// Leaky-ReLU of slope `negativeScale` (1: linear) in sign-magnitude binary: ReLU's closed form
+    /// for |x|, the outputs of negative inputs multiplied by `−negativeScale`.
+    public static func signedBinary(alpha: Float, steps k: Int, negativeScale: Float) -> FewSpikeCode {
+        var c = relu(alpha: alpha, steps: k)
+        c.negativeScale = negativeScale
+        return c
+    }
+
     /// The value passed on for input `x`, and the number of spikes it took.
     @inline(__always)
     public func apply(_ x: Float) -> (value: Float, spikes: Int) {
         var v = x, out: Float = 0, n = 0
+        if let s = negativeScale, x < 0 {   // the engine's order: v += h, out += −s·d
+            for t in thresholds.indices where v < -thresholds[t] {
+                v += resets[t]; out += -s * outputs[t]; n += 1
+            }
+            return (out, n)
+        }
         for t in thresholds.indices where v > thresholds[t] {
             v -= resets[t]; out += outputs[t]; n += 1
         }
@@ -38,7 +60,9 @@ public struct FewSpikeCode: Hashable, Codable, Sendable {
     /// The same code with every threshold, reset and output multiplied by `s` (> 0): the code of
     /// `s·f(x/s)`, which for ReLU, leaky-ReLU and linear is `f` on an `s` times wider range.
     public func scaled(by s: Float) -> FewSpikeCode {
-        FewSpikeCode(thresholds: thresholds.map { $0 * s }, resets: resets.map { $0 * s }, outputs: outputs.map { $0 * s })
+        var c = FewSpikeCode(thresholds: thresholds.map { $0 * s }, resets: resets.map { $0 * s }, outputs: outputs.map { $0 * s })
+        c.negativeScale = negativeScale
+        return c
     }
 
     /// Checks the parameters; `layer` names the layer in the error.
@@ -51,6 +75,11 @@ public struct FewSpikeCode: Hashable, Codable, Sendable {
         }
         guard (thresholds + resets + outputs).allSatisfy(\.isFinite) else {
             throw SpikeError("layer '\(layer)': few-spike parameters must be finite numbers")
+        }
+        if let s = negativeScale {
+            guard s.isFinite, s > 0, thresholds.allSatisfy({ $0 >= 0 }) else {
+                throw SpikeError("layer '\(layer)': a sign-magnitude few-spike code needs a positive finite negativeScale and thresholds ≥ 0, got \(s)")
+            }
         }
     }
 }

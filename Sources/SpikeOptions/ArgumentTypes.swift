@@ -51,6 +51,7 @@ extension NIRConvention: ExpressibleByArgument {}
 extension MaxPoolGateMode: ExpressibleByArgument {}
 extension NormMode: ExpressibleByArgument {}
 extension Coding: ExpressibleByArgument {}
+extension FewSpikeSigned: ExpressibleByArgument {}
 extension ResetMode: ExpressibleByArgument {}
 extension MaxPoolMode: ExpressibleByArgument {}
 extension ResidualScaling: ExpressibleByArgument {}

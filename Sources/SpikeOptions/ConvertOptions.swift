@@ -15,6 +15,8 @@ public struct ConvertOptions: ParsableArguments {
     public var coding: Coding = .rate
     @Option(name: [.customShort("K"), .long], help: "Few-spike coding: sub-steps K per layer.")
     public var subSteps = 10
+    @Option(help: "Few-spike coding of leaky-ReLU and linear layers with negative inputs: binary (one signed neuron, sign-magnitude binary code in closed form) or fit (signed parameters fitted by gradient descent; linear as offset binary).")
+    public var fsSigned: FewSpikeSigned = .binary
     @Option(help: "Normalization: layer or channel.")
     public var norm: NormMode = .channel
     @Option(help: "Statistic of |activation|: max, p99.9, p99.99 or another pNN.N.")
@@ -61,7 +63,7 @@ public struct ConvertOptions: ParsableArguments {
         o.signedInitialMembrane = signedInitialMembrane
         o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
         o.signedNeurons = neurons == .ibt; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
-        o.coding = coding; o.subSteps = subSteps
+        o.coding = coding; o.subSteps = subSteps; o.fsSigned = fsSigned
         return o
     }
 }

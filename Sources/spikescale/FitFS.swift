@@ -3,6 +3,7 @@ import Foundation
 import SpikeAggregate
 import SpikeConvert
 import SpikeCore
+import SpikeOptions
 import SpikeReport
 
 /// The parameter file `fit-fs` writes.
@@ -24,15 +25,18 @@ struct FitFS: ParsableCommand {
         commandName: "fit-fs",
         abstract: "Fit a few-spike (FS / AMOS) neuron's per-sub-step threshold, reset and output to an activation.",
         discussion: """
-        ReLU uses the closed form T = h = d = α·2^−t (α = hi). The others are fitted by gradient descent
-        with a surrogate gradient from seeded restarts; the same command gives the same file. Signed
-        functions are coded by one neuron with signed parameters. Writes the parameter file (JSON),
+        ReLU uses the closed form T = h = d = α·2^−t (α = hi); leaky-ReLU and linear on a range below zero
+        the sign-magnitude binary code (one signed neuron: the closed form on |x|, negative inputs passing on
+        −slope·d(t)) unless --signed fit. The others are fitted by gradient descent with a surrogate gradient
+        from seeded restarts; the same command gives the same file; their signed parts are coded by one
+        neuron with signed parameters. Writes the parameter file (JSON),
         prints the mean squared error and spikes per input over the range, and plots the fitted function
         against the activation as an SVG.
         """)
     @Option(help: "relu, leaky:A, silu, sigmoid, hardswish or linear.") var activation: String
     @Option(name: .customShort("K"), help: "Sub-steps K.") var steps = 10
     @Option(help: "Input range lo,hi.") var range = "-8,8"
+    @Option(help: "leaky:A and linear on a range below zero: binary (sign-magnitude binary, closed form) or fit.") var signed: FewSpikeSigned = .binary
     @Option(help: "Seed of the restarts.") var seed: UInt64 = 1
     @Option(help: "Random restarts.") var restarts = 8
     @Option(help: "Parameter file (JSON).") var out = "fs-fit.json"
@@ -58,7 +62,7 @@ struct FitFS: ParsableCommand {
         let (lo, hi) = try bounds()
         if f == .relu, lo < 0 { print("note: ReLU's closed form codes [0, hi]; inputs below 0 give 0 as ReLU does") }
         var fitter = FewSpikeFitter(steps: steps)
-        fitter.seed = seed; fitter.restarts = restarts
+        fitter.seed = seed; fitter.restarts = restarts; fitter.signed = signed
         let code = fitter.fit(f, lo: lo, hi: hi)
         let q = FewSpikeFitQuality(code: code, activation: f, lo: lo, hi: hi)
         let file = FewSpikeFitFile(activation: f.description, range: [lo, hi], K: steps, seed: seed, restarts: restarts, code: code, quality: q)

@@ -82,13 +82,16 @@ struct Train: ParsableCommand {
         }
         let total = Date().timeIntervalSince(started)
         guard root else { return }
-        var modelPath: String?
+        // The result file is written even if the export fails, so that the trained run's record is kept.
+        var modelPath: String?, exportError: Error?
         if let m = train.model {
             let base = m.hasSuffix(".json") ? String(m.dropLast(5)) : m
-            let net = try trainer.model.nativeNetwork(name: (base as NSString).lastPathComponent)
-            try ModelFile.write(net, to: base + ".json")
-            modelPath = base + ".json"
-            print("model: \(base).json (+ .bin), tdBN folded, \(cfg.neuron.kind.rawValue) neurons")
+            do {
+                let net = try trainer.model.nativeNetwork(name: (base as NSString).lastPathComponent)
+                try ModelFile.write(net, to: base + ".json")
+                modelPath = base + ".json"
+                print("model: \(base).json (+ .bin), tdBN folded, \(cfg.neuron.kind.rawValue) neurons")
+            } catch { exportError = error }
         }
         let result = TrainingResult(config: cfg, data: train.data!, trainSamples: trainSet.count, testSamples: testSet.count, ranks: t.size,
                                     host: hostName(), parameters: trainer.model.params.reduce(0) { $0 + $1.value.count }, history: history,
@@ -96,6 +99,10 @@ struct Train: ParsableCommand {
         if let j = train.json {
             try ResultFiles.writeJSON(result, to: j)
             print("result: \(j)\nepochs: \(j).epochs.jsonl")
+        }
+        if let e = exportError {
+            let where_ = train.checkpointPath.map { " (the trained weights are in the checkpoint \($0))" } ?? ""
+            throw SpikeError("the model was not written\(where_): \((e as? SpikeError)?.message ?? "\(e)")")
         }
         print(String(format: "test accuracy %.2f%% after %d epoch(s), %.1f s", result.testAccuracy * 100, cfg.epochs, total))
     }

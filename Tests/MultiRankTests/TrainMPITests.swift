@@ -28,6 +28,13 @@ struct TrainMPITests {
         let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m1.bin")), b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m2.bin"))
         #expect(a == b, "the weights after one epoch differ between 1 and 2 ranks")
         #expect(accuracy[0] == accuracy[1])
+        // The training results through the report machinery: loss and accuracy against the epoch as SVG.
+        let rep = try MPIHarness.run(ranks: 1, ["report", "\(dir)/r1.json", "\(dir)/r2.json", "--output", "\(dir)/report"], timeout: 60)
+        #expect(rep.status == 0, "report failed: \(rep.stderr)")
+        for f in ["r1-loss.svg", "r1-accuracy.svg", "r2-accuracy.svg", "training-test-accuracy.svg", "report.html"] {
+            let text = (try? String(contentsOfFile: "\(dir)/report/\(f)", encoding: .utf8)) ?? ""
+            #expect(text.contains(f.hasSuffix(".svg") ? "<svg" : "Training: r1"), "report: \(f) missing or empty")
+        }
         let s = try MPIHarness.run(ranks: 2, ["simulate", "--model", "\(dir)/m2.json", "--data", Self.mnist, "--samples", "40",
                                               "-T", "3", "--encoder", "direct", "--json", "\(dir)/sim.json", "--quiet"], timeout: 120)
         #expect(s.status == 0, "simulate failed: \(s.stderr)")

@@ -131,6 +131,7 @@ struct OptionMergingTests {
                 case "neurons": value = "relu"
                 case "outputNeurons": value = "spiking"
                 case "coding": value = "fs"
+                case "fsSigned": value = "fit"
                 case "convention": value = "norse"
                 case "energyPreset": value = "horowitz-45nm-fp32"
                 case "inputSize": value = "64"

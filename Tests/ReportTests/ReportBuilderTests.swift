@@ -3,6 +3,7 @@ import Testing
 import SpikeAggregate
 import SpikeCore
 import SpikeReport
+import SpikeTrain
 
 @Suite struct ReportBuilderTests {
     func input(_ name: String, _ content: ResultFile.Content) -> ReportInput {
@@ -138,5 +139,57 @@ import SpikeReport
         #expect(try String(contentsOfFile: out + "/s-heatmap.svg", encoding: .utf8) == report.figures[1].svg)
         let file = try Samples.write(Samples.sweep(), "plain.json", in: dir)
         #expect(throws: SpikeError("exists and is not a directory")) { try ReportWriter.write(report, to: file) }
+    }
+}
+
+/// Training results (`train --json`) in the report: loss and accuracy per epoch for each run; with
+/// several, test accuracy side by side and the final accuracy against depth per normalisation.
+@Suite struct TrainingReportTests {
+    static func result(_ arch: String, _ norm: NormKind, accuracies: [Double]) -> TrainingResult {
+        var c = TrainConfig()
+        c.architecture = arch; c.norm = norm; c.epochs = accuracies.count
+        let h = accuracies.enumerated().map { e, a in
+            EpochStats(epoch: e + 1, learningRate: 1e-3, trainLoss: 2 - a, trainAccuracy: a - 0.01, testLoss: 2.1 - a, testAccuracy: a,
+                       seconds: 10, trainSamples: 1000)
+        }
+        return TrainingResult(config: c, data: "fashion", trainSamples: 1000, testSamples: 500, ranks: 2, host: "h", parameters: 1234,
+                              history: h, trainSeconds: 30, model: nil)
+    }
+
+    @Test func depthCountsWeightLayersOnTheLongestPath() {
+        #expect(trainedDepth("32c3-ap2-64c3-ap2-128fc") == 4)
+        #expect(trainedDepth("16c3-16r-32rs2-dw3") == 1 + 2 + 2 + 1 + 1)
+    }
+
+    @Test func trainingSectionsAndTheDepthAblation() throws {
+        let runs: [(String, TrainingResult)] = [
+            ("td8", Self.result("16c3-16r-16r-32rs2", .tdbn, accuracies: [0.7, 0.8, 0.85])),
+            ("td14", Self.result("16c3-16r-16r-16r-32rs2-32r-32r", .tdbn, accuracies: [0.72, 0.82, 0.87])),
+            ("bn14", Self.result("16c3-16r-16r-16r-32rs2-32r-32r", .bn, accuracies: [0.5, 0.6, 0.65])),
+        ]
+        // Through the file format, as `report` reads them.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("training-report-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var inputs = [ReportInput]()
+        for (n, r) in runs {
+            let p = "\(dir)/\(n).json"
+            try JSONEncoder().encode(r).write(to: URL(fileURLWithPath: p))
+            guard case .training(let back) = try ResultFile.load(p) else { Issue.record("\(p) not read as a training result"); return }
+            #expect(back.testAccuracy == r.testAccuracy && back.history.count == 3)
+            inputs.append(try #require(try ReportInput.load([p]).first))
+        }
+        let report = ReportBuilder().build(inputs)
+        #expect(report.sections.map(\.heading) == ["Training runs compared", "Training: td8", "Training: td14", "Training: bn14"])
+        let cmp = try #require(report.sections.first)
+        #expect(cmp.figures.map(\.name) == ["training-test-accuracy", "training-accuracy-vs-depth"])
+        let depth = cmp.figures[1].svg
+        #expect(xmlError(depth) == nil)
+        #expect(svgTexts(depth).contains("tdbn") && svgTexts(depth).contains("bn"))
+        #expect(cmp.tables.first?.rows.map { $0[2] } == ["8", "14", "14"])
+        let one = report.sections[1]
+        #expect(one.figures.map(\.name) == ["td8-loss", "td8-accuracy"])
+        #expect(one.tables.first?.rows.count == 3)
+        #expect(one.tables.first?.rows.last?[5] == "85.00 %")
     }
 }

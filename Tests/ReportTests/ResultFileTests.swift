@@ -71,7 +71,7 @@ import SpikeCore
         let array = try file("array.json", "[1, 2]")
         #expect(message { try ResultFile.load(array) } == "\(array): not a JSON object, so not a known kind of result file")
         let unknown = try file("banana.json", #"{"kind": "banana", "tool": "spikescale"}"#)
-        #expect(message { try ResultFile.load(unknown) } == "\(unknown): unknown kind \"banana\" (known: \"run\", \"sweep\", \"ann\", \"conversion\")")
+        #expect(message { try ResultFile.load(unknown) } == "\(unknown): unknown kind \"banana\" (known: \"run\", \"sweep\", \"ann\", \"conversion\", \"training\")")
         let noKind = try file("other.json", #"{"hello": 1}"#)
         #expect(message { try ResultFile.load(noKind) }?.hasPrefix("\(noKind): not a known kind of result file") == true)
         let missing = try Samples.writeWithout(Samples.run(), keys: ["layers"], "no-layers.json", in: dir)

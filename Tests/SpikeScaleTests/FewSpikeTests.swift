@@ -24,6 +24,35 @@ struct FewSpikeTests {
         #expect(code.apply(-0.5).value == 0 && code.apply(-0.5).spikes == 0)
     }
 
+    @Test("Sign-magnitude binary: leaky-ReLU and linear exact to K bits on both sides, few spikes near zero")
+    func signedBinary() throws {
+        var fitter = FewSpikeFitter(steps: 10)
+        let leaky = fitter.fit(.leaky(0.1), lo: -2, hi: 1)
+        #expect(leaky.negativeScale == 0.1 && leaky.thresholds == FewSpikeCode.relu(alpha: 2, steps: 10).thresholds)
+        let relu = FewSpikeCode.relu(alpha: 2, steps: 10)
+        for i in -2400...2400 {
+            let x = Float(i) / 1200
+            let (y, n) = leaky.apply(x)
+            let (m, k) = relu.apply(abs(x))
+            #expect(n == k, "x = \(x)")
+            // Negative: the spikes' −0.1·d(t) summed, which is −0.1·m to within float rounding.
+            #expect(x < 0 ? abs(y + 0.1 * m) <= 1e-6 : y == m, "x = \(x)")
+        }
+        // Just below zero: the 1 bits of |x|, where the offset-binary linear code fires about K/2.
+        let linear = fitter.fit(.linear, lo: -2, hi: 2)
+        fitter.signed = .fit
+        let offset = fitter.fit(.linear, lo: -2, hi: 2)
+        #expect(linear.negativeScale == 1 && offset.negativeScale == nil)
+        #expect(linear.apply(-0.01).spikes == 2, "0.01 / 2 = 5 · 2^-10: two 1 bits")
+        #expect(offset.apply(-0.01).spikes >= 4, "offset binary: \(offset.apply(-0.01).spikes) spikes")
+        #expect(abs(linear.apply(-0.7).value + 0.7) <= 2 * 2 / 1024)
+        // The native format keeps the scale; a bad one is refused naming the layer.
+        let back = try JSONDecoder().decode(FewSpikeCode.self, from: JSONEncoder().encode(linear))
+        #expect(back == linear)
+        var bad = linear; bad.negativeScale = -1
+        #expect(throws: SpikeError.self) { try bad.validate(layer: "x") }
+    }
+
     @Test("Fits are seeded and reproducible, and close to the activation")
     func fits() {
         // A short fit (2 restarts x 300 iterations; fit-fs and convert run 8 x 600): bounds twice what it reaches.

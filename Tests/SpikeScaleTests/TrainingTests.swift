@@ -98,18 +98,39 @@ struct TrainingTests {
 struct TrainedModelSimulationTests {
     @Test(arguments: [TrainEncoding.analog, .bernoulli])
     func engineMatchesTrainer(encoding: TrainEncoding) throws {
+        try Self.check(architecture: "4c3-ap2-dw3-8c3-ap2-16fc", encoding: encoding, neuron: NeuronSpec())
+    }
+
+    /// A spiking ResNet (basic blocks with a strided 1x1 shortcut, an identity shortcut, and an average
+    /// pool folded into a block's conv1 and shortcut) exports as conv1, relayed conv2 and shortcut
+    /// currents and an `add` layer with the block's neurons; LIF with reset by subtraction exports
+    /// as the engine's leaky neuron.
+    @Test(arguments: [ResetMode.zero, .subtract])
+    func residualNetworkMatchesTrainer(reset: ResetMode) throws {
+        let net = try Self.check(architecture: "4c3-ap2-8r-8r-16rs2-16fc", encoding: .analog,
+                                 neuron: NeuronSpec(kind: .leakyIntegrateAndFire, tau: 0.5, threshold: 0.5, reset: reset))
+        let adds = net.layers.filter { if case .add = $0.op { return true } else { return false } }
+        #expect(adds.map(\.name) == ["l3", "l4", "l5"])
+        #expect(net.layers.contains { $0.name == "l5.down" } && !net.layers.contains { $0.name == "l4.down" })
+    }
+
+    @discardableResult
+    static func check(architecture: String, encoding: TrainEncoding, neuron: NeuronSpec) throws -> Network {
         var cfg = TrainConfig()
-        cfg.architecture = "4c3-ap2-dw3-8c3-ap2-16fc"
+        cfg.architecture = architecture
         cfg.classes = 4; cfg.timesteps = 4; cfg.batchSize = 8; cfg.chunkSize = 4; cfg.epochs = 4
-        cfg.encoding = encoding; cfg.learningRate = 0.005
+        cfg.encoding = encoding; cfg.learningRate = 0.005; cfg.neuron = neuron
         let data = TrainingTests.syntheticSet(count: 64)
         let trainer = try Trainer(config: cfg, inputShape: data.shape, transport: nil)
         for e in 0..<cfg.epochs { _ = try trainer.trainEpoch(data, epoch: e) }
-        let spiking = trainer.model.layers.compactMap { $0 as? Spiking }
+        let spiking = trainer.model.layers.flatMap { l -> [TrainLayer] in
+            if let r = l as? Residual { return r.branch + r.shortcut }
+            return [l]
+        }.compactMap { $0 as? Spiking }
         for s in spiking { s.evaluationSpikes = 0 }
         let n = 24
         let ev = try trainer.evaluate(data, count: n, seed: 5, batch: 7)
-        #expect(ev.accuracy > 0.5, "the trained toy network should beat chance, got \(ev.accuracy)")
+        #expect(ev.accuracy > 0.5, "\(architecture): the trained toy network should beat chance, got \(ev.accuracy)")
         let net = try trainer.model.nativeNetwork(name: "toy")
         var sim = SimulationConfig(timesteps: cfg.timesteps, seed: 5, encoder: encoding == .analog ? .direct : .bernoulli, decoding: .membrane)
         sim.burnIn = 0
@@ -124,16 +145,18 @@ struct TrainedModelSimulationTests {
                 if best == ev.predictions[i] { agree += 1 }
                 for k in o.indices { worst = max(worst, abs(o[k] - ev.outputs[i][k])) }
             }
-            #expect(agree == n, "\(ranks) rank(s): \(agree) of \(n) predictions agree with the trainer")
-            #expect(worst < 1e-3, "\(ranks) rank(s): outputs differ from the trainer's by up to \(worst)")
+            #expect(agree == n, "\(architecture), \(ranks) rank(s): \(agree) of \(n) predictions agree with the trainer")
+            #expect(worst < 1e-3, "\(architecture), \(ranks) rank(s): outputs differ from the trainer's by up to \(worst)")
             for s in spiking {
-                let name = String(s.name.dropLast(4))
+                // `l1.lif` -> layer `l1`; a block's `l3.lif1` -> `l3.conv1`, its `l3.lif` -> the sum `l3`.
+                let name = s.name.hasSuffix(".lif1") ? String(s.name.dropLast(5)) + ".conv1" : String(s.name.dropLast(4))
                 let li = try #require(net.index(of: name))
                 let engine = counters.reduce(Int64(0)) { $0 + $1[li].positiveSpikes }
                 let diff = abs(Double(engine) - Double(s.evaluationSpikes)) / max(1, Double(s.evaluationSpikes))
-                #expect(diff <= 0.001, "\(ranks) rank(s) layer \(name): engine \(engine) spikes, trainer \(s.evaluationSpikes)")
+                #expect(diff <= 0.001, "\(architecture), \(ranks) rank(s) layer \(name): engine \(engine) spikes, trainer \(s.evaluationSpikes)")
             }
         }
+        return net
     }
 }
 
