@@ -119,7 +119,8 @@ public enum NIRExporter {
             outName[i] = neurons
         }
         for (k, o) in network.outputs.enumerated() {
-            let name = "output" + (network.outputs.count > 1 ? "_\(k)" : "")
+            var name = "output" + (network.outputs.count > 1 ? "_\(k)" : "")
+            while g.nodes[name] != nil { name += "_nir" }   // a layer may be called "output" (the trainer's last layer)
             g.nodes[name] = NIRNode(type: "Output", params: ["shape": ints(nirShape(network.layers[o].shape))])
             g.edges.append(NIREdge(outName[o], name))
         }
