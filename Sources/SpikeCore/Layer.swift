@@ -158,6 +158,9 @@ public struct Layer: Sendable {
     /// Output layers with spiking neurons only: per output channel, the normalization factor λ that
     /// returns decoded values (spike count or membrane) to the ANN's units. Empty means 1.
     public var outputScale: [Float] = []
+    /// Leaky and leaky-integrator layers only: per-channel or per-neuron parameter values (NIR's per-neuron
+    /// τ, θ, ...), overriding the neuron model's single values. Empty (the default) means none.
+    public var perNeuron = NeuronArrays()
 
     public init(name: String, op: LayerOp, inputs: [Int], shape: Shape, neuron: NeuronModel? = nil,
                 weights: [Float] = [], bias: [Float] = []) {

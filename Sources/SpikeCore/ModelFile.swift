@@ -50,6 +50,8 @@ public enum ModelFile {
         package var weights: TensorRef?
         package var bias: TensorRef?
         package var outputScale: TensorRef?
+        /// Leaky layers' per-neuron parameters (`NeuronArrays`), by field name.
+        package var perNeuron: [String: TensorRef]?
     }
 
     /// Writes `network` to `jsonPath` and its weights to the `.bin` file beside it.
@@ -103,6 +105,11 @@ public enum ModelFile {
             r.weights = ref(l.weights)
             r.bias = ref(l.bias)
             r.outputScale = ref(l.outputScale)
+            if !l.perNeuron.isEmpty {
+                var refs = [String: TensorRef]()
+                for (name, a) in l.perNeuron.present { refs[name] = ref(a) }
+                r.perNeuron = refs
+            }
             records.append(r)
         }
         let doc = Document(format: format, version: version, name: network.name, weightsFile: binName,
@@ -194,6 +201,12 @@ public enum ModelFile {
             var layer = Layer(name: r.name, op: op, inputs: inputs, shape: Shape(r.shape[0], r.shape[1], r.shape[2]),
                               neuron: r.neuron, weights: try tensor(r.weights, "weights"), bias: try tensor(r.bias, "bias"))
             layer.outputScale = try tensor(r.outputScale, "outputScale")
+            for (name, t) in (r.perNeuron ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let k = NeuronArrays.names.firstIndex(of: name) else {
+                    throw SpikeError("\(at): field 'perNeuron' has unknown key '\(name)'; known: \(NeuronArrays.names.joined(separator: ", "))")
+                }
+                layer.perNeuron[keyPath: NeuronArrays.keyPaths[k]] = try tensor(t, "perNeuron.\(name)")
+            }
             byName[r.name] = i
             layers.append(layer)
         }
@@ -277,7 +290,7 @@ public enum ModelFile {
         }
         let layerKeys: Set<String> = ["name", "op", "inputs", "shape", "kernel", "stride", "pads", "dilation", "groups",
                                       "outChannels", "countIncludePad", "start", "count", "factor", "function", "alpha", "min", "max",
-                                      "neuron", "weights", "bias", "outputScale"]
+                                      "neuron", "weights", "bias", "outputScale", "perNeuron"]
         let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane", "burst", "fewSpike", "dynamics"]
         for (i, l) in (top["layers"] as? [[String: Any]] ?? []).enumerated() {
             if let k = l.keys.sorted().first(where: { !layerKeys.contains($0) }) {

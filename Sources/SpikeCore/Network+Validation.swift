@@ -135,6 +135,7 @@ extension Network {
             if let bad = l.bias.firstIndex(where: { !$0.isFinite }) {
                 throw SpikeError("layer '\(l.name)': bias #\(bad) is not finite")
             }
+            try l.perNeuron.validate(layer: l.name, neuron: l.neuron, shape: l.shape)
             if !l.outputScale.isEmpty {
                 guard l.outputScale.count == l.shape.channels, l.outputScale.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                     throw SpikeError("layer '\(l.name)': outputScale needs \(l.shape.channels) positive finite factors, got \(l.outputScale.count)")

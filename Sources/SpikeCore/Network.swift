@@ -81,10 +81,12 @@ public struct NetworkBuilder {
     /// Appends a layer; the output shape is inferred and the weights checked. Returns its index.
     @discardableResult
     public mutating func add(_ name: String, _ op: LayerOp, inputs: [Int]? = nil, neuron: NeuronModel? = nil,
-                             weights: [Float] = [], bias: [Float] = []) throws -> Int {
+                             weights: [Float] = [], bias: [Float] = [], perNeuron: NeuronArrays = NeuronArrays()) throws -> Int {
         let ins = inputs ?? [last]
         let shape = try Network.inferShape(op, inputs: ins.map { layers[$0].shape }, layer: name)
-        layers.append(Layer(name: name, op: op, inputs: ins, shape: shape, neuron: neuron, weights: weights, bias: bias))
+        var layer = Layer(name: name, op: op, inputs: ins, shape: shape, neuron: neuron, weights: weights, bias: bias)
+        layer.perNeuron = perNeuron
+        layers.append(layer)
         return last
     }
 

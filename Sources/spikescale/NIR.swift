@@ -28,7 +28,10 @@ struct ImportNIR: ParsableCommand {
             try ModelFile.write(imported.network, to: output)
             for n in imported.notes { print(n) }
             for l in imported.network.layers {
-                print("  \(l.name): \(l.op.name) \(l.shape)" + (l.neuron.map { " \($0.kind.rawValue)" + ($0.kind == .leaky ? " θ=\($0.threshold)" : "") } ?? ""))
+                let theta = l.perNeuron.threshold.isEmpty ? { (n: NeuronModel) in " θ=\(n.threshold)" } : { _ in " θ per neuron" }
+                let arrays = l.perNeuron.present.map(\.name)
+                print("  \(l.name): \(l.op.name) \(l.shape)" + (l.neuron.map { " \($0.kind.rawValue)" + ($0.kind == .leaky ? theta($0) : "") } ?? "")
+                      + (arrays.isEmpty ? "" : " (per-neuron \(arrays.joined(separator: ", ")))"))
             }
             print("wrote \(output)")
         } catch let e as SpikeError { printError("spikescale: error: \(e.message)"); throw ExitCode(1) }

@@ -65,9 +65,11 @@ PY
 mkdir -p "$OUT/result" "$OUT/samples"
 cp "$tmp/r.json" "$OUT/result/run.json"; cp "$tmp/s/sweep.json" "$OUT/result/sweep.json"
 cp "$tmp/r.json.samples.jsonl" "$OUT/samples/run.samples.jsonl"
-# NIR: a file written by Sinabs' exporter (h5py layout) and one written by export-nir (metadata, SpikeScale node types).
+# NIR: files written by Sinabs' exporter (h5py layout; one with per-neuron parameters) and one written by export-nir
+# (metadata, SpikeScale node types).
 mkdir -p "$OUT/nir"
 cp Tests/Fixtures/nir/sinabs-lif-mlp.nir "$OUT/nir/sinabs-lif-mlp.nir"
+cp Tests/Fixtures/nir/sinabs-lif-mlp-pertau.nir "$OUT/nir/sinabs-lif-mlp-pertau.nir"   # per-neuron tau_mem and threshold
 "$BIN/spikescale" import-nir Tests/Fixtures/nir/norse-lif-mlp.nir --dt 1e-3 --convention norse --output "$tmp/n.json" > /dev/null
 "$BIN/spikescale" export-nir "$tmp/n.json" --output "$OUT/nir/spikescale-export.nir" > /dev/null
 # Training checkpoints: the run the checkpoint target restores into (FuzzTarget.checkpointConfig: 2 epochs of a tiny

@@ -132,6 +132,8 @@ struct TrainedModelSimulationTests {
         let ev = try trainer.evaluate(data, count: n, seed: 5, batch: 7)
         #expect(ev.accuracy > 0.5, "\(architecture): the trained toy network should beat chance, got \(ev.accuracy)")
         let net = try trainer.model.nativeNetwork(name: "toy")
+        // SpikeScale → NIR → SpikeScale keeps the trained network bit for bit (issue 14).
+        try NIRExportTests.expectIdentical(net, try NIRExportTests.roundTrip(net, "trained-\(architecture)-\(encoding)-\(neuron.reset)"))
         var sim = SimulationConfig(timesteps: cfg.timesteps, seed: 5, encoder: encoding == .analog ? .direct : .bernoulli, decoding: .membrane)
         sim.burnIn = 0
         let inputs = (0..<n).map { i in data.chunk([i], sampleKeys: [i], timesteps: 1, encoding: .analog, seed: 0) }

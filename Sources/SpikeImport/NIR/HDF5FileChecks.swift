@@ -166,12 +166,31 @@ extension HDF5Tree {
                     guard !o else { return "dataspace of more elements than a file can hold" }
                     elements = m
                 }
-                guard type.length >= 8, let typeSize = uint(at: type.data + 4, 4), typeSize > 0 else { return "corrupt datatype message" }
+                guard type.length >= 8, let typeSize = uint(at: type.data + 4, 4), typeSize > 0, let tc = uint(at: type.data, 1) else { return "corrupt datatype message" }
+                // Integers and floats of 1-8 bytes whose bits lie in them: HDF5 converts an element of the declared
+                // size from the chunk it decompressed and reads past it when the size is corrupt (seen: a flipped
+                // high byte of an int64's size made HDF5 1.10.8 copy gigabytes from an 8-byte chunk and crash).
+                // Only the classes NIR files use: integers, floats, fixed-length and variable-length strings. HDF5
+                // decodes the others' member names with strdup, and reads past a corrupt message's end (libFuzzer: a
+                // string dataset's class byte flipped from variable-length to enumeration).
+                guard [0, 1, 3, 9].contains(tc & 0x0f) else { return "datatype of class \(tc & 0x0f) (NIR parameters are numbers or strings)" }
+                if tc & 0x0f == 9 {
+                    guard let bits = uint(at: type.data + 1, 1), bits & 0x0f == 1 else { return "variable-length datatype that is not a string" }
+                }
+                if tc & 0x0f == 0 || tc & 0x0f == 1 {
+                    guard [1, 2, 4, 8].contains(typeSize) else { return "\(tc & 0x0f == 0 ? "integer" : "float") datatype of \(typeSize) bytes" }
+                    guard type.length >= 12, let bitOffset = uint(at: type.data + 8, 2), let precision = uint(at: type.data + 10, 2),
+                          precision > 0, bitOffset + precision <= 8 * typeSize else { return "corrupt number datatype (bit offset or precision)" }
+                } else if typeSize > 1 << 20 {
+                    return "datatype of \(typeSize) bytes"
+                }
                 let (bytes, o) = elements.multipliedReportingOverflow(by: typeSize)
                 guard !o else { return "dataspace of more bytes than a file can hold" }
                 // Layout, versions 3 and 4: compact (0) or contiguous (1); chunked and virtual are left to HDF5.
                 guard layout.length >= 2, let lv = uint(at: layout.data, 1), let cls = uint(at: layout.data + 1, 1) else { return "corrupt layout message" }
-                guard lv == 3 || lv == 4 else { return nil }
+                // Versions 1 and 2 (HDF5 before 1.6.3) lay chunk dimensions out otherwise, and HDF5 divides by them
+                // unchecked (libFuzzer: a version byte flipped from 3 to 2 gave a zero chunk dimension): refused.
+                guard lv == 3 || lv == 4 else { return "layout message version \(lv) (only versions 3 and 4, HDF5 1.6.3 and later, are read)" }
                 if cls == 0 {
                     guard let n = uint(at: layout.data + 2, 2), layout.length >= 4 + n, n == bytes else {
                         return "compact layout does not hold the dataspace's \(bytes) bytes"
@@ -180,6 +199,24 @@ extension HDF5Tree {
                     guard layout.length >= 18, let at = uint(at: layout.data + 2, 8), let n = uint(at: layout.data + 10, 8) else { return "corrupt layout message" }
                     guard n == bytes else { return "contiguous storage of \(n) bytes for the dataspace's \(bytes)" }
                     guard at == Int.max || (at < size && n <= size - at) else { return "contiguous storage at \(at) of \(n) bytes outside the file" }
+                } else if cls == 2 {
+                    // Chunked: every chunk dimension positive (HDF5 divides by them; libFuzzer found a zero) and, in
+                    // version 3, one per dataspace dimension plus the element size, which must be the datatype's.
+                    if lv == 3 {
+                        guard let nd = uint(at: layout.data + 2, 1), nd == rank + 1, layout.length >= 11 + 4 * nd else {
+                            return "chunked layout of the wrong dimensionality for a rank-\(rank) dataspace"
+                        }
+                        for k in 0..<nd {
+                            guard let d = uint(at: layout.data + 11 + 4 * k, 4), d > 0 else { return "chunked layout with a zero chunk dimension" }
+                            if k == nd - 1, d != typeSize { return "chunked layout's element size \(d) is not the datatype's \(typeSize)" }
+                        }
+                    } else {
+                        guard let nd = uint(at: layout.data + 3, 1), let enc = uint(at: layout.data + 4, 1), (1...8).contains(enc), nd >= 1, nd <= 33,
+                              layout.length >= 5 + nd * enc else { return "corrupt chunked layout message" }
+                        for k in 0..<nd {
+                            guard let d = uint(at: layout.data + 5 + k * enc, enc), d > 0 else { return "chunked layout with a zero chunk dimension" }
+                        }
+                    }
                 }
                 return nil
             } catch let e as SpikeError { return e.message } catch { return "\(error)" }

@@ -106,16 +106,21 @@ public enum NIRExporter {
             for s in ins { g.edges.append(NIREdge(s, name)) }
             guard let nm = l.neuron else { outName[i] = name; continue }
             let neurons = name + "_neurons"
-            var node = neuronNode(nm, count: l.shape.count)
+            var node = neuronNode(nm, layer: l)
             var meta: [String: H5Node] = ["spikescale": string(String(decoding: try encoder.encode(nm), as: UTF8.self))]
             if !l.outputScale.isEmpty { meta["output_scale"] = numbers(l.outputScale) }
+            if !l.perNeuron.isEmpty {
+                // The native per-neuron arrays as they are (engine order), for SpikeScale's exact read-back.
+                meta["per_neuron"] = .group(Dictionary(uniqueKeysWithValues: l.perNeuron.present.map { ($0.name, numbers($0.values)) }))
+            }
             node.params["metadata"] = .group(meta)
             g.nodes[neurons] = node
             g.edges.append(NIREdge(name, neurons))
             outName[i] = neurons
         }
         for (k, o) in network.outputs.enumerated() {
-            let name = "output" + (network.outputs.count > 1 ? "_\(k)" : "")
+            var name = "output" + (network.outputs.count > 1 ? "_\(k)" : "")
+            while g.nodes[name] != nil { name += "_nir" }   // a layer may be called "output" (the trainer's last layer)
             g.nodes[name] = NIRNode(type: "Output", params: ["shape": ints(nirShape(network.layers[o].shape))])
             g.edges.append(NIREdge(outName[o], name))
         }
@@ -137,9 +142,12 @@ public enum NIRExporter {
         return perm
     }
 
-    /// The NIR neuron node nearest to a native neuron model (dt = 1 step).
-    static func neuronNode(_ nm: NeuronModel, count: Int) -> NIRNode {
+    /// The NIR neuron node nearest to a layer's native neuron model (dt = 1 step). With per-neuron
+    /// parameters (`Layer.perNeuron`) each field holds every neuron's value in NIR's shape ((N) or (C, H, W)).
+    static func neuronNode(_ nm: NeuronModel, layer l: Layer) -> NIRNode {
+        let count = l.shape.count
         func all(_ x: Float) -> H5Node { numbers([Float](repeating: x, count: count)) }
+        if !l.perNeuron.isEmpty, let d0 = nm.dynamics { return perNeuronNode(nm, d0, layer: l) }
         switch nm.kind {
         case .integrateAndFire, .signedIBT:
             return NIRNode(type: "IF", params: ["r": all(1), "v_threshold": all(nm.threshold)])
@@ -163,6 +171,28 @@ public enum NIRExporter {
             if nm.kind == .leaky { p["v_threshold"] = all(nm.threshold) }
             return NIRNode(type: type, params: p)
         }
+    }
+
+    /// `neuronNode` for a leaky layer with per-neuron parameters: the same fields, each computed per neuron
+    /// from that neuron's discrete values, in NIR's C-major order and shape.
+    static func perNeuronNode(_ nm: NeuronModel, _ d0: LeakyDynamics, layer l: Layer) -> NIRNode {
+        let s = l.shape, c = s.channels, count = s.count, a = l.perNeuron
+        var fields = [String: [Float]]()
+        let cuba = d0.synapseDecay != nil
+        for ch in 0..<c { for k in 0..<(count / c) {
+            let i = k * c + ch   // HWC index of the neuron at C-major position ch * (count / c) + k
+            func v(_ arr: [Float], _ x: Float) -> Float { NeuronArrays.value(arr, i, channels: c, x) }
+            let tauN = 1 / max(1 - v(a.memoryDecay, d0.memoryDecay), 1e-30)
+            var p: [String: Float] = [cuba ? "tau_mem" : "tau": tauN, "r": v(a.inputGain, d0.inputGain) * tauN, "v_leak": 0]
+            if cuba {
+                let ts = 1 / max(1 - v(a.synapseDecay, d0.synapseDecay ?? 0), 1e-30)
+                p["tau_syn"] = ts; p["w_in"] = v(a.synapseGain, d0.synapseGain) * ts
+            }
+            if nm.kind == .leaky { p["v_threshold"] = v(a.threshold, nm.threshold) }
+            for (f, x) in p { fields[f, default: []].append(x) }
+        } }
+        let type = nm.kind == .leaky ? (cuba ? "CubaLIF" : "LIF") : (cuba ? "CubaLI" : "LI")
+        return NIRNode(type: type, params: fields.mapValues { numbers($0, nirShape(s)) })
     }
 
     /// A routing layer's op, for its node's metadata (the native record carries it too).
@@ -251,6 +281,13 @@ public enum NIRExporter {
                     throw SpikeError("\(file): NIR node '\(name)_neurons': missing field 'metadata/output_scale'")
                 }
                 try put(r.outputScale, v.map { Float($0) }, layer: r.name, field: "metadata/output_scale")
+            }
+            for (key, ref) in (r.perNeuron ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard case .group(let meta)? = g.nodes[name + "_neurons"]?.params["metadata"], case .group(let arrays)? = meta["per_neuron"],
+                      case .numbers(_, let v)? = arrays[key] else {
+                    throw SpikeError("\(file): NIR node '\(name)_neurons': missing field 'metadata/per_neuron/\(key)'")
+                }
+                try put(ref, v.map { Float($0) }, layer: r.name, field: "metadata/per_neuron/\(key)")
             }
         }
         let bin = blob.withUnsafeBytes { Data($0) }

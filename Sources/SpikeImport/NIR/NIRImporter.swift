@@ -165,12 +165,17 @@ public enum NIRImporter {
                 out.flattenedFrom = v.nirShape
                 values[name] = out
             case "LIF", "CubaLIF", "IF", "LI", "CubaLI", "I", "Threshold":
-                let count = src.pending?.shape.reduce(1, *) ?? src.nirShape.reduce(1, *)
-                let (neuron, threshold) = try neuronModel(n, name: name, count: count, ctx: ctx)
+                let shape = src.pending?.shape ?? src.nirShape
+                let (model, arrays) = try neuronModels(n, name: name, nirShape: shape, ctx: ctx)
                 var p = src.pending ?? identity(src, node: name, builder: b)
                 p.node = name
-                let idx = try b.add(name, p.op, inputs: [src.layer], neuron: threshold.map { .leaky(neuron, threshold: $0) } ?? .leakyIntegrator(neuron),
-                                    weights: p.weights, bias: p.bias)
+                let idx = try b.add(name, p.op, inputs: [src.layer], neuron: model, weights: p.weights, bias: p.bias, perNeuron: arrays)
+                if !arrays.isEmpty {
+                    let s = b.shape(idx)
+                    notes.append("\(name): per-neuron parameters " + arrays.present.map {
+                        "\($0.name) (\($0.values.count == s.count ? "per neuron" : "per channel"))"
+                    }.joined(separator: ", "))
+                }
                 values[name] = Value(layer: idx, nirShape: p.shape)
             default:
                 throw SpikeError("\(file): NIR node '\(name)': node type '\(n.type)' cannot be imported (supported: Input, Output, Affine, Linear, Scale, Conv2d, SumPool2d, AvgPool2d, Flatten, LIF, CubaLIF, IF, LI, CubaLI, I, Threshold)")
@@ -320,24 +325,90 @@ extension NIRImporter {
         }
     }
 
-    /// One per-layer value of a per-neuron parameter: all `count` entries (or a single one) must be equal.
-    static func uniform(_ n: NIRNode, _ field: String, name: String, count: Int, default d: Double? = nil, ctx: Context) throws -> Double {
-        guard let (shape, v) = try n.numbersIfPresent(field, node: name) else {
-            if let d { return d }
-            throw SpikeError("\(ctx.file): NIR node '\(name)' (\(n.type)): missing field '\(field)'")
+    /// One field of a neuron node whose layer has NIR shape `nirShape` ((N), (C, L) or (C, H, W)): nil when
+    /// absent, else one value (any shape of one element), one value per channel (shape (C) or (C, 1, 1)), or
+    /// one per neuron (shape `nirShape` or its flattening, in NIR's C-major order), returned in the engine's
+    /// HWC order. Any other shape is refused naming the node and the field.
+    static func field(_ n: NIRNode, _ f: String, name: String, nirShape: [Int], ctx: Context) throws -> [Double]? {
+        guard let (shape, v) = try n.numbersIfPresent(f, node: name) else { return nil }
+        let c = nirShape[0], count = nirShape.reduce(1, *)
+        if v.count == 1 { return v }
+        // Equal values in any shape of the node's size: one value (as before per-neuron arrays).
+        if v.count == count, v.allSatisfy({ $0 == v[0] }) { return [v[0]] }
+        if v.count == c, shape == [c] || shape == [c] + [Int](repeating: 1, count: nirShape.count - 1) { return v }
+        guard v.count == count, shape == nirShape || shape == [count] else {
+            throw SpikeError("\(ctx.file): NIR node '\(name)' (\(n.type)): field '\(f)' has shape \(shape) (\(v.count) values); expected one value, one per channel (\(c)) or one per neuron \(nirShape)")
         }
-        guard v.count == count || v.count == 1 else {
-            throw SpikeError("\(ctx.file): NIR node '\(name)' (\(n.type)): field '\(field)' has shape \(shape) (\(v.count) values) but the node has \(count) neurons")
+        guard nirShape.count > 1 else { return v }
+        // C-major (C, rest...) to the engine's HWC (rest..., C).
+        let rest = count / c
+        var out = [Double](repeating: 0, count: count)
+        for ch in 0..<c { for k in 0..<rest { out[k * c + ch] = v[ch * rest + k] } }
+        return out
+    }
+
+    /// The neuron model of a neuron node, and its per-neuron arrays where its parameters differ between
+    /// neurons. Each distinct unit (the whole layer, a channel, or a neuron, whichever the node's fields
+    /// resolve) is discretised by `neuronModel` alone; a discrete value equal for all units stays the layer's
+    /// single value (the engine's fast path when all are), the others become `NeuronArrays`, one value per
+    /// channel where each channel's neurons agree, else one per neuron.
+    static func neuronModels(_ n: NIRNode, name: String, nirShape: [Int], ctx: Context) throws -> (NeuronModel, NeuronArrays) {
+        let channels = nirShape[0], count = nirShape.reduce(1, *)
+        var fields = [String: [Double]]()
+        for f in ["tau", "tau_mem", "tau_syn", "r", "v_leak", "w_in", "v_threshold", "v_reset", "threshold"] {
+            if let v = try field(n, f, name: name, nirShape: nirShape, ctx: ctx) { fields[f] = v }
         }
-        guard v.allSatisfy({ $0 == v[0] }) else {
-            throw SpikeError("\(ctx.file): NIR node '\(name)' (\(n.type)): field '\(field)' differs between neurons; this engine needs one value per layer (per-neuron \(field) is not supported yet)")
+        let units = fields.values.contains { $0.count == count && count != channels } ? count
+            : fields.values.contains { $0.count == channels && channels != 1 } ? channels : 1
+        var models = [(LeakyDynamics, Float?)]()
+        models.reserveCapacity(units)
+        for u in 0..<units {
+            // A per-channel field read at neuron u (HWC index) is its channel u % C.
+            models.append(try neuronModel(n, name: name, ctx: ctx) { f, d in
+                guard let v = fields[f] else {
+                    if let d { return d }
+                    throw SpikeError("\(ctx.file): NIR node '\(name)' (\(n.type)): missing field '\(f)'")
+                }
+                return v.count == 1 ? v[0] : v[v.count == units ? u : u % channels]
+            })
         }
-        return v[0]
+        let d = models[0].0
+        var th = models[0].1
+        var arrays = NeuronArrays()
+        func differ(_ get: (LeakyDynamics, Float?) -> Float) -> [Float] {
+            let first = get(models[0].0, models[0].1).bitPattern
+            guard models.contains(where: { get($0.0, $0.1).bitPattern != first }) else { return [] }
+            let all = models.map { get($0.0, $0.1) }
+            // Per neuron but equal within each channel (HWC: neuron i is channel i % C): one value per channel.
+            if all.count == count, count != channels, all.indices.allSatisfy({ all[$0].bitPattern == all[$0 % channels].bitPattern }) {
+                return Array(all[0..<channels])
+            }
+            return all
+        }
+        if units > 1 {
+            arrays.memoryDecay = differ { d, _ in d.memoryDecay }
+            arrays.inputGain = differ { d, _ in d.inputGain }
+            arrays.leak = differ { d, _ in d.leak }
+            if d.synapseDecay != nil {
+                arrays.synapseDecay = differ { d, _ in d.synapseDecay ?? 0 }
+                arrays.synapseGain = differ { d, _ in d.synapseGain }
+            }
+            if th != nil {
+                arrays.threshold = differ { _, t in t ?? 1 }
+                arrays.vReset = differ { d, _ in d.vReset }
+            }
+        }
+        // The layer's single threshold is the one spike decoding scales by: with per-neuron thresholds it
+        // is 1, so decoded outputs are spike counts per step (the libraries' readout).
+        if !arrays.threshold.isEmpty { th = 1 }
+        return (th.map { .leaky(d, threshold: $0) } ?? .leakyIntegrator(d), arrays)
     }
 
     /// The discrete dynamics of a neuron node under the convention, and its threshold (nil: never fires).
-    static func neuronModel(_ n: NIRNode, name: String, count: Int, ctx: Context) throws -> (LeakyDynamics, Float?) {
-        func u(_ f: String, _ d: Double? = nil) throws -> Double { try uniform(n, f, name: name, count: count, default: d, ctx: ctx) }
+    /// `value(field, default)` gives one unit's value of a field (or the default; it throws when a field
+    /// without a default is missing).
+    static func neuronModel(_ n: NIRNode, name: String, ctx: Context, value: (String, Double?) throws -> Double) throws -> (LeakyDynamics, Float?) {
+        func u(_ f: String, _ d: Double? = nil) throws -> Double { try value(f, d) }
         func positive(_ f: String, _ x: Double) throws -> Double {
             guard x > 0 else { throw SpikeError("\(ctx.file): NIR node '\(name)' (\(n.type)): field '\(f)' must be positive, got \(x)") }
             return x

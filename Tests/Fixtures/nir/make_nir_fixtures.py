@@ -3,9 +3,10 @@
 Sinabs, exported to NIR by each library's own exporter, and each library's own simulation of them on a
 fixed seeded binary input, recorded step by step.
 
-    python3 Tests/Fixtures/nir/make_nir_fixtures.py [OUT_DIR]
+    python3 Tests/Fixtures/nir/make_nir_fixtures.py [OUT_DIR [snntorch|norse|sinabs|perneuron ...]]
 
-Needs CPU torch, nir, snntorch, norse, sinabs (README, NIR interchange). For each network NAME it writes
+Needs CPU torch, nir, snntorch, norse, sinabs (README, NIR interchange); the `spikingjelly` group (not run by
+default) needs spikingjelly 2.0.0 with nir 1.0.8 and nirtorch 2.6 in a venv of its own (the others use nirtorch 2.0.2). For each network NAME it writes
 NAME.nir (the library's export) and NAME.json: library, convention (SpikeScale's --convention), dt,
 timesteps, input shape (NIR's, without batch), the inputs (per sample, T frames, CHW order), the output
 layer's values per step (per sample, T rows, each in NIR's CHW order), and the tolerance the comparison allows with its reason
@@ -201,12 +202,133 @@ def sinabs_fixtures():
     save("sinabs-conv-sumpool", "sinabs", "sinabs", 1.0, sinabs.to_nir(net, xc[0]), xc, outs, "spikes")
 
 
+def per_neuron_fixtures():
+    """Networks whose neurons differ in their parameters (trained exports have learnable per-neuron β, θ, τ).
+    Seeded on their own, so the fixtures above stay as they were."""
+    import snntorch as snn
+    from snntorch import utils
+    from snntorch.export_nir import export_to_nir
+    import norse.torch as norse
+    import sinabs
+    import sinabs.layers as sl
+    from sinabs.activation import SingleSpike
+
+    torch.manual_seed(1414)
+    x = binary_input((16,))
+
+    def uniform(shape, lo, hi):
+        return torch.rand(shape) * (hi - lo) + lo
+
+    # snnTorch LIF MLP with learnable per-neuron beta and threshold.
+    def leaky(n, **kw):
+        return snn.Leaky(beta=uniform(n, 0.6, 0.95), threshold=uniform(n, 0.5, 1.5), learn_beta=True, learn_threshold=True,
+                         init_hidden=True, **kw)
+    net = torch.nn.Sequential(scaled_linear(16, 24, 3.0), leaky(24), scaled_linear(24, 6, 3.0), leaky(6, output=True))
+    outs = []
+    for s in range(SAMPLES):
+        utils.reset(net)
+        with torch.no_grad():
+            outs.append(np.stack([net(x[s, t:t + 1])[0][0].numpy().copy() for t in range(T)]))
+    utils.reset(net)
+    save("snntorch-lif-mlp-perneuron", "snntorch", "snntorch", 1e-4, export_to_nir(net, x[0, :1], ignore_dims=[0]), x, outs, "spikes")
+
+    # snnTorch conv net with per-neuron beta and threshold of shape (C, H, W) (nir 1.0.8's type check refuses
+    # snnTorch's per-channel (C, 1, 1) parameters, so per-channel values are tested on a hand-made graph).
+    xc = binary_input((2, 8, 8))
+    conv = torch.nn.Conv2d(2, 4, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.mul_(3.0)
+    net = torch.nn.Sequential(conv, snn.Leaky(beta=uniform((4, 8, 8), 0.6, 0.95), threshold=uniform((4, 8, 8), 0.5, 1.5), init_hidden=True),
+                              torch.nn.Flatten(), scaled_linear(4 * 8 * 8, 5, 2.0),
+                              snn.Leaky(beta=uniform(5, 0.6, 0.95), threshold=uniform(5, 0.5, 1.5), init_hidden=True, output=True))
+    outs = []
+    for s in range(SAMPLES):
+        utils.reset(net)
+        with torch.no_grad():
+            outs.append(np.stack([net(xc[s, t:t + 1])[0][0].numpy().copy() for t in range(T)]))
+    utils.reset(net)
+    save("snntorch-conv-perneuron", "snntorch", "snntorch", 1e-4, export_to_nir(net, xc[0, :1], ignore_dims=[0]), xc, outs, "spikes")
+
+    # Sinabs LIF MLP with per-neuron tau_mem (in steps) and threshold.
+    net = torch.nn.Sequential(
+        scaled_linear(16, 24, 3.0),
+        sl.LIFSqueeze(tau_mem=uniform(24, 2.0, 8.0), spike_threshold=uniform(24, 0.5, 1.5), norm_input=False, spike_fn=SingleSpike, batch_size=1),
+        scaled_linear(24, 6, 3.0),
+        sl.LIFSqueeze(tau_mem=uniform(6, 2.0, 8.0), spike_threshold=uniform(6, 0.5, 1.5), norm_input=False, spike_fn=SingleSpike, batch_size=1))
+    outs = []
+    for s in range(SAMPLES):
+        sinabs.reset_states(net)
+        with torch.no_grad():
+            outs.append(net(x[s]).numpy().copy())
+    sinabs.reset_states(net)
+    save("sinabs-lif-mlp-pertau", "sinabs", "sinabs", 1.0, sinabs.to_nir(net, x[0]), x, outs, "spikes")
+
+    # Norse LIF MLP with per-neuron thresholds. Per-neuron tau_mem_inv is left out: Norse writes tau = dt / tau_mem_inv
+    # in float32, which does not determine its float32 tau_mem_inv (about 9 in 10 random values come back
+    # exactly), so no reader can step Norse's exact arithmetic from the file (RESULTS, NIR round trips).
+    # v_leak stays 0: Norse starts v at v_leak, a state NIR does not carry.
+    dt = 1e-3
+    def box(n):
+        return norse.LIFBoxCell(norse.LIFBoxParameters(tau_mem_inv=torch.full((n,), 100.0), v_th=uniform(n, 0.3, 0.7),
+                                                       v_leak=torch.zeros(n), v_reset=torch.zeros(n)))
+    net = norse.SequentialState(scaled_linear(16, 24, 12.0), box(24), scaled_linear(24, 6, 12.0), box(6))
+    outs = []
+    for s in range(SAMPLES):
+        state, steps = None, []
+        with torch.no_grad():
+            for t in range(T):
+                out, state = net(x[s, t], state)
+                steps.append(out.numpy().copy())
+        outs.append(np.stack(steps))
+    save("norse-lif-mlp-perneuron", "norse", "norse", dt, norse.to_nir(net, x[0, 0], dt=dt), x, outs, "spikes")
+
+
+def spikingjelly_fixtures():
+    """SpikingJelly 2.0.0's own NIR export (`spikingjelly.activation_based.nir_exchange`, which needs nirtorch 2.6:
+    a separate venv from the other libraries' nirtorch 2.0.2). Single-step mode, batch 1, hard reset to 0."""
+    from spikingjelly.activation_based import functional, neuron
+    from spikingjelly.activation_based.nir_exchange import export_to_nir
+
+    torch.manual_seed(1515)
+
+    def run(net, x):
+        outs = []
+        for s in range(SAMPLES):
+            functional.reset_net(net)
+            with torch.no_grad():
+                outs.append(np.stack([net(x[s, t:t + 1])[0].numpy().copy() for t in range(T)]))
+        functional.reset_net(net)
+        return outs
+
+    # LIF MLP: tau = 2 (SpikingJelly's default), decay_input, v_threshold 1, v_reset 0.
+    x = binary_input((16,))
+    net = torch.nn.Sequential(scaled_linear(16, 24, 6.0), neuron.LIFNode(tau=2.0, v_reset=0.0),
+                              scaled_linear(24, 6, 12.0), neuron.LIFNode(tau=2.0, v_reset=0.0))
+    functional.set_step_mode(net, "s")
+    outs = run(net, x)
+    save("spikingjelly-lif-mlp", "spikingjelly", "spikingjelly", 1e-4, export_to_nir(net, x[0, :1], dt=1e-4), x, outs, "spikes")
+    # Conv net with average pooling: Conv2d, IF, AvgPool2d, Flatten, Affine, IF.
+    xc = binary_input((2, 8, 8))
+    conv = torch.nn.Conv2d(2, 4, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.mul_(3.0)
+    net = torch.nn.Sequential(conv, neuron.IFNode(v_reset=0.0), torch.nn.AvgPool2d(2), torch.nn.Flatten(),
+                              scaled_linear(4 * 4 * 4, 5, 3.0), neuron.IFNode(v_reset=0.0))
+    functional.set_step_mode(net, "s")
+    outs = run(net, xc)
+    save("spikingjelly-if-conv-avgpool", "spikingjelly", "spikingjelly", 1e-4, export_to_nir(net, xc[0, :1], dt=1e-4), xc, outs, "spikes")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    which = sys.argv[2:] or ["snntorch", "norse", "sinabs"]
+    which = sys.argv[2:] or ["snntorch", "norse", "sinabs", "perneuron"]
     if "snntorch" in which:
         snntorch_fixtures()
     if "norse" in which:
         norse_fixtures()
     if "sinabs" in which:
         sinabs_fixtures()
+    if "perneuron" in which:
+        per_neuron_fixtures()
+    if "spikingjelly" in which:     # not in the default list: it needs its own venv (nirtorch 2.6)
+        spikingjelly_fixtures()
