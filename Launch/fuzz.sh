@@ -9,7 +9,10 @@
 # NULL as glibc's does, which the library handles and SpikeScale reports as one error, instead of ASan
 # aborting; a Swift allocation that fails still traps (swift_slowAlloc), so SpikeScale's own huge requests
 # are still found.
-# Usage: [FUZZ_SKIP='TARGET ...'] Launch/fuzz.sh [SECONDS] [TARGET...]
+# FUZZ_SEED=N: libFuzzer's -seed (default: a random seed per run). With a fixed seed a target replays the
+# same mutation sequence, so a CI run re-checks what was checked before instead of failing on a new random
+# find; long randomized runs (no FUZZ_SEED) are how new crashes are found (Benchmarks/RESULTS.md).
+# Usage: [FUZZ_SKIP='TARGET ...'] [FUZZ_SEED=N] Launch/fuzz.sh [SECONDS] [TARGET...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source Launch/env.sh
@@ -31,7 +34,7 @@ printf '| target | execs/s | executions | edges (cov) | features | result |\n|--
 for t in "${TARGETS[@]}"; do
   dir="$RUNS/$t"; rm -rf "$dir"; mkdir -p "$dir/corpus"
   seeds=(Tests/Fuzz/Corpus/"$t"); [ -d Tests/Fuzz/Crashes/"$t" ] && seeds+=(Tests/Fuzz/Crashes/"$t")
-  SPIKESCALE_FUZZ_TARGET=$t ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=Tests/Fuzz/lsan.supp "$BIN" "$dir/corpus" "${seeds[@]}" -max_total_time="$SECS" \
+  SPIKESCALE_FUZZ_TARGET=$t ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=Tests/Fuzz/lsan.supp "$BIN" "$dir/corpus" "${seeds[@]}" -max_total_time="$SECS" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
     -timeout=10 -rss_limit_mb=4096 -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$dir/" > "$dir/log" 2>&1
   status=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log" | tail -1 | grep -o '[0-9]*$')

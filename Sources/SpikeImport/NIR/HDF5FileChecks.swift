@@ -73,6 +73,76 @@ extension HDF5Tree {
             }
         }
 
+        /// The root group's object header address and the group B-tree's K values (leaf, internal) of a version 0
+        /// or 1 superblock with 8-byte addresses and lengths (h5py's and HDF5's default), else nil.
+        func rootGroup() -> (address: Int, leafK: Int, internalK: Int)? {
+            guard let head = bytes(at: 0, count: 9), head.prefix(8).elementsEqual([0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]),
+                  head[8] <= 1, uint(at: 13, 1) == 8, uint(at: 14, 1) == 8,
+                  let leafK = uint(at: 16, 2), let internalK = uint(at: 18, 2) else { return nil }
+            let base = head[8] == 0 ? 24 : 28
+            guard uint(at: base, 8) == 0, let root = uint(at: base + 40, 8) else { return nil }
+            return (root, leafK, internalK)
+        }
+
+        /// Checks an old-style group (one with a symbol table message, as HDF5 and h5py write by default) before
+        /// HDF5 lists it: HDF5 1.10.8 walks the group's B-tree and symbol table nodes without checking them
+        /// (H5G__node_sumup crashes on a corrupt one). The local heap ("HEAP", version 0) and its data segment lie
+        /// in the file; every B-tree node ("TREE", type 0) and symbol table node ("SNOD", version 1) lies in the
+        /// file at the size HDF5 reads (2K entries), with at most 2K entries used, levels falling by one toward the
+        /// leaves, keys and link names inside the heap, object headers inside the file, no node visited twice.
+        /// Groups with new-style link storage are left to HDF5. Returns what is wrong, or nil.
+        func groupProblem(at address: Int) -> String? {
+            guard let k = rootGroup() else { return nil }
+            var messages: [(type: Int, data: Int, length: Int)] = []
+            if let p = objectHeaderProblem(at: address, messages: &messages) { return p }
+            guard let table = messages.first(where: { $0.type == 0x11 }) else { return nil }
+            guard table.length >= 16, let tree = uint(at: table.data, 8), let heap = uint(at: table.data + 8, 8) else {
+                return "group at \(address): corrupt symbol table message"
+            }
+            guard let sig = bytes(at: heap, count: 8), sig.prefix(4).elementsEqual("HEAP".utf8), sig[4] == 0,
+                  let heapSize = uint(at: heap + 8, 8), let heapData = uint(at: heap + 24, 8),
+                  heapData > 0, heapData < size, heapSize <= size - heapData else {
+                return "group at \(address): corrupt local heap at \(heap)"
+            }
+            guard k.leafK > 0, k.internalK > 0, k.leafK <= 1024, k.internalK <= 1024 else { return "group B-tree K of \(k.leafK) / \(k.internalK)" }
+            var visited = Set<Int>()
+            func node(_ at: Int, level expected: Int?) -> String? {
+                guard visited.insert(at).inserted, visited.count <= 100_000 else { return "group B-tree node at \(at) reached twice" }
+                guard at > 0, at < size, let sig = bytes(at: at, count: 8), sig.prefix(4).elementsEqual("TREE".utf8), sig[4] == 0 else {
+                    return "group B-tree node at \(at): no TREE signature of a group node"
+                }
+                let level = Int(sig[5]), used = Int(sig[6]) | Int(sig[7]) << 8
+                if let e = expected, level != e { return "group B-tree node at \(at): level \(level), its parent wants \(e)" }
+                guard level <= 64, used <= 2 * k.internalK else { return "group B-tree node at \(at): level \(level), \(used) entries" }
+                let nodeSize = 24 + (2 * 2 * k.internalK + 1) * 8
+                guard nodeSize <= size - at else { return "group B-tree node at \(at) runs past the end of the file" }
+                for e in 0...used {
+                    guard let key = uint(at: at + 24 + e * 16, 8), key <= heapSize else { return "group B-tree node at \(at): key \(e) outside the heap" }
+                    guard e < used, let child = uint(at: at + 32 + e * 16, 8) else { continue }
+                    if level > 0 {
+                        if let p = node(child, level: level - 1) { return p }
+                    } else if let p = symbols(child) { return p }
+                }
+                return nil
+            }
+            func symbols(_ at: Int) -> String? {
+                guard visited.insert(at).inserted else { return "symbol table node at \(at) reached twice" }
+                let nodeSize = 8 + 2 * k.leafK * 40
+                guard at > 0, at < size, nodeSize <= size - at, let sig = bytes(at: at, count: 8),
+                      sig.prefix(4).elementsEqual("SNOD".utf8), sig[4] == 1 else { return "symbol table node at \(at): no SNOD signature" }
+                let count = Int(sig[6]) | Int(sig[7]) << 8
+                guard count <= 2 * k.leafK else { return "symbol table node at \(at): \(count) entries, more than \(2 * k.leafK)" }
+                for e in 0..<count {
+                    let entry = at + 8 + e * 40
+                    guard let name = uint(at: entry, 8), name < heapSize, let header = uint(at: entry + 8, 8), header > 0, header < size else {
+                        return "symbol table node at \(at): entry \(e) points outside the heap or the file"
+                    }
+                }
+                return nil
+            }
+            return node(tree, level: nil)
+        }
+
         /// Checks the object header at `address` (HDF5 file format, "Object Header", versions 1 and 2): its first
         /// chunk and every continuation chunk its messages name lie in the file, and every message lies in its
         /// chunk. Returns what is wrong, or nil.

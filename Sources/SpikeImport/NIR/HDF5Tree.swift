@@ -66,6 +66,9 @@ public enum HDF5Tree {
             guard f >= 0 else { throw SpikeError("\(file): corrupt HDF5 file (the library cannot open it)") }
             defer { H5Fclose(f) }
             var budget = limits.maxTotalElements
+            if let root = raw.rootGroup(), let problem = raw.groupProblem(at: root.address) {
+                throw SpikeError("\(file): /: corrupt group (\(problem))")
+            }
             return try readGroup(f, at: "/", file: file, raw: raw, depth: 0, limits: limits, budget: &budget)
         }
     }
@@ -116,6 +119,7 @@ public enum HDF5Tree {
             if let problem = raw.objectHeaderProblem(at: Int(clamping: address)) { throw SpikeError("\(file): \(cp): corrupt object header (\(problem))") }
             switch ch5_object_type(g, buf) {
             case Int32(H5O_TYPE_GROUP.rawValue):
+                if let problem = raw.groupProblem(at: Int(clamping: address)) { throw SpikeError("\(file): \(cp): corrupt group (\(problem))") }
                 let c = H5Gopen2(g, buf, ch5_p_default())
                 guard c >= 0 else { throw SpikeError("\(file): \(cp): corrupt group (cannot open it)") }
                 defer { H5Gclose(c) }
