@@ -230,8 +230,10 @@ extension HDF5Tree {
                 let dims = space.data + (sv == 1 ? 8 : 4)
                 guard sv == 1 || sv == 2, dims + 8 * rank <= space.data + space.length else { return "corrupt dataspace message" }
                 var elements = sv == 2 && uint(at: space.data + 3, 1) == 2 ? 0 : 1   // version 2, type 2: the null dataspace
+                var extent: [Int] = []
                 for k in 0..<rank {
                     guard let d = uint(at: dims + 8 * k, 8) else { return "corrupt dataspace message" }
+                    extent.append(d)
                     let (m, o) = elements.multipliedReportingOverflow(by: d)
                     guard !o else { return "dataspace of more elements than a file can hold" }
                     elements = m
@@ -279,12 +281,16 @@ extension HDF5Tree {
                         for k in 0..<nd {
                             guard let d = uint(at: layout.data + 11 + 4 * k, 4), d > 0 else { return "chunked layout with a zero chunk dimension" }
                             if k == nd - 1, d != typeSize { return "chunked layout's element size \(d) is not the datatype's \(typeSize)" }
+                            // A chunk larger than its fixed-size dataset is refused by HDF5 when it writes one; a corrupt
+                            // one made HDF5 1.10.8 copy a whole chunk's size out of a smaller decompressed chunk (libFuzzer).
+                            if k < rank, d > max(extent[k], 1) { return "chunk dimension \(k) of \(d) larger than the dataspace's \(extent[k])" }
                         }
                     } else {
                         guard let nd = uint(at: layout.data + 3, 1), let enc = uint(at: layout.data + 4, 1), (1...8).contains(enc), nd >= 1, nd <= 33,
                               layout.length >= 5 + nd * enc else { return "corrupt chunked layout message" }
                         for k in 0..<nd {
                             guard let d = uint(at: layout.data + 5 + k * enc, enc), d > 0 else { return "chunked layout with a zero chunk dimension" }
+                            if k < rank, d > max(extent[k], 1) { return "chunk dimension \(k) of \(d) larger than the dataspace's \(extent[k])" }
                         }
                     }
                 }
