@@ -134,7 +134,7 @@ final class LayerState {
         } else if let nm = layer.neuron {
             let v0 = nm.initialMembrane * nm.threshold
             if let p = leakyParams {
-                for i in membrane.indices { membrane[i] = nm.initialMembrane * p.threshold[i] }
+                for i in membrane.indices { membrane[i] = nm.initialMembrane * p.thresholds[i] }
             } else {
                 for i in membrane.indices { membrane[i] = v0 }
             }
@@ -295,50 +295,8 @@ final class LayerState {
                 case .leaky, .leakyIntegrator:
                     let d = nm.dynamics!
                     let fires = nm.kind == .leaky
-                    if let p = leakyParams {
-                        pos += firePerNeuron(p, d, fires: fires, V, I, lo)
-                        break
-                    }
-                    let av = d.memoryDecay, g = d.inputGain, c = d.leak
-                    let hasSyn = d.synapseDecay != nil, aj = d.synapseDecay ?? 0, gj = d.synapseGain
-                    for i in 0..<n {
-                        var v = V[i]
-                        if d.euler {
-                            var drive = I[i]
-                            if hasSyn {
-                                drive = synaptic[i] + gj * I[i]
-                                synaptic[i] = drive + (-aj) * drive
-                            }
-                            v = v + av * ((c - v) + g * drive)
-                        } else if hasSyn {
-                            if d.currentFirst {
-                                synaptic[i] = aj * synaptic[i] + gj * I[i]
-                                v = av * v + g * synaptic[i] + c
-                            } else {
-                                v = av * v + g * synaptic[i] + c
-                                synaptic[i] = aj * synaptic[i] + gj * I[i]
-                            }
-                        } else {
-                            v = av * v + g * I[i] + c
-                        }
-                        guard fires else {
-                            V[i] = v
-                            if v != 0 { own.append(lo + i, v) }
-                            continue
-                        }
-                        if d.reset == .subtractNext && lastSpike[i] != 0 { v -= th }
-                        let spike = d.fireAtThreshold ? v >= th : v > th
-                        if spike {
-                            switch d.reset {
-                            case .subtract: v -= th
-                            case .toValue: v = d.vReset
-                            case .subtractNext: break
-                            }
-                            own.append(lo + i, 1); pos += 1
-                        }
-                        lastSpike[i] = spike ? 1 : 0
-                        V[i] = v
-                    }
+                    if let p = leakyParams { pos += fireLeaky(p, d, fires: fires, V, I, lo) }
+                    else { pos += fireLeaky(UniformLeaky(threshold: th, d), d, fires: fires, V, I, lo) }
                 }
             }
         }
@@ -424,75 +382,6 @@ final class LayerState {
             for i in values.indices { values[i] *= scale[(lo + i) % c] }
         }
         return values
-    }
-}
-
-extension LayerState {
-    /// The leaky update of `fire` with every parameter read per neuron (the same operations in the same
-    /// order as the per-layer loop, so a layer whose arrays hold one value gives the same bits). Returns
-    /// the spike count.
-    func firePerNeuron(_ p: LeakyParams, _ d: LeakyDynamics, fires: Bool, _ V: UnsafeMutableBufferPointer<Float>,
-                       _ I: UnsafeBufferPointer<Float>, _ lo: Int) -> Int {
-        var pos = 0
-        let hasSyn = d.synapseDecay != nil
-        for i in 0..<V.count {
-            let av = p.memoryDecay[i], g = p.inputGain[i], c = p.leak[i]
-            var v = V[i]
-            if d.euler {
-                var drive = I[i]
-                if hasSyn {
-                    drive = synaptic[i] + p.synapseGain[i] * I[i]
-                    synaptic[i] = drive + (-p.synapseDecay[i]) * drive
-                }
-                v = v + av * ((c - v) + g * drive)
-            } else if hasSyn {
-                let aj = p.synapseDecay[i], gj = p.synapseGain[i]
-                if d.currentFirst {
-                    synaptic[i] = aj * synaptic[i] + gj * I[i]
-                    v = av * v + g * synaptic[i] + c
-                } else {
-                    v = av * v + g * synaptic[i] + c
-                    synaptic[i] = aj * synaptic[i] + gj * I[i]
-                }
-            } else {
-                v = av * v + g * I[i] + c
-            }
-            guard fires else {
-                V[i] = v
-                if v != 0 { own.append(lo + i, v) }
-                continue
-            }
-            let th = p.threshold[i]
-            if d.reset == .subtractNext && lastSpike[i] != 0 { v -= th }
-            let spike = d.fireAtThreshold ? v >= th : v > th
-            if spike {
-                switch d.reset {
-                case .subtract: v -= th
-                case .toValue: v = p.vReset[i]
-                case .subtractNext: break
-                }
-                own.append(lo + i, 1); pos += 1
-            }
-            lastSpike[i] = spike ? 1 : 0
-            V[i] = v
-        }
-        return pos
-    }
-}
-
-/// A leaky layer's parameters for each owned neuron (from `Layer.perNeuron`, by global index, or the
-/// layer's single value where it has no array).
-struct LeakyParams {
-    var threshold, memoryDecay, inputGain, leak, synapseDecay, synapseGain, vReset: [Float]
-    init(_ a: NeuronArrays, _ nm: NeuronModel, _ d: LeakyDynamics, lower: Int, count: Int, channels: Int) {
-        func x(_ arr: [Float], _ s: Float) -> [Float] { NeuronArrays.expand(arr, lower: lower, count: count, channels: channels, s) }
-        threshold = x(a.threshold, nm.threshold)
-        memoryDecay = x(a.memoryDecay, d.memoryDecay)
-        inputGain = x(a.inputGain, d.inputGain)
-        leak = x(a.leak, d.leak)
-        synapseDecay = x(a.synapseDecay, d.synapseDecay ?? 0)
-        synapseGain = x(a.synapseGain, d.synapseGain)
-        vReset = x(a.vReset, d.vReset)
     }
 }
 
