@@ -194,7 +194,7 @@ struct DataAndDiskFaultTests {
         try withTmpfs(kilobytes: 8) { dir in
             let r = try MPIHarness.run(ranks: 2, args + ["--samples", "40", "--json", "\(dir)/r.json"])
             #expect(r.status == 1 && r.stderr.contains("\(dir)/r.json.samples.jsonl: cannot append sample")
-                    && r.stderr.contains("enough space"), "\(r.stderr)")
+                    && r.stderr.contains("enough space"), "status \(r.status), stdout \(r.stdout.suffix(2000)), stderr \(r.stderr)")
             let kept = try ResultWriter.readSamples("\(dir)/r.json.samples.jsonl")
             #expect(kept.count >= 1 && kept.count < 40 && kept.map(\.sample) == Array(0..<kept.count))
             #expect(!FileManager.default.fileExists(atPath: "\(dir)/r.json"))
