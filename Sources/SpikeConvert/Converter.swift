@@ -27,7 +27,20 @@ public struct ConversionOptions: Sendable {
     /// Few-spike coding: how leaky-ReLU and linear layers with negative inputs are coded.
     public var fsSigned: FewSpikeSigned = .binary
     public var norm: NormMode = .channel
-    public var statistic: Statistic = .percentile(99.99)
+    /// The statistic of |activation| that sets each layer's or channel's λ. Unset, it depends on the coding:
+    /// p99.9 for rate coding, whose quantization step is λ/T, so that at low T a tighter λ (rare clipping,
+    /// finer steps) wins: on the residual MNIST CNN p99.9 gives 94.27% at T = 32 against p99.99's 90.95%
+    /// (Benchmarks/RESULTS.md, "Rate conversion at low T"); p99.99 for few-spike coding, whose step λ/2^K
+    /// is fine already, so clipping is the larger error.
+    public var statistic: Statistic {
+        get { explicitStatistic ?? Self.defaultStatistic(coding) }
+        set { explicitStatistic = newValue }
+    }
+    /// The statistic set by the user; nil: the coding's default.
+    public var explicitStatistic: Statistic?
+    public static func defaultStatistic(_ coding: Coding) -> Statistic {
+        coding == .rate ? .percentile(99.9) : .percentile(99.99)
+    }
     public var reset: ResetMode = .subtract
     /// Initial membrane potential, as a fraction of the threshold, of neurons whose values are non-negative
     /// (IF neurons, and pooling layers all of whose inputs are non-negative) and of signed neurons read only

@@ -19,8 +19,8 @@ public struct ConvertOptions: ParsableArguments {
     public var fsSigned: FewSpikeSigned = .binary
     @Option(help: "Normalization: layer or channel.")
     public var norm: NormMode = .channel
-    @Option(help: "Statistic of |activation|: max, p99.9, p99.99 or another pNN.N.")
-    public var statistic: Statistic = .percentile(99.99)
+    @Option(help: "Statistic of |activation|: max, p99.9, p99.99 or another pNN.N. (default: p99.9 for rate coding, whose step λ/T favours a tighter λ at low T; p99.99 for fs)")
+    public var statistic: Statistic?
     @Option(help: "Reset of spiking neurons: subtract or zero.")
     public var reset: ResetMode = .subtract
     @Option(help: "Initial membrane potential, as a fraction of the threshold, of neurons whose values are non-negative (IF neurons of ReLU layers, and pooling of them) and of signed neurons read only by IF layers: 0.5 rounds the rate code where 0 floors it.")
@@ -59,7 +59,7 @@ public struct ConvertOptions: ParsableArguments {
     /// The converter's options.
     public var rules: ConversionOptions {
         var o = ConversionOptions()
-        o.norm = norm; o.statistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
+        o.norm = norm; o.explicitStatistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
         o.signedInitialMembrane = signedInitialMembrane
         o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
         o.signedNeurons = neurons == .ibt; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst

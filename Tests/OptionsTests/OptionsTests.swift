@@ -48,7 +48,7 @@ struct OptionMergingTests {
     func defaults() throws {
         let c = try parse(SimulateLike.self, "simulate", [])
         #expect(c.simulation.timesteps == 32 && c.simulation.seed == 1 && c.simulation.encoder == .direct && c.simulation.decoding == .membrane)
-        #expect(c.conversion.calibrationCount == 100 && c.conversion.statistic == .percentile(99.99) && c.conversion.calibrationSplit == "train")
+        #expect(c.conversion.calibrationCount == 100 && c.conversion.statistic == nil && c.conversion.rules.statistic == .percentile(99.9) && c.conversion.calibrationSplit == "train")
         #expect(c.conversion.norm == .channel && c.conversion.burst == 1 && c.data.binMs == 10 && c.data.samples == nil)
         #expect(try c.simulation.energy().name == "spiking-yolo-fp32")
     }
