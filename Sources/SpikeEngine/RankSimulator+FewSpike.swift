@@ -132,7 +132,7 @@ extension RankSimulator {
                 let dt = monotonicSeconds() - t0
                 timing.update += dt
                 layerSeconds[i] += dt
-                if i > 0 && !partition.layers[i].transfers.isEmpty { try exchange(s) }
+                if i > 0 && !partition.layers[i].transfers.isEmpty { try exchange(layer: i, lanes: [self]) }
                 // The end of a window: the image this layer finished is complete here; keep what it decoded
                 // and recorded, and clear the state for the image after next.
                 if k == K {

@@ -40,11 +40,11 @@ public final class RankSimulator {
     /// Update seconds per layer (scatter, neuron update, routing), summed over timesteps and samples.
     public internal(set) var layerSeconds: [Double]
     /// Bytes and messages this rank sent in spike packets.
-    public private(set) var bytesSent: Int64 = 0
-    public private(set) var messagesSent: Int64 = 0
+    public internal(set) var bytesSent: Int64 = 0
+    public internal(set) var messagesSent: Int64 = 0
     /// Per layer, per channel: spikes of this rank's owned neurons, summed over samples (layers
     /// without neurons other than the input are empty).
-    public private(set) var channelSpikes: [[Int64]]
+    public internal(set) var channelSpikes: [[Int64]]
     /// The input neurons' membranes for the `current` encoder (this rank's view of layer 0).
     var inputMembrane: [Float] = []
     /// Per layer: the recorded neurons (sorted flat indices) this rank owns.
@@ -55,8 +55,13 @@ public final class RankSimulator {
     /// Direct encoding whose every consumer computes its current once (`constantInput`): nothing reads the
     /// input's events after t = 1, so they are not encoded again.
     var inputOnlyOnce = false
+    /// The lanes of a batch after this simulator's own (`run(batch:)`).
+    var extraLanes: [RankSimulator] = []
 
-    public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig) throws {
+    /// `sharing`: a simulator of the same network, partition and rank whose read-only tables (packed weights,
+    /// scatter tables, emission scratch) this one uses instead of building its own: a batch's lanes.
+    public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig,
+                sharing template: RankSimulator? = nil) throws {
         try config.validate()
         guard partition.ranks == transport.size else {
             throw SpikeError("partition for \(partition.ranks) ranks used on \(transport.size)")
@@ -87,7 +92,10 @@ public final class RankSimulator {
                 s.delayLines = fs.delays[i].map { [EventList](repeating: EventList(), count: $0) }
                 s.delayed = fs.delays[i].map { _ in EventList() }
             }
-            if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 16 {
+            if let t = template?.states[i] {
+                s.usesGather = t.usesGather; s.packedWeights = t.packedWeights; s.packedChunks = t.packedChunks
+                s.scatterTables = t.scatterTables
+            } else if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 16 {
                 s.usesGather = true
                 (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
                                                                   inChannels: network.layers[s.layer.inputs[0]].shape.channels,
@@ -115,9 +123,14 @@ public final class RankSimulator {
             s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
         }
         self.states = states
-        let scratch = EmitScratch()
-        let most = states.filter { $0.layer.op.hasNeurons }.map(\.block.own.count).max() ?? 0
-        scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
+        let scratch: EmitScratch
+        if let t = template?.states.first?.scratch {
+            scratch = t
+        } else {
+            scratch = EmitScratch()
+            let most = states.filter { $0.layer.op.hasNeurons }.map(\.block.own.count).max() ?? 0
+            scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
+        }
         for s in states { s.scratch = scratch }
         inputOnlyOnce = config.encoder == .direct && fewSpike == nil
             && network.layers.indices.filter { network.layers[$0].inputs.contains(0) }.allSatisfy { states[$0].constantInput }
@@ -155,97 +168,101 @@ public final class RankSimulator {
     }
 
     /// Simulates one sample for `config.timesteps` steps. `input` is the whole sample (HWC, the
-    /// network's input shape) and must be the same on every rank.
-    ///
-    /// The timestep loop, the rules in one place:
-    /// 1. At t = 1...T, layers run in topological order; a layer sees the events its inputs emitted
-    ///    in the same timestep (no synaptic delay).
-    /// 2. The input layer encodes the sample for the whole view this rank needs, locally: direct
-    ///    encoding emits the analog values, Bernoulli draws from Philox keyed by
-    ///    (seed, sample, layer 0, neuron, t). No input events cross ranks.
-    /// 3. A layer with neurons sets I = bias, adds its inputs' events in input order and, within an
-    ///    input, in ascending source index (Kernels), then updates V and fires (LayerState.fire).
-    ///    A current fed only by the constant direct input is computed once and reused.
-    /// 4. Max-pool and routing layers re-index their inputs' events for their owned block.
-    /// 5. Right after a layer has produced its owned events, they are sent to the ranks whose view
-    ///    needs them (halo rows, or everything for global fan-in) and the view is assembled from
-    ///    the pieces in rank order, which is ascending index order. Consumers read only the view.
-    /// 6. Counters count owned neurons only, so their sum over ranks counts each event once.
+    /// network's input shape) and must be the same on every rank. The same as `run(batch:)` with one sample.
     public func run(sample: Int, input: [Float]) throws -> RankSampleResult {
+        try run(batch: [(sample, input)])[0]
+    }
+
+    /// What a rate-coded run keeps for one sample between timesteps.
+    struct SampleProgress {
+        let sample: Int
+        let input: [Float]
+        let recording: Bool
+        var perStep: [Int64]
+        var checkpointValues = [[Float]]()
+        var checkpointCounters = [[Int64]]()
+        var raster = [(layer: Int, neuron: Int, time: Int)]()
+        var stepSpikes = 0
+    }
+
+    /// Checks one sample's input and resets this simulator's layers for it.
+    func begin(sample: Int, input: [Float]) throws -> SampleProgress {
         let frames = config.encoder == .events ? config.timesteps : 1
         guard input.count == network.inputShape.count * frames else {
             throw SpikeError("sample \(sample): input has \(input.count) values, the network's input \(network.inputShape) needs \(network.inputShape.count)"
                              + (frames > 1 ? " per frame x \(frames) frames (one per timestep) = \(network.inputShape.count * frames)" : ""))
         }
-        if isFewSpike { return try runFewSpike(samples: [(sample, input)])[0] }
         for s in states { s.reset(); s.counters = LayerCounters() }
         if config.encoder == .current {
             inputMembrane = [Float](repeating: 0, count: states[0].block.view.count)
         }
-        let T = config.timesteps
-        var perStep = [Int64](repeating: 0, count: T)
-        let checkpoints = Set(config.checkpoints)
-        var checkpointValues = [[Float]]()
-        var checkpointCounters = [[Int64]]()
-        var raster = [(layer: Int, neuron: Int, time: Int)]()
-        let recording = config.rasterNeurons > 0 && sample == config.rasterSample
-        for t in 1...T {
-            var stepSpikes = 0
-            for s in states {
-                let t0 = monotonicSeconds()
-                s.own.removeAll()
-                let fired = step(s, sample: sample, t: t, input: input)
-                stepSpikes += fired
-                if fired > 0 { countChannels(s, recording: recording ? t : 0, into: &raster) }
-                if !s.valueSum.isEmpty, s.own.count > 0 {
-                    let lo = s.block.own.lower, n = s.block.own.count
-                    for k in 0..<s.own.count {
-                        let j = Int(s.own.index[k]) - lo
-                        if j >= 0 && j < n { s.valueSum[j] += s.own.value[k] }
-                    }
-                }
-                if s.isOutput && config.outputTrace {
-                    let lo = s.block.own.lower
-                    var row = [Float](repeating: 0, count: s.block.own.count)
-                    if s.layer.neuron?.kind == .accumulator {
-                        row = s.membrane
-                    } else {
-                        for k in 0..<s.own.count {
-                            let j = Int(s.own.index[k]) - lo
-                            if j >= 0 && j < row.count { row[j] += s.own.value[k] }
-                        }
-                    }
-                    s.trace.append(row)
-                }
-                if s.isOutput && s.layer.neuron == nil {
-                    for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
-                }
-                let dt = monotonicSeconds() - t0
-                timing.update += dt
-                layerSeconds[s.index] += dt
-                if s.index > 0 && !partition.layers[s.index].transfers.isEmpty { try exchange(s) }
-            }
-            perStep[t - 1] = Int64(stepSpikes)
-            if t == config.burnIn {
-                for s in states where !s.valueSum.isEmpty { for i in s.valueSum.indices { s.valueSum[i] = 0 } }
-                for o in network.outputs {
-                    let st = states[o]
-                    for i in st.inputSum.indices { st.inputSum[i] = 0; st.spikeSum[i] = 0 }
-                }
-            }
-            if checkpoints.contains(t) {
-                checkpointValues.append(network.outputs.flatMap { states[$0].decode(config.decoding, timesteps: t - config.burnIn) })
-                var c: [Int64] = [0, 0, 0]
-                for s in states {
-                    if network.countsSpikes(s.index) { c[0] += s.counters.spikes }
-                    c[1] += s.counters.synapticOps; c[2] += s.counters.macs
-                }
-                checkpointCounters.append(c)
+        return SampleProgress(sample: sample, input: input, recording: config.rasterNeurons > 0 && sample == config.rasterSample,
+                              perStep: [Int64](repeating: 0, count: config.timesteps))
+    }
+
+    /// Runs layer `s` of this simulator's sample for timestep `t` and keeps its counts (rules 3, 4, 6 below).
+    func advance(_ s: LayerState, t: Int, _ p: inout SampleProgress) {
+        let t0 = monotonicSeconds()
+        s.own.removeAll()
+        let fired = step(s, sample: p.sample, t: t, input: p.input)
+        p.stepSpikes += fired
+        if fired > 0 { countChannels(s, recording: p.recording ? t : 0, into: &p.raster) }
+        if !s.valueSum.isEmpty, s.own.count > 0 {
+            let lo = s.block.own.lower, n = s.block.own.count
+            for k in 0..<s.own.count {
+                let j = Int(s.own.index[k]) - lo
+                if j >= 0 && j < n { s.valueSum[j] += s.own.value[k] }
             }
         }
+        if s.isOutput && config.outputTrace {
+            let lo = s.block.own.lower
+            var row = [Float](repeating: 0, count: s.block.own.count)
+            if s.layer.neuron?.kind == .accumulator {
+                row = s.membrane
+            } else {
+                for k in 0..<s.own.count {
+                    let j = Int(s.own.index[k]) - lo
+                    if j >= 0 && j < row.count { row[j] += s.own.value[k] }
+                }
+            }
+            s.trace.append(row)
+        }
+        if s.isOutput && s.layer.neuron == nil {
+            for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
+        }
+        let dt = monotonicSeconds() - t0
+        timing.update += dt
+        layerSeconds[s.index] += dt
+    }
+
+    /// Ends timestep `t` of this simulator's sample: spikes per step, burn-in and checkpoints.
+    func endStep(_ t: Int, _ p: inout SampleProgress) {
+        p.perStep[t - 1] = Int64(p.stepSpikes)
+        p.stepSpikes = 0
+        if t == config.burnIn {
+            for s in states where !s.valueSum.isEmpty { for i in s.valueSum.indices { s.valueSum[i] = 0 } }
+            for o in network.outputs {
+                let st = states[o]
+                for i in st.inputSum.indices { st.inputSum[i] = 0; st.spikeSum[i] = 0 }
+            }
+        }
+        if config.checkpoints.contains(t) {
+            p.checkpointValues.append(network.outputs.flatMap { states[$0].decode(config.decoding, timesteps: t - config.burnIn) })
+            var c: [Int64] = [0, 0, 0]
+            for s in states {
+                if network.countsSpikes(s.index) { c[0] += s.counters.spikes }
+                c[1] += s.counters.synapticOps; c[2] += s.counters.macs
+            }
+            p.checkpointCounters.append(c)
+        }
+    }
+
+    /// This simulator's sample after its last timestep.
+    func finish(_ p: SampleProgress) -> RankSampleResult {
+        let T = config.timesteps
         let outs = network.outputs.map { (range: states[$0].block.own, values: states[$0].decode(config.decoding, timesteps: T - config.burnIn)) }
-        var result = RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: perStep, checkpointValues: checkpointValues,
-                                      checkpointCounters: checkpointCounters, raster: raster)
+        var result = RankSampleResult(outputs: outs, layers: states.map(\.counters), spikesPerStep: p.perStep,
+                                      checkpointValues: p.checkpointValues, checkpointCounters: p.checkpointCounters, raster: p.raster)
         if config.outputTrace { result.outputTraces = network.outputs.map { states[$0].trace } }
         if config.layerValues {
             let steps = Float(T - config.burnIn)
@@ -380,48 +397,6 @@ public final class RankSimulator {
                 return 0
             }
         }
-    }
-
-    /// Sends this layer's owned events to the ranks that need them and assembles this rank's view.
-    func exchange(_ s: LayerState) throws {
-        let t0 = monotonicSeconds()
-        var msgs = [OutgoingMessage]()
-        for tr in s.sends {
-            packBuffer.removeAll(keepingCapacity: true)
-            let span = s.own.span(tr.range)
-            if s.analog || s.multiValued {
-                SpikePacket.encodeAnalog(s.own, from: span.0, to: span.1, range: tr.range, into: &packBuffer)
-            } else {
-                SpikePacket.encode(s.own, from: span.0, to: span.1, range: tr.range, signed: s.signed, into: &packBuffer)
-            }
-            msgs.append(OutgoingMessage(destination: tr.destination, bytes: packBuffer))
-            bytesSent += Int64(packBuffer.count); messagesSent += 1
-        }
-        let t1 = monotonicSeconds()
-        timing.pack += t1 - t0
-        let sources = s.receives.map {
-            (rank: $0.source, maxBytes: s.analog || s.multiValued ? SpikePacket.maxAnalogSize(rangeCount: $0.range.count)
-                                                 : SpikePacket.maxSize(rangeCount: $0.range.count, signed: s.signed))
-        }
-        let result = try transport.exchange(msgs, from: sources, tag: s.index)
-        let t2 = monotonicSeconds()
-        s.view.removeAll()
-        var r = 0
-        for src in 0..<partition.ranks {
-            if src == transport.rank {
-                let span = s.own.span(s.block.view)
-                s.view.append(contentsOf: s.own, from: span.0, to: span.1)
-            } else if r < s.receives.count && s.receives[r].source == src {
-                do {
-                    try SpikePacket.decode(result.received[r], range: s.receives[r].range, signed: s.signed, into: &s.view)
-                } catch let e as SpikeError {
-                    throw SpikeError("layer '\(s.layer.name)': from rank \(src): \(e.message)")
-                }
-                r += 1
-            }
-        }
-        timing.exchange += result.postSeconds + (monotonicSeconds() - t2)
-        timing.wait += result.waitSeconds
     }
 }
 

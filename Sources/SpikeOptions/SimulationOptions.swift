@@ -31,6 +31,8 @@ public struct SimulationOptions: ParsableArguments {
     public var groups = 1
     @Option(help: "Few-spike networks: images in flight in the layer pipeline of each group (layer l works on image i while layer l-1 works on image i+1; one image per K sub-steps once full); results do not depend on it. Ignored for rate-coded networks.")
     public var pipeline = 8
+    @Option(help: "Rate-coded networks: samples simulated together on each rank (each layer runs for the whole batch in turn, reusing its weights from cache, and one exchange round per layer and step carries every sample's spikes); results do not depend on it. Few-spike networks batch through --pipeline.")
+    public var batch = 1
     @Option(help: "Energy preset: spiking-yolo-fp32, spiking-yolo-int32, horowitz-45nm-fp32, or custom (the energy table below).")
     public var energyPreset: String?
     @Option(help: "Custom energy table (config: energy.name): its name.")
@@ -48,6 +50,7 @@ public struct SimulationOptions: ParsableArguments {
         try check(raster >= 0, "raster", "must be non-negative, got \(raster)")
         try check(groups >= 1, "groups", "must be at least 1, got \(groups)")
         try check(pipeline >= 1, "pipeline", "must be at least 1, got \(pipeline)")
+        try check(batch >= 1 && batch <= 4096, "batch", "must be between 1 and 4096, got \(batch)")
         if let c = checkpoints { try check(c.values.allSatisfy { $0 >= 1 }, "checkpoints", "must list positive timesteps, got \(c.defaultValueDescription)") }
         if let p = energyPreset, p != "custom" { try check(EnergyPreset.all.contains { $0.name == p }, "energyPreset",
                                                            "'\(p)' is not one of \(EnergyPreset.all.map(\.name).joined(separator: ", ")) or custom") }

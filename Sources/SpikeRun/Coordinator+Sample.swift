@@ -53,7 +53,7 @@ struct RootState {
 
 extension Coordinator {
     /// Rule 2, in a group: the leader reads the samples of `indices` and broadcasts each; every rank of the
-    /// group simulates its partition (a few-spike network all of them together, through its pipeline); the
+    /// group simulates its partition (all of them together: a batch, or a few-spike network's pipeline); the
     /// leader returns each sample's pack, in sample order (the others an empty list).
     func simulate(_ indices: [Int], sim: RankSimulator, source: InputSource?) throws -> [GroupSample] {
         let t0 = monotonicSeconds()
@@ -75,9 +75,8 @@ extension Coordinator {
                 if isLeader { packs.append(GroupSample(index: index, failure: "sample \(index): " + text)) }
             }
         }
-        let results = sim.isFewSpike ? try sim.runFewSpike(samples: inputs)
-                                     : try inputs.map { try sim.run(sample: $0.sample, input: $0.input) }
-        // A pipelined chunk's wall time is shared out evenly between its samples.
+        let results = try sim.run(batch: inputs)
+        // A batch's or pipelined chunk's wall time is shared out evenly between its samples.
         let seconds = (monotonicSeconds() - t0) / Double(max(1, inputs.count))
         for ((index, _), res) in zip(inputs, results) {
             let mine = (res.outputs.flatMap(\.values) + res.checkpointValues.flatMap { $0 }).withUnsafeBytes { Array($0) }

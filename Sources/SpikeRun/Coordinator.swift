@@ -39,6 +39,8 @@ public struct RunOptions: Sendable {
     public var groups = 1
     /// Few-spike networks: samples in flight in each group's layer pipeline (`RankSimulator.runFewSpike`).
     public var pipeline = 1
+    /// Rate-coded networks: samples simulated together on each rank of a group (`RankSimulator.run(batch:)`).
+    public var batch = 1
     /// A sample that cannot be read is left out and reported instead of stopping the run.
     public var skipBadSamples = false
     public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
@@ -53,10 +55,10 @@ public struct RunOptions: Sendable {
 /// 1. Setup: the root checks the source and opens the result files; its verdict is broadcast over the world,
 ///    so all ranks fail together. The root broadcasts the samples already in a resumed samples file; the
 ///    others (pending, in order) are dealt round-robin: in round r, group g takes pending sample r·G + g.
-/// 2. Per round (round r: group g takes pending sample r·G + g; for few-spike networks chunk r·G + g of
-///    `pipeline` consecutive pending samples), in each group that has samples: the leader reads each and broadcasts a `SampleMessage` in
+/// 2. Per round (round r: group g takes chunk r·G + g of `batch` consecutive pending samples, or for few-spike
+///    networks of `pipeline`), in each group that has samples: the leader reads each and broadcasts a `SampleMessage` in
 ///    the group (input and label, or the read error); every rank of the group simulates its partition (the
-///    chunk's samples together through the few-spike pipeline); then, for each sample,
+///    chunk's samples together: a batch, or through the few-spike pipeline); then, for each sample,
 ///    in this order, a gather of the decoded outputs (at T, then at each checkpoint) to the leader, one
 ///    allreduce of the `SampleCounters`, a gather of the raster (the raster sample only) and a gather of the
 ///    layer values (`--layer-errors` only). The leader packs them as a `GroupSample`. With G > 1 the leaders'
@@ -123,8 +125,8 @@ public final class Coordinator {
         let start = monotonicSeconds()
         let progress = ProgressLine(total: options.samples, enabled: isRoot && options.progress)
         let pending = (options.firstSample ..< options.firstSample + options.samples).filter { !skip.contains($0) }
-        // Few-spike networks take `pipeline` samples at a time through the layer pipeline; others one.
-        let P = sim.isFewSpike ? max(1, options.pipeline) : 1
+        // Few-spike networks take `pipeline` samples at a time through the layer pipeline; others `batch`.
+        let P = max(1, sim.isFewSpike ? options.pipeline : options.batch)
         let chunks = stride(from: 0, to: pending.count, by: P).map { Array(pending[$0 ..< min($0 + P, pending.count)]) }
         let G = options.groups
         let rounds = (chunks.count + G - 1) / G

@@ -83,6 +83,7 @@ public struct Experiment {
         o.rateLimitedANN = simulation.rateLimitedAnn
         o.groups = simulation.groups
         o.pipeline = simulation.pipeline
+        o.batch = simulation.batch
         o.skipBadSamples = data.skipBadSamples
         return o
     }

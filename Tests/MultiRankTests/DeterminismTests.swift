@@ -108,7 +108,7 @@ struct YoloFastestTests {
     static let data = TestPaths.sharedData
     static let cfg = data + "/yolo-fastest-1.1-coco/yolo-fastest-1.1.cfg"
 
-    @Test("convert from Darknet files, then identical head outputs and counters on 1, 2, 3, 4 ranks; burst spikes and layer errors on 1 and 3", .tags(.slow))
+    @Test("convert from Darknet files, then identical head outputs and counters on 1, 2, 3, 4 ranks and with both samples in one batch on 2; burst spikes and layer errors on 1 and 3", .tags(.slow))
     func yoloFastest() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         let data = Self.data
@@ -118,10 +118,10 @@ struct YoloFastestTests {
         #expect(c.stdout.contains("batch norm folded") && c.stdout.contains("yolo"))
         #expect(try ResultReader.conversionReport("\(dir)/yf.report.json").calibrationData.contains("coco8/images/train"))
         var samples = [[SampleInvariant]]()
-        for k in [1, 2, 3, 4] {
-            let out = "\(dir)/yf-\(k).json"
+        for (k, batch) in [(1, 1), (2, 1), (3, 1), (4, 1), (2, 2)] {
+            let out = "\(dir)/yf-\(k)-\(batch).json"
             let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "\(dir)/yf.json", "--data", "\(data)/coco8/images/val",
-                                                  "--samples", "2", "-T", "6", "--checkpoints", "3", "--json", out, "--quiet"])
+                                                  "--samples", "2", "-T", "6", "--checkpoints", "3", "--batch", "\(batch)", "--json", out, "--quiet"])
             #expect(r.status == 0, "\(r.stderr)")
             guard r.status == 0 else { return }
             let d = try #require(try ResultReader.run(out).detection)
@@ -130,7 +130,7 @@ struct YoloFastestTests {
             #expect(s.count == 2 && s.allSatisfy { $0.detections != nil && $0.checkpointCounters != nil })
             samples.append(s)
         }
-        #expect(samples.count == 4 && samples.allSatisfy { $0 == samples[0] }, "head outputs differ between rank counts")
+        #expect(samples.count == 5 && samples.allSatisfy { $0 == samples[0] }, "head outputs differ between rank counts or batch sizes")
         try burstSpikesAndLayerErrors(dir)
     }
 

@@ -9,19 +9,21 @@ import TestSupport
 struct RankGroupTests {
     /// Runs `args` on each (ranks, groups) and compares counters, outputs, detections, rasters, channel rates
     /// and the task metrics with the first run.
-    func compare(_ args: [String], _ setups: [(ranks: Int, groups: Int)], label: String) throws {
+    /// `batch`: the --batch of each setup (1 where not given).
+    func compare(_ args: [String], _ setups: [(ranks: Int, groups: Int)], label: String, batch: [Int] = []) throws {
         let dir = TestPaths.tempDir("spikescale-groups")
         var base: (RunInvariant, RunResult)?
-        for (k, g) in setups {
-            let out = "\(dir)/\(label)-\(k)-\(g).json"
-            let r = try MPIHarness.run(ranks: k, args + ["--groups", "\(g)", "--json", out, "--quiet"])
+        for (n, (k, g)) in setups.enumerated() {
+            let bs = n < batch.count ? batch[n] : 1
+            let out = "\(dir)/\(label)-\(k)-\(g)-\(bs).json"
+            let r = try MPIHarness.run(ranks: k, args + ["--groups", "\(g)", "--batch", "\(bs)", "--json", out, "--quiet"])
             #expect(r.status == 0, "\(label) on \(k) ranks, \(g) groups: \(r.stderr)")
             guard r.status == 0 else { return }
             let result = try ResultReader.run(out)
             #expect(result.complete && result.ranks == k && result.timing.count == k && result.groups == (g > 1 ? g : nil))
             let inv = try RunInvariant(json: out)
             guard let (b, bResult) = base else { base = (inv, result); continue }
-            #expect(inv == b, "\(label): \(k) ranks in \(g) groups differ from \(setups[0])")
+            #expect(inv == b, "\(label): \(k) ranks in \(g) groups, batch \(bs), differ from \(setups[0])")
             #expect(result.top1 == bResult.top1 && result.detection?.map50 == bResult.detection?.map50)
             #expect(result.layers.map { $0.channelFiringRates ?? [] } == bResult.layers.map { $0.channelFiringRates ?? [] })
             #expect(result.raster?.neurons.map(\.spikeTimes) == bResult.raster?.neurons.map(\.spikeTimes))
@@ -30,11 +32,11 @@ struct RankGroupTests {
         }
     }
 
-    @Test("MNIST CNN, Bernoulli input, checkpoints and a raster: 1 rank = 2 ranks in 2 groups = 4 ranks in 2 groups = 3 in 3")
+    @Test("MNIST CNN, Bernoulli input, checkpoints and a raster: 1 rank = 2 ranks in 2 groups = 4 ranks in 2 groups = 3 in 3 = batches of 4 on 1 rank and on 2 ranks in 2 groups")
     func mnist() throws {
         try compare(["simulate", "--model", "zoo:mnist-cnn", "--data", TestPaths.sharedData + "/mnist", "--samples", "5", "-T", "8",
                      "--seed", "3", "--encoder", "bernoulli", "--checkpoints", "4", "--raster", "2"],
-                    [(1, 1), (2, 2), (4, 2), (3, 3)], label: "mnist")
+                    [(1, 1), (2, 2), (4, 2), (3, 3), (1, 1), (2, 2), (2, 1)], label: "mnist", batch: [1, 1, 1, 1, 4, 4, 4])
     }
 
     @Test("A converted detector with the ANN reference: mAP, fidelity and per-image detections equal with 2 groups", .tags(.slow))

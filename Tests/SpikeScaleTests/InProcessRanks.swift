@@ -9,11 +9,18 @@ import TestSupport
 
 /// Runs `network` on `ranks` in-process ranks over `inputs`, returning per-sample merged outputs and
 /// summed counters, exactly as the coordinator reduces them.
-func simulateLocally(_ network: Network, ranks: Int, config: SimulationConfig, inputs: [[Float]], pipeline: Int = 1)
+/// `batch` > 1: rate-coded samples go through `run(batch:)` in chunks of that many.
+func simulateLocally(_ network: Network, ranks: Int, config: SimulationConfig, inputs: [[Float]], pipeline: Int = 1, batch: Int = 1)
     throws -> (outputs: [[[Float]]], counters: [[LayerCounters]], steps: [[Int64]]) {
     let partition = try Partition(network: network, ranks: ranks)
     let perRank = try LocalGroup(size: ranks).run { t -> [RankSampleResultBox] in
         let sim = try RankSimulator(network: network, partition: partition, transport: t, config: config)
+        if batch > 1 {
+            let all = inputs.enumerated().map { (sample: $0.offset, input: $0.element) }
+            return try stride(from: 0, to: all.count, by: batch).flatMap {
+                try sim.run(batch: Array(all[$0 ..< min($0 + batch, all.count)])).map(RankSampleResultBox.init)
+            }
+        }
         guard pipeline > 1 else { return try inputs.enumerated().map { RankSampleResultBox(try sim.run(sample: $0.offset, input: $0.element)) } }
         // Few-spike networks: chunks of `pipeline` samples through the layer pipeline.
         let all = inputs.enumerated().map { (sample: $0.offset, input: $0.element) }
