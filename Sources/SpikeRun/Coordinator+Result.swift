@@ -14,7 +14,17 @@ extension Coordinator {
                                 peakResidentBytes: peakResidentBytes())
         let gathered = try transport.gather(report.flat.withUnsafeBytes { Array($0) }, root: 0)
         let hosts = try transport.gather(Array(hostName().utf8), root: 0)
-        guard isRoot else { return nil }
+        // The root builds and writes the result; every rank learns whether that failed, so the job ends with one
+        // error that rank 0 prints before all ranks finalise, rather than an abort that can lose the message.
+        var built: RunResult?
+        try agreeOnRoot { built = try buildResult(sim: sim, state: state, source: source, wallSeconds: wallSeconds, schedule: schedule,
+                                                  counts: channelCounts, gathered: gathered, hosts: hosts) }
+        return built
+    }
+
+    /// Rank 0's result of the run, written to the result file.
+    func buildResult(sim: RankSimulator, state: RootState, source: InputSource?, wallSeconds: Double, schedule: RunResult.FewSpikeSchedule?,
+                     counts channelCounts: [Int64], gathered: [[UInt8]], hosts: [[UInt8]]) throws -> RunResult {
         let acc = state.accumulator
         var result = ResultBuilder(network: network, partition: partition, config: config, model: options.modelPath,
                                    energyPreset: options.energyPreset, dataDescription: source?.description ?? "")

@@ -101,7 +101,9 @@ extension Coordinator {
     /// with several, every leader's are gathered over the world first, and every rank learns whether a
     /// sample failed (the packs before it are kept).
     func take(_ held: [GroupSample], source: InputSource?, state: inout RootState) throws {
-        guard options.groups > 1 else { for p in held { try absorb(p, source: source, state: &state) }; return }
+        // With one group the packs are the root's own; whether writing them failed is still agreed, so that every
+        // rank ends with the one error rank 0 prints (an abort could lose it).
+        guard options.groups > 1 else { try agreeOnRoot { for p in held { try absorb(p, source: source, state: &state) } }; return }
         let enc = JSONEncoder()
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let all = try transport.gather(held.isEmpty ? [] : Array(try enc.encode(held)), root: 0)

@@ -202,7 +202,8 @@ struct DataAndDiskFaultTests {
         // Room for every sample (about 1 kB), not for the result JSON (about 100 kB with a raster of 200 neurons per layer).
         try withTmpfs(kilobytes: 8) { dir in
             let r = try MPIHarness.run(ranks: 2, args + ["--samples", "2", "--raster", "200", "--json", "\(dir)/r.json"])
-            #expect(r.status == 1 && r.stderr.contains("\(dir)/r.json: cannot write") && r.stderr.contains("kept in"), "\(r.stderr)")
+            #expect(r.status == 1 && r.stderr.contains("\(dir)/r.json: cannot write") && r.stderr.contains("kept in"),
+                    "status \(r.status), stdout \(r.stdout.suffix(2000)), stderr \(r.stderr), files \((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []), mounts \((try? Command.output(["findmnt", "-n", dir])) ?? "none")")
             #expect(try ResultWriter.readSamples("\(dir)/r.json.samples.jsonl").map(\.sample) == [0, 1])
             let left = try FileManager.default.contentsOfDirectory(atPath: dir)
             #expect(left == ["r.json.samples.jsonl"], "files left: \(left)")
