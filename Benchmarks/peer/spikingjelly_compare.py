@@ -350,6 +350,8 @@ def worker_sj_lowt(spec: dict) -> None:
     of the SNN at every checkpoint T of one run (mean over the first T steps of the output)."""
     import numpy as np
     torch = _torch_single_thread()
+    if spec.get("threads", 1) > 1:
+        torch.set_num_threads(spec["threads"])
     from spikingjelly.activation_based import ann2snn, functional, neuron
     import onnxruntime as ort
     import peer_models as pm
@@ -413,8 +415,8 @@ def parse_variants(items: list[str]) -> list[tuple[str, list[str], list[str]]]:
 
 def run_lowt(a) -> None:
     """Every fixture of --lowt-targets, every SpikeScale variant and SpikingJelly, checkpoints of one
-    T run, the same evaluation and calibration images; jobs run --jobs at a time (accuracy only:
-    no timing is taken from this mode)."""
+    T run, the same evaluation and calibration images; jobs run --jobs at a time. Times (SpikingJelly's
+    simulation loop, SpikeScale's run wall time) are comparable only with --jobs 1 on a quiet machine."""
     import concurrent.futures as cf
     import numpy as np
     import peer_models as pm
@@ -441,7 +443,7 @@ def run_lowt(a) -> None:
         prep[name] = {"work": work, "data": data, "onnx": onnx_path, "samples": len(x_eval)}
         spec = {"name": name, "onnx": onnx_path, "eval_inputs": os.path.join(work, "eval.npy"),
                 "calib_inputs": os.path.join(work, "calib.npy"), "labels": os.path.join(work, "labels.npy"),
-                "percentile": a.percentile, "checkpoints": cps, "batch": a.lowt_batch,
+                "percentile": a.percentile, "checkpoints": cps, "batch": a.lowt_batch, "threads": a.lowt_threads,
                 "info": os.path.join(work, "sj-lowt.json")}
         json.dump(spec, open(os.path.join(work, "sj-lowt.spec.json"), "w"), indent=1)
         jobs.append((name, "spikingjelly", [worker_cmd("sj-lowt", os.path.join(work, "sj-lowt.spec.json"))],
@@ -463,6 +465,8 @@ def run_lowt(a) -> None:
                    "-T", str(cps[-1]), "--overwrite", "--quiet", "--json", result] + sim_args
             if len(cps) > 1:
                 sim += ["--checkpoints", ",".join(str(t) for t in cps[:-1])]
+            if a.lowt_ranks > 1:
+                sim = [a.mpiexec, "-n", str(a.lowt_ranks)] + sim
             jobs.append((name, f"spikescale:{vname}", [conv, sim], result))
 
     def run(job):
@@ -488,6 +492,7 @@ def run_lowt(a) -> None:
                 results[name]["ann"] = r["annTop1"]
                 results[name]["annVsOnnxruntimeMaxAbs"] = r["annVsOnnxruntimeMaxAbs"]
                 results[name]["runs"][who] = {"top1": {int(t): v for t, v in r["top1"].items()},
+                                              "simulateSeconds": r.get("simulateSeconds"),
                                               "ifNodes": r["ifNodes"], "ifPopulations": r["ifPopulations"],
                                               "thresholdMedians": r.get("thresholdMedians")}
             else:
@@ -495,7 +500,7 @@ def run_lowt(a) -> None:
                 top1[r["timesteps"]] = r["top1"]
                 rep = json.load(open(out.replace(".result.json", ".report.json")))
                 results[name]["runs"][who] = {
-                    "top1": top1, "firingRate": r.get("firingRate"),
+                    "top1": top1, "firingRate": r.get("firingRate"), "simulateSeconds": r.get("wallSeconds"),
                     "lambdaMedians": [l["lambdaMedian"] for l in rep["layers"] if not l["annActivation"].startswith("linear (output")],
                     "conversion": {k: rep.get(k) for k in ("norm", "statistic", "reset", "initialMembrane",
                                                             "thresholdScale", "maxPool", "residual", "burst")}}
@@ -511,13 +516,15 @@ def run_lowt(a) -> None:
     json.dump({"meta": meta, "results": results}, open(os.path.join(a.out, "lowt.json"), "w"), indent=1)
     L = [f"# Low-T rate conversion: SpikeScale vs SpikingJelly channel-wise ({meta['date']})", "",
          f"Command: `{meta['command']}`", "",
-         "| network | ANN | run | " + " | ".join(f"T={t}" for t in cps) + " |",
-         "|---|---|---|" + "---|" * len(cps)]
+         "| network | ANN | run | " + " | ".join(f"T={t}" for t in cps) + " | simulate (s) | images/s |",
+         "|---|---|---|" + "---|" * len(cps) + "---|---|"]
     for name in targets:
         r = results[name]
         for who, run_ in r["runs"].items():
+            secs = run_.get("simulateSeconds")
+            timing = f"{secs:.2f} | {r['samples'] / secs:.0f}" if secs else "– | –"
             L.append(f"| {name} ({r['samples']}) | {r['ann']:.2%} | {who} | "
-                     + " | ".join(f"{run_['top1'][t]:.2%}" for t in cps) + " |")
+                     + " | ".join(f"{run_['top1'][t]:.2%}" for t in cps) + f" | {timing} |")
     md_text = "\n".join(L) + "\n"
     open(os.path.join(a.out, "lowt.md"), "w").write(md_text)
     print(md_text)
@@ -918,7 +925,9 @@ def main():
     p.add_argument("--lowt-T", default="8,16,32,64", help="checkpoints; the largest is the run's T")
     p.add_argument("--lowt-samples", type=int, default=10000, help="t10k images 0..N-1")
     p.add_argument("--lowt-calib", type=int, default=100, help="train images 0..N-1 for calibration (both sides)")
-    p.add_argument("--lowt-batch", type=int, default=250, help="SpikingJelly batch size (accuracy only)")
+    p.add_argument("--lowt-batch", type=int, default=250, help="SpikingJelly batch size")
+    p.add_argument("--lowt-threads", type=int, default=1, help="SpikingJelly torch threads")
+    p.add_argument("--lowt-ranks", type=int, default=1, help="SpikeScale simulate under mpiexec -n N (N > 1)")
     p.add_argument("--ss-variant", action="append",
                    help="NAME[@TARGET]=CONVERT-OPTIONS [-- SIMULATE-OPTIONS], repeatable (default: 'default=', no option "
                         "given); @TARGET runs the variant on that target only")

@@ -24,8 +24,12 @@ final class LayerState {
     let analog: Bool
     /// For each input, the flat range of that input this layer reads on this rank.
     var inputRanges: [FlatRange] = []
-    /// True if every input is the constant analog input: the current is computed once per sample.
+    /// True if every input is the constant analog input (direct encoding, possibly re-indexed by routing
+    /// layers such as a flatten): the current is computed once per sample.
     var constantInput = false
+    /// True for the input layer and routing layers of a constant analog input whose every consumer computes its
+    /// current once: they run at t = 1 only (nothing reads their events later), exchange included.
+    var onlyOnce = false
     /// Few-spike networks (RankSimulator+FewSpike): the membrane starts at the bias and integrates every
     /// input event of its image; an FS layer at FS depth `fewSpikeDepth` (0: an output accumulator) fires
     /// image w − (depth − 1) in window w, while it loads image w − `loadOffset`. Two membranes, by image

@@ -21,7 +21,8 @@ extension RankSimulator {
     ///    (seed, sample, layer 0, neuron, t). No input events cross ranks.
     /// 3. A layer with neurons sets I = bias, adds its inputs' events in input order and, within an
     ///    input, in ascending source index (Kernels), then updates V and fires (LayerState.fire).
-    ///    A current fed only by the constant direct input is computed once and reused.
+    ///    A current fed only by the constant direct input (directly or through routing layers) is computed
+    ///    once and reused; the input and those routing layers then run, and exchange, at t = 1 only.
     /// 4. Max-pool and routing layers re-index their inputs' events for their owned block.
     /// 5. Right after a layer has produced its owned events for every sample of the batch, they are sent to
     ///    the ranks whose view needs them (halo rows, or everything for global fan-in), all samples in one
@@ -38,7 +39,7 @@ extension RankSimulator {
         for t in 1...config.timesteps {
             for i in states.indices {
                 for (k, lane) in lanes.enumerated() { lane.advance(lane.states[i], t: t, &progress[k]) }
-                if i > 0 && !partition.layers[i].transfers.isEmpty { try exchange(layer: i, lanes: lanes) }
+                if i > 0 && !partition.layers[i].transfers.isEmpty && !(states[i].onlyOnce && t > 1) { try exchange(layer: i, lanes: lanes) }
             }
             for (k, lane) in lanes.enumerated() { lane.endStep(t, &progress[k]) }
         }

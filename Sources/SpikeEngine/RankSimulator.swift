@@ -52,9 +52,6 @@ public final class RankSimulator {
     var packBuffer: [UInt8] = []
     /// True for networks of few-spike neurons (events carry their values; see RankSimulator+FewSpike).
     public let isFewSpike: Bool
-    /// Direct encoding whose every consumer computes its current once (`constantInput`): nothing reads the
-    /// input's events after t = 1, so they are not encoded again.
-    var inputOnlyOnce = false
     /// The lanes of a batch after this simulator's own (`run(batch:)`).
     var extraLanes: [RankSimulator] = []
 
@@ -79,13 +76,23 @@ public final class RankSimulator {
         }
         let fewSpike = try Self.fewSpikeLayout(network, config)
         isFewSpike = fewSpike != nil
+        // Constant analog sources: the direct-encoded input, and routing layers (flatten, concat, slice, upsample)
+        // of constant sources only; they carry the same events at every step.
+        var constant = [Bool](repeating: false, count: network.layers.count)
+        constant[0] = config.encoder == .direct && fewSpike == nil
+        for (i, l) in network.layers.enumerated() where i > 0 && !l.inputs.isEmpty {
+            switch l.op {
+            case .flatten, .concat, .channelSlice, .upsample: constant[i] = l.inputs.allSatisfy { constant[$0] }
+            default: break
+            }
+        }
         var states = [LayerState]()
         for i in network.layers.indices {
             let s = LayerState(index: i, network: network, plan: partition.layers[i], rank: transport.rank, analog: analog[i])
             s.inputRanges = s.layer.inputs.map {
                 s.block.own.isEmpty ? .empty : Partition.inputRange(network: network, consumer: i, input: $0, block: s.block)
             }
-            s.constantInput = s.layer.op.hasNeurons && config.encoder == .direct && s.layer.inputs.allSatisfy { $0 == 0 } && fewSpike == nil
+            s.constantInput = s.layer.op.hasNeurons && !s.layer.inputs.isEmpty && s.layer.inputs.allSatisfy { constant[$0] }
             if let fs = fewSpike {
                 if s.layer.op.hasNeurons { s.fewSpikeMode = true; s.fewSpikeDepth = s.layer.neuron?.kind == .fewSpike ? fs.depth[i] : 0 }
                 s.loadOffset = fs.load[i]; s.emitOffset = fs.emit[i]; s.inputDelays = fs.delays[i]
@@ -132,8 +139,13 @@ public final class RankSimulator {
             scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
         }
         for s in states { s.scratch = scratch }
-        inputOnlyOnce = config.encoder == .direct && fewSpike == nil
-            && network.layers.indices.filter { network.layers[$0].inputs.contains(0) }.allSatisfy { states[$0].constantInput }
+        // A constant source runs at t = 1 only if every consumer reads it at t = 1 only (consumers come later in
+        // topological order, so they are decided first).
+        var consumers = [[Int]](repeating: [], count: network.layers.count)
+        for (j, l) in network.layers.enumerated() { for i in Set(l.inputs) { consumers[i].append(j) } }
+        for i in network.layers.indices.reversed() where constant[i] && !network.outputs.contains(i) {
+            states[i].onlyOnce = consumers[i].allSatisfy { states[$0].constantInput || states[$0].onlyOnce }
+        }
         layerSeconds = [Double](repeating: 0, count: network.layers.count)
         channelSpikes = network.layers.enumerated().map { i, l in
             network.countsSpikes(i) ? [Int64](repeating: 0, count: l.shape.channels) : []
@@ -301,9 +313,9 @@ public final class RankSimulator {
     /// Runs layer `s` for timestep `t`; returns the number of spikes its owned neurons emitted.
     func step(_ s: LayerState, sample: Int, t: Int, input: [Float]) -> Int {
         let l = s.layer
+        if s.onlyOnce && t > 1 { return 0 }
         switch l.op {
         case .input:
-            if inputOnlyOnce && t > 1 { return 0 }
             return encodeInput(s, sample: sample, t: t, input: input)
         case .maxPool(let w):
             let src = states[l.inputs[0]]

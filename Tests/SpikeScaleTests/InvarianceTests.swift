@@ -6,6 +6,7 @@ import SpikeConvert
 import SpikeANN
 import SpikeData
 import SpikeRun
+import SpikeImport
 
 @Suite("Results do not depend on the number of ranks (in-process ranks)")
 struct InvarianceTests {
@@ -35,6 +36,23 @@ struct InvarianceTests {
         try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .direct), ranks: [2, 3, 4, 7])
         try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .bernoulli, decoding: .spikes), ranks: [2, 3, 4])
         try check(net, inputs: inputs, config: SimulationConfig(timesteps: 12, seed: 9, encoder: .poisson), ranks: [3])
+    }
+
+    @Test("MLP fixture (input, flatten, dense): the flattened direct input runs at t = 1 only, the same bits on 1-3 ranks and in batches")
+    func mlpFlattenedInput() throws {
+        let model = try ONNXImporter.load(path: TestPaths.fixtures + "/mnist-mlp.onnx")
+        let train = try IDXDataset(folder: TestPaths.sharedData + "/mnist", split: "train")
+        let (net, _) = try Converter.convert(model.network, calibration: (0..<20).map { train.image($0) }, calibrationData: "mnist train 0..<20",
+                                             source: "mnist-mlp.onnx", options: ConversionOptions(), importNotes: model.notes)
+        #expect(net.layers.contains { if case .flatten = $0.op { return true } else { return false } })
+        let test = try IDXDataset(folder: TestPaths.sharedData + "/mnist")
+        let inputs = (0..<3).map { test.image($0) }
+        let config = SimulationConfig(timesteps: 12, seed: 1, encoder: .direct)
+        try check(net, inputs: inputs, config: config, ranks: [2, 3])
+        // The first dense layer's analog MACs are counted every step, as if recomputed.
+        let r = try simulateLocally(net, ranks: 1, config: config, inputs: inputs)
+        let first = try #require(net.layers.firstIndex { if case .dense = $0.op { return true } else { return false } })
+        #expect(r.counters[0][first].macs > 0 && r.counters[0][first].macs % 12 == 0)
     }
 
     @Test("Residual add, concat, slice, upsample, depthwise and signed IBT neurons")
