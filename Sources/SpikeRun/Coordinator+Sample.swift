@@ -104,13 +104,10 @@ extension Coordinator {
         // With one group the packs are the root's own; whether writing them failed is still agreed, so that every
         // rank ends with the one error rank 0 prints (an abort could lose it).
         guard options.groups > 1 else { try agreeOnRoot { for p in held { try absorb(p, source: source, state: &state) } }; return }
-        let enc = JSONEncoder()
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let all = try transport.gather(held.isEmpty ? [] : Array(try enc.encode(held)), root: 0)
+        // The root's own packs stay as they are; the other leaders' come in GroupSampleCoding's binary form.
+        let all = try transport.gather(held.isEmpty || isRoot ? [] : try GroupSampleCoding.encode(held), root: 0)
         try agreeOnRoot {
-            let dec = JSONDecoder()
-            dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            let packs = try all.filter { !$0.isEmpty }.flatMap { try dec.decode([GroupSample].self, from: Data($0)) }
+            let packs = try held + all.filter { !$0.isEmpty }.flatMap { try GroupSampleCoding.decode($0) }
             for p in packs.sorted(by: { $0.index < $1.index }) { try absorb(p, source: source, state: &state) }
         }
     }
