@@ -4,6 +4,9 @@ import SpikeCore
 final class EmitScratch {
     var index: [Int32] = []
     var value: [Float] = []
+    /// Events buffered before they are appended to the layer's list: a bound on the buffer, so that its size
+    /// does not follow the largest layer (Tiny-YOLOv3's first layer has 2.8 M neurons: 22 MB of buffer).
+    static let chunk = 1 << 15
 }
 
 /// The state one rank keeps for one layer: its owned neurons' membranes and currents, the events of
@@ -47,7 +50,8 @@ final class LayerState {
     var delayLines: [[EventList]] = []
     var delayed: [EventList] = []
 
-    var bias: [Float] = []          // per owned neuron
+    /// The layer's bias per channel (zeros if it has none); `fillBias` spreads it over the owned neurons.
+    var channelBias: [Float] = []
     var current: [Float] = []
     var membrane: [Float] = []
     var lastSpike: [UInt8] = []     // LIF reset gate; leaky neurons: spiked last step (subtractNext)
@@ -107,8 +111,7 @@ final class LayerState {
             if let nm = layer.neuron, let d = nm.dynamics, !layer.perNeuron.isEmpty {
                 leakyParams = LeakyParams(layer.perNeuron, nm, d, lower: block.own.lower, count: n, channels: layer.shape.channels)
             }
-            let c = layer.shape.channels
-            bias = (0..<n).map { layer.bias.isEmpty ? 0 : layer.bias[(block.own.lower + $0) % c] }
+            channelBias = layer.bias.isEmpty ? [Float](repeating: 0, count: layer.shape.channels) : layer.bias
         }
         if case .avgPool(let w, let inc) = layer.op {
             let s = layer.shape, inS = network.layers[layer.inputs[0]].shape
@@ -132,7 +135,7 @@ final class LayerState {
     /// Clears the per-sample state and sets the initial membrane potential.
     func reset() {
         if fewSpikeMode {
-            membrane.withUnsafeMutableBufferPointer { v in bias.withUnsafeBufferPointer { b in v.baseAddress!.update(from: b.baseAddress!, count: b.count) } }
+            fillBias(&membrane)
             membraneAlt = membrane
             for k in delayLines.indices { for j in delayLines[k].indices { delayLines[k][j].removeAll() } }
         } else if let nm = layer.neuron {
@@ -163,6 +166,31 @@ final class LayerState {
     /// The events consumers on this rank read: the view, or the owned events when they coincide.
     var visible: EventList { viewIsOwn ? own : view }
 
+    /// Sets each owned neuron's value in `a` to its channel's bias (owned neurons are a flat range in HWC order):
+    /// the channels up to the first pixel boundary, one pixel, then the filled pixels copied onto the next ones,
+    /// doubling, so a layer costs a handful of memory copies whatever its channel count.
+    func fillBias(_ a: inout [Float]) {
+        let c = channelBias.count, n = a.count
+        guard c > 0, n > 0 else { return }
+        a.withUnsafeMutableBufferPointer { dst in
+            channelBias.withUnsafeBufferPointer { b in
+                let d = dst.baseAddress!
+                let ch = block.own.lower % c
+                let head = min(n, (c - ch) % c)
+                if head > 0 { d.update(from: b.baseAddress! + ch, count: head) }
+                guard head < n else { return }
+                let p = d + head, rest = n - head
+                p.update(from: b.baseAddress!, count: min(c, rest))
+                var filled = min(c, rest)
+                while filled < rest {
+                    let k = min(filled, rest - filled)
+                    (p + filled).update(from: p, count: k)
+                    filled += k
+                }
+            }
+        }
+    }
+
     /// Updates the owned neurons with `current`, appends their spikes to `own` and returns the count
     /// of spikes this step. The rules are those of DESIGN.md section 3.
     func fire() -> Int {
@@ -173,11 +201,20 @@ final class LayerState {
         let firstEvent = own.count
         if isOutput { for i in 0..<n { inputSum[i] += current[i] } }
         var m = 0
-        if scratch.index.count < n { scratch.index = [Int32](repeating: 0, count: n); scratch.value = [Float](repeating: 0, count: n) }
+        let size = min(n, EmitScratch.chunk)
+        if scratch.index.count < size { scratch.index = [Int32](repeating: 0, count: size); scratch.value = [Float](repeating: 0, count: size) }
         scratch.index.withUnsafeMutableBufferPointer { EI in
         scratch.value.withUnsafeMutableBufferPointer { EV in
-        // The IF, IBT and burst updates emit through the scratch buffers (no per-event array growth checks).
-        @inline(__always) func emit(_ i: Int, _ v: Float) { EI[m] = Int32(truncatingIfNeeded: i); EV[m] = v; m += 1 }
+        // The IF, IBT and burst updates emit through the scratch buffers (no per-event array growth checks);
+        // a full buffer is appended to the layer's events, in order, and reused.
+        let cap = EI.count
+        @inline(__always) func emit(_ i: Int, _ v: Float) {
+            if _slowPath(m == cap) {
+                own.index.append(contentsOf: UnsafeBufferPointer(EI)); own.value.append(contentsOf: UnsafeBufferPointer(EV))
+                m = 0
+            }
+            EI[m] = Int32(truncatingIfNeeded: i); EV[m] = v; m += 1
+        }
         membrane.withUnsafeMutableBufferPointer { V in
             current.withUnsafeBufferPointer { I in
                 if nm.burst > 1 {
@@ -364,8 +401,7 @@ final class LayerState {
 
     /// Few-spike networks: the membrane of image parity `alt` back to the bias, for the image after next.
     func clearFewSpike(alt: Bool) {
-        if alt { membraneAlt.withUnsafeMutableBufferPointer { v in bias.withUnsafeBufferPointer { b in v.baseAddress!.update(from: b.baseAddress!, count: b.count) } } }
-        else { membrane.withUnsafeMutableBufferPointer { v in bias.withUnsafeBufferPointer { b in v.baseAddress!.update(from: b.baseAddress!, count: b.count) } } }
+        if alt { fillBias(&membraneAlt) } else { fillBias(&membrane) }
     }
 
     /// Decoded values of the owned neurons after `timesteps` steps.

@@ -135,7 +135,7 @@ public final class RankSimulator {
             scratch = t
         } else {
             scratch = EmitScratch()
-            let most = states.filter { $0.layer.op.hasNeurons }.map(\.block.own.count).max() ?? 0
+            let most = min(EmitScratch.chunk, states.filter { $0.layer.op.hasNeurons }.map(\.block.own.count).max() ?? 0)
             scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
         }
         for s in states { s.scratch = scratch }
@@ -341,9 +341,7 @@ public final class RankSimulator {
                 // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
                 s.counters.macs += Int64(s.constOps)
             } else {
-                s.current.withUnsafeMutableBufferPointer { c in
-                    s.bias.withUnsafeBufferPointer { b in c.baseAddress!.update(from: b.baseAddress!, count: b.count) }
-                }
+                s.fillBias(&s.current)
                 var ops = 0
                 for (k, i) in l.inputs.enumerated() {
                     let n = scatter(s, input: k, from: states[i])
