@@ -20,18 +20,19 @@ struct NMNISTLibraryReference: Decodable {
 /// counts, and identical counters on 1 and 2 ranks.
 @Suite("N-MNIST through NIR under mpiexec", .serialized, .tags(.mpi))
 struct NIRNMNISTTests {
-    @Test("simulate --model nmnist-snntorch.nir on test100: snnTorch's predictions and spike counts on 1 and 2 ranks")
+    @Test("simulate --model nmnist-snntorch.nir on test100: snnTorch's predictions and spike counts on 1 and 2 ranks, and in batches of 8")
     func matchesLibrary() throws {
         let bench = TestPaths.packageRoot.appendingPathComponent("Benchmarks/nir").path
         let ref = try JSONDecoder().decode(NMNISTLibraryReference.self, from: Data(contentsOf: URL(fileURLWithPath: "\(bench)/nmnist-snntorch.json")))
         try #require(ref.predictions.count == 100 && ref.counts.count == 100)
         let dir = TestPaths.tempDir("spikescale-nir-nmnist")
         var base: RunInvariant?
-        for k in [1, 2] {
-            let out = "\(dir)/nm-\(k).json"
+        for (k, batch) in [(1, 1), (2, 1), (2, 8)] {
+            let out = "\(dir)/nm-\(k)-\(batch).json"
             let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "\(bench)/nmnist-snntorch.nir", "--dt", "\(ref.dt)", "--convention", "snntorch",
                                                   "--data", TestPaths.sharedData + "/nmnist-small", "--split", "test100", "--samples", "100",
-                                                  "-T", "\(ref.timesteps)", "--encoder", "events", "--decoding", "spikes", "--json", out, "--quiet"], timeout: 300)
+                                                  "-T", "\(ref.timesteps)", "--encoder", "events", "--decoding", "spikes", "--batch", "\(batch)",
+                                                  "--json", out, "--quiet"], timeout: 300)
             #expect(r.status == 0, "\(k) ranks: \(r.stderr)")
             guard r.status == 0 else { return }
             let run = try ResultReader.run(out)
@@ -46,7 +47,7 @@ struct NIRNMNISTTests {
             }
             let inv = try RunInvariant(json: out)
             if let b = base {
-                #expect(inv == b, "1 and 2 ranks differ in counters or outputs")
+                #expect(inv == b, "\(k) ranks, batch \(batch): counters or outputs differ from 1 rank")
             } else {
                 base = inv
             }
