@@ -102,9 +102,9 @@ extension RankSimulator {
         let result = try transport.exchange(msgs, from: sources, tag: i)
         let t2 = monotonicSeconds()
         var pieces = [[ArraySlice<UInt8>]]()
-        for (r, bytes) in result.received.enumerated() {
+        for (r, bytes) in result.received.enumerated() where framed {
             do {
-                pieces.append(framed ? try Self.unframe(bytes, count: lanes.count) : [bytes[...]])
+                pieces.append(try Self.unframe(bytes, count: lanes.count))
             } catch let e as SpikeError {
                 throw SpikeError("layer '\(s.layer.name)': from rank \(s.receives[r].source): \(e.message)")
             }
@@ -119,7 +119,9 @@ extension RankSimulator {
                     ls.view.append(contentsOf: ls.own, from: span.0, to: span.1)
                 } else if r < s.receives.count && s.receives[r].source == src {
                     do {
-                        try SpikePacket.decode(Array(pieces[r][k]), range: s.receives[r].range, signed: ls.signed, into: &ls.view)
+                        // One lane: the message is the packet itself (no copy).
+                        let packet = framed ? Array(pieces[r][k]) : result.received[r]
+                        try SpikePacket.decode(packet, range: s.receives[r].range, signed: ls.signed, into: &ls.view)
                     } catch let e as SpikeError {
                         throw SpikeError("layer '\(s.layer.name)': from rank \(src)\(framed ? ", batch sample \(k)" : ""): \(e.message)")
                     }
