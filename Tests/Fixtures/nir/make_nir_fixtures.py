@@ -60,22 +60,27 @@ def full(n, v):
     return torch.full((n,), float(v))
 
 
+def run_snntorch(net, x):
+    """An snnTorch network (output layer with output=True) run on each sample from reset: its output spikes per step."""
+    from snntorch import utils
+    outs = []
+    for s in range(SAMPLES):
+        utils.reset(net)
+        steps = []
+        with torch.no_grad():
+            for t in range(T):
+                spk, _ = net(x[s, t:t + 1])
+                steps.append(spk[0].numpy().copy())
+        outs.append(np.stack(steps))
+    return outs
+
+
 def snntorch_fixtures():
     import snntorch as snn
     from snntorch import utils
     from snntorch.export_nir import export_to_nir
 
-    def run(net, x):
-        outs = []
-        for s in range(SAMPLES):
-            utils.reset(net)
-            steps = []
-            with torch.no_grad():
-                for t in range(T):
-                    spk, _ = net(x[s, t:t + 1])
-                    steps.append(spk[0].numpy().copy())
-            outs.append(np.stack(steps))
-        return outs
+    run = run_snntorch
 
     # LIF MLP
     x = binary_input((16,))
@@ -224,11 +229,7 @@ def per_neuron_fixtures():
         return snn.Leaky(beta=uniform(n, 0.6, 0.95), threshold=uniform(n, 0.5, 1.5), learn_beta=True, learn_threshold=True,
                          init_hidden=True, **kw)
     net = torch.nn.Sequential(scaled_linear(16, 24, 3.0), leaky(24), scaled_linear(24, 6, 3.0), leaky(6, output=True))
-    outs = []
-    for s in range(SAMPLES):
-        utils.reset(net)
-        with torch.no_grad():
-            outs.append(np.stack([net(x[s, t:t + 1])[0][0].numpy().copy() for t in range(T)]))
+    outs = run_snntorch(net, x)
     utils.reset(net)
     save("snntorch-lif-mlp-perneuron", "snntorch", "snntorch", 1e-4, export_to_nir(net, x[0, :1], ignore_dims=[0]), x, outs, "spikes")
 
@@ -241,11 +242,7 @@ def per_neuron_fixtures():
     net = torch.nn.Sequential(conv, snn.Leaky(beta=uniform((4, 8, 8), 0.6, 0.95), threshold=uniform((4, 8, 8), 0.5, 1.5), init_hidden=True),
                               torch.nn.Flatten(), scaled_linear(4 * 8 * 8, 5, 2.0),
                               snn.Leaky(beta=uniform(5, 0.6, 0.95), threshold=uniform(5, 0.5, 1.5), init_hidden=True, output=True))
-    outs = []
-    for s in range(SAMPLES):
-        utils.reset(net)
-        with torch.no_grad():
-            outs.append(np.stack([net(xc[s, t:t + 1])[0][0].numpy().copy() for t in range(T)]))
+    outs = run_snntorch(net, xc)
     utils.reset(net)
     save("snntorch-conv-perneuron", "snntorch", "snntorch", 1e-4, export_to_nir(net, xc[0, :1], ignore_dims=[0]), xc, outs, "spikes")
 
