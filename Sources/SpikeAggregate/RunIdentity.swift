@@ -18,7 +18,12 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     public var maxPoolGate: String
 
     public init(network: Network, config: SimulationConfig, model: String, data: String) {
-        self.model = model; self.network = Self.fingerprint(network); self.data = data
+        self.init(fingerprint: Self.fingerprint(network), config: config, model: model, data: data)
+    }
+
+    /// `fingerprint`: `RunIdentity.fingerprint` of the network the engine runs.
+    public init(fingerprint: String, config: SimulationConfig, model: String, data: String) {
+        self.model = model; self.network = fingerprint; self.data = data
         timesteps = config.timesteps; seed = config.seed; encoder = config.encoder.rawValue
         decoding = config.decoding.rawValue; burnIn = config.burnIn; checkpoints = config.checkpoints
         maxPoolGate = config.maxPoolGate.rawValue
@@ -32,7 +37,7 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     }
 
     /// FNV-1a (64 bit) over every layer's description, weights, biases, output scales and per-neuron parameters.
-    static func fingerprint(_ n: Network) -> String {
+    public static func fingerprint(_ n: Network) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ v: UInt64) { h = (h ^ v) &* 0x0000_0100_0000_01B3 }
         for l in n.layers {

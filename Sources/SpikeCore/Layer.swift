@@ -161,6 +161,11 @@ public struct Layer: Sendable {
     /// Leaky and leaky-integrator layers only: per-channel or per-neuron parameter values (NIR's per-neuron
     /// τ, θ, ...), overriding the neuron model's single values. Empty (the default) means none.
     public var perNeuron = NeuronArrays()
+    /// How many weights this copy of the layer no longer holds: a simulator that keeps only its own packed
+    /// copy of a layer's weights releases the array (`Network.releasingWeights`), and counts stay true.
+    public var releasedWeights = 0
+    /// The layer's weight count, held or released.
+    public var weightCount: Int { weights.count + releasedWeights }
 
     public init(name: String, op: LayerOp, inputs: [Int], shape: Shape, neuron: NeuronModel? = nil,
                 weights: [Float] = [], bias: [Float] = []) {

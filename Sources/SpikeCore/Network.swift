@@ -27,7 +27,19 @@ public struct Network: Sendable {
     }
 
     /// Number of trainable parameters (weights and biases).
-    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.count + $1.bias.count } }
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weightCount + $1.bias.count } }
+
+    /// This network without the weight arrays of `layers` (their counts kept in `releasedWeights`): what a
+    /// simulator keeps once it holds its own packed copy of those layers' weights, so that the arrays are
+    /// freed when no other copy of the network holds them.
+    public func releasingWeights(of indices: [Int]) -> Network {
+        var n = self
+        for i in indices where !n.layers[i].weights.isEmpty {
+            n.layers[i].releasedWeights += n.layers[i].weights.count
+            n.layers[i].weights = []
+        }
+        return n
+    }
 
     /// Whether layer `i`'s events count as spikes: layers with neurons, and the input layer (its
     /// encoder's spikes). Routing layers (pooling, concat, upsample, ...) relay events and are not counted.

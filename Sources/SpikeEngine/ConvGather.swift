@@ -1,7 +1,8 @@
 import SpikeCore
 
 /// Output-stationary convolution for layers with at least 16 output channels per group (register
-/// chunks of 32 or 16 output channels; a remainder narrower than the chunk goes through `axpy`).
+/// chunks of 32 or 16 output channels; a remainder narrower than the chunk goes through `axpy`), reading
+/// only its packed copy of this rank's output channels' weights.
 ///
 /// For each chunk of output channels, tile of output rows and kernel offset, the partial sums of
 /// one position stay in vector registers while that offset's input events are added; every neuron
@@ -29,26 +30,36 @@ enum ConvGather {
         }
     }
 
-    /// Weights of the full chunks (see `chunkWidth`) this rank computes, each chunk contiguous as
-    /// `[kh·kw][inChannels/groups][chunk]`, so a chunk's working set is one compact block (few TLB
-    /// entries, linear prefetch). Returns the packed weights and, per chunk, its first channel.
+    /// Weights of every chunk of output channels this rank computes (full chunks of `chunkWidth`, and a
+    /// narrower remainder per group), each chunk contiguous as `[kh·kw][inChannels/groups][width]`, so a
+    /// chunk's working set is one compact block (few TLB entries, linear prefetch). The kernel reads only
+    /// this copy: the layer's own weight array is not needed on the rank afterwards (only this rank's
+    /// output channels are packed, so a layer split by output channels holds only its own weights).
+    /// Returns the packed weights and, per chunk, its first channel and its offset in the packed array.
     static func pack(weights: [Float], window w: Window, inChannels inC: Int, outChannels outC: Int, groups: Int,
                      block b: RankBlock) -> (packed: [Float], chunks: [Int]) {
         let ipg = inC / groups, opg = outC / groups, kk = w.kernelH * w.kernelW
         let cw = chunkWidth(outChannelsPerGroup: opg)
         var packed = [Float](), chunks = [Int]()
+        var total = 0
+        for g in 0..<groups {
+            let cLo = Swift.max(g * opg, b.channelLower), cHi = Swift.min(g * opg + opg, b.channelUpper)
+            if cHi > cLo { total += kk * ipg * (cHi - cLo) }
+        }
+        packed.reserveCapacity(total)
         for g in 0..<groups {
             let cLo = Swift.max(g * opg, b.channelLower), cHi = Swift.min(g * opg + opg, b.channelUpper)
             var c = cLo
-            while c + cw <= cHi {
-                chunks.append(c)
+            while c < cHi {
+                let width = Swift.min(cw, cHi - c)
+                chunks.append(c); chunks.append(packed.count)
                 for k in 0..<kk {
                     for icl in 0..<ipg {
                         let base = (k * ipg + icl) * outC + c
-                        packed.append(contentsOf: weights[base ..< base + cw])
+                        packed.append(contentsOf: weights[base ..< base + width])
                     }
                 }
-                c += cw
+                c += width
             }
         }
         return (packed, chunks)
@@ -59,11 +70,10 @@ enum ConvGather {
 
     static func run(events ev: EventList, span: (Int, Int), index pi: inout PositionIndex, view: FlatRange,
                     input inS: Shape, output outS: Shape, window w: Window, groups: Int,
-                    weights: UnsafePointer<Float>, packed: UnsafePointer<Float>, chunks: [Int],
+                    packed: UnsafePointer<Float>, chunks: [Int],
                     block b: RankBlock, current: UnsafeMutablePointer<Float>) -> Int {
         let inC = inS.channels, outC = outS.channels
         let cw = chunkWidth(outChannelsPerGroup: outC / groups)
-        let chunkFloats = w.kernelH * w.kernelW * (inC / groups) * cw
         var chunkNo = 0
         let ipg = inC / groups, opg = outC / groups
         pi.build(ev, span: span, view: view, channels: inC)
@@ -81,12 +91,9 @@ enum ConvGather {
                 while c < cHi {
                     let width = Swift.min(cHi - c, cw)
                     let full = width == cw
-                    var chunkBase = packed
-                    if full {
-                        precondition(chunkNo < chunks.count && chunks[chunkNo] == c, "packed chunk mismatch")
-                        chunkBase = packed + chunkNo * chunkFloats
-                        chunkNo += 1
-                    }
+                    precondition(2 * chunkNo + 1 < chunks.count && chunks[2 * chunkNo] == c, "packed chunk mismatch")
+                    let chunkBase = packed + chunks[2 * chunkNo + 1]
+                    chunkNo += 1
                     // Tiles of output rows whose partial sums of this chunk stay in L1 (about 32 KB);
                     // within a tile, one kernel offset at a time, so the weight rows of that offset
                     // (in-channels x 32 floats) are reused across the tile's positions.
@@ -96,8 +103,7 @@ enum ConvGather {
                         let tileEnd = Swift.min(b.rowUpper, tile + tileRows)
                         for ky in 0..<w.kernelH {
                             for kx in 0..<w.kernelW {
-                                let rowBase = weights + (ky * w.kernelW + kx) * ipg * outC + c - icLo * outC
-                                let packedRow = chunkBase + ((ky * w.kernelW + kx) * ipg - icLo) * cw
+                                let packedRow = chunkBase + ((ky * w.kernelW + kx) * ipg - icLo) * width
                                 for oy in tile..<tileEnd {
                                     let iy = oy * w.strideH - w.padTop + ky * w.dilationH
                                     if iy < 0 || iy >= inS.height { continue }
@@ -163,7 +169,7 @@ enum ConvGather {
                                             accRaw.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
                                         } else {
                                             for k in e..<eEnd {
-                                                Kernels.axpy(width, val[k], rowBase + (Int(idx[k]) - posBase) * outC, acc)
+                                                Kernels.axpy(width, val[k], packedRow + (Int(idx[k]) - posBase) * width, acc)
                                             }
                                         }
                                     }

@@ -22,6 +22,40 @@ public struct EventList: Sendable {
         index.append(contentsOf: o.index[lo..<hi]); value.append(contentsOf: o.value[lo..<hi])
     }
 
+    /// Merges the sorted runs that start at `starts` (ascending, the first at 0; the last ends at `count`) into
+    /// one list sorted by index, merging adjacent runs pairwise through `scratch`. Indices are distinct across
+    /// runs (each rank sends the events of its own neurons).
+    public mutating func mergeRuns(_ starts: [Int], scratch: inout EventList) {
+        var bounds = starts + [count]
+        while bounds.count > 2 {
+            scratch.removeAll()
+            var next = [0]
+            var k = 0
+            index.withUnsafeBufferPointer { I in
+            value.withUnsafeBufferPointer { V in
+                while k + 1 < bounds.count {
+                    let a0 = bounds[k], a1 = bounds[k + 1]
+                    if k + 2 < bounds.count {
+                        let b1 = bounds[k + 2]
+                        var i = a0, j = a1
+                        while i < a1 && j < b1 {
+                            if I[i] < I[j] { scratch.append(Int(I[i]), V[i]); i += 1 } else { scratch.append(Int(I[j]), V[j]); j += 1 }
+                        }
+                        for x in i..<a1 { scratch.append(Int(I[x]), V[x]) }
+                        for x in j..<b1 { scratch.append(Int(I[x]), V[x]) }
+                        k += 2
+                    } else {
+                        for x in a0..<a1 { scratch.append(Int(I[x]), V[x]) }
+                        k += 1
+                    }
+                    next.append(scratch.count)
+                }
+            }}
+            swap(&self, &scratch)
+            bounds = next
+        }
+    }
+
     /// Position of the first event with index >= `i` (binary search).
     public func lowerBound(_ i: Int) -> Int {
         var lo = 0, hi = index.count

@@ -1,9 +1,15 @@
 import SpikeCore
 
-/// Event buffers `LayerState.fire` writes into before one copy to the layer's events.
+/// Scratch one rank's layers use one at a time (they run one after the other, lane after lane): the event buffers
+/// `LayerState.fire` writes into before one copy to the layer's events, the current of the layers that compute
+/// it afresh every step (`LayerState.sharesCurrent`), and the max-pool gates' per-step input values.
 final class EmitScratch {
     var index: [Int32] = []
     var value: [Float] = []
+    /// Lent to the layer being updated (swapped in and out, so sized by the largest such layer).
+    var current: [Float] = []
+    /// Lent to the max-pool gate being stepped; all zeros between steps.
+    var gateNow: [Float] = []
     /// Events buffered before they are appended to the layer's list: a bound on the buffer, so that its size
     /// does not follow the largest layer (Tiny-YOLOv3's first layer has 2.8 M neurons: 22 MB of buffer).
     static let chunk = 1 << 15
@@ -13,7 +19,8 @@ final class EmitScratch {
 /// the current timestep (owned, and the wider view its local consumers read), and counters.
 final class LayerState {
     let index: Int
-    let layer: Layer
+    /// The layer (its weight array released where the gather kernel holds a packed copy).
+    var layer: Layer
     let block: RankBlock
     /// This rank's outgoing and incoming transfers of this layer's events.
     let sends: [Transfer]
@@ -52,7 +59,11 @@ final class LayerState {
 
     /// The layer's bias per channel (zeros if it has none); `fillBias` spreads it over the owned neurons.
     var channelBias: [Float] = []
+    /// The input current of the owned neurons this step. With `sharesCurrent` it is the rank's scratch, lent for
+    /// the layer's update (empty otherwise): only layers that reuse it (a constant input's current) or keep two
+    /// images (few-spike) own theirs.
     var current: [Float] = []
+    var sharesCurrent = false
     var membrane: [Float] = []
     var lastSpike: [UInt8] = []     // LIF reset gate; leaky neurons: spiked last step (subtractNext)
     var synaptic: [Float] = []      // leaky neurons with a synaptic current state
@@ -67,7 +78,7 @@ final class LayerState {
     var gate: MaxPoolGate?
     /// Per input: the position index the gather kernel builds each step.
     var positionIndex: [ConvGather.PositionIndex] = []
-    /// Gather kernel: this rank's full output-channel chunks, packed (see ConvGather.pack).
+    /// Gather kernel: this rank's output-channel chunks, packed (see ConvGather.pack); 2 entries per chunk.
     var packedWeights: [Float] = []
     var packedChunks: [Int] = []
     var usesGather = false
@@ -79,8 +90,18 @@ final class LayerState {
     /// one buffer shared by all layers of a rank (they fire one at a time).
     var scratch = EmitScratch()
     var view = EventList()
+    /// Scratch of `EventList.mergeRuns` for views that are merged.
+    var mergeScratch = EventList()
     /// True when the view is exactly the owned events (no halo, nothing received).
     let viewIsOwn: Bool
+    /// The owned neurons as ranges of the state arrays: one range, or one per position of a layer split by
+    /// output channels (its arrays span every position; only its channels are updated).
+    let segments: [(Int, Int)]
+    /// The number of owned neurons.
+    let ownedCount: Int
+    /// True if the view is assembled from pieces that interleave in index order (a layer split by output
+    /// channels, received from other ranks): it is merged into ascending order.
+    let mergesView: Bool
 
     /// Output layers only: per owned neuron, Σ_t I(t) and Σ_t s(t).
     var isOutput = false
@@ -103,6 +124,14 @@ final class LayerState {
         // The input layer encodes its whole view into `own` locally (nothing is received).
         viewIsOwn = index == 0 || (receives.isEmpty && block.view == block.own)
         let n = block.own.count
+        ownedCount = block.ownedCount(channels: layer.shape.channels)
+        if block.channelSplit {
+            let c = layer.shape.channels, cl = block.channelLower, cu = block.channelUpper
+            segments = stride(from: 0, to: n, by: c).map { ($0 + cl, $0 + cu) }
+        } else {
+            segments = [(0, n)]
+        }
+        mergesView = block.channelSplit && !receives.isEmpty
         if layer.op.hasNeurons {
             current = [Float](repeating: 0, count: n)
             membrane = [Float](repeating: 0, count: n)
@@ -224,8 +253,9 @@ final class LayerState {
                     // Eight neurons at a time, lane by lane the scalar tail's IEEE operations (a quotient, its
                     // floor, a min, a product and a difference); the lanes that fire are then appended in order.
                     let capV = SIMD8<Float>(repeating: cap), thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh)
-                    var i0 = 0
-                    while i0 + 8 <= n {
+                    for (sa, sb) in segments {
+                    var i0 = sa
+                    while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
                         var nv = v
@@ -248,7 +278,7 @@ final class LayerState {
                         store8(nv, V, i0)
                         i0 += 8
                     }
-                    for i in i0..<n {
+                    for i in i0..<sb {
                         let v = V[i] + I[i]
                         if v >= th {
                             let k = min((v / th).rounded(.down), cap)
@@ -260,14 +290,16 @@ final class LayerState {
                             emit(lo + i, -k); neg += Int(k)
                         } else { V[i] = v }
                     }
+                    }
                     return
                 }
                 switch nm.kind {
                 case .integrateAndFire:
                     let toZero = nm.reset == .zero
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
-                    var i0 = 0
-                    while i0 + 8 <= n {
+                    for (sa, sb) in segments {
+                    var i0 = sa
+                    while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
                         let f = v .>= th
                         var nv = v
@@ -282,18 +314,20 @@ final class LayerState {
                         store8(nv, V, i0)
                         i0 += 8
                     }
-                    for i in i0..<n {
+                    for i in i0..<sb {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
                             emit(lo + i, 1); pos += 1
                         } else { V[i] = v }
                     }
+                    }
                 case .signedIBT:
                     let negTh = th / nm.alpha
                     let toZero = nm.reset == .zero
-                    var i0 = 0
-                    while i0 + 8 <= n {
+                    for (sa, sb) in segments {
+                    var i0 = sa
+                    while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
                         var nv = v
@@ -311,7 +345,7 @@ final class LayerState {
                         store8(nv, V, i0)
                         i0 += 8
                     }
-                    for i in i0..<n {
+                    for i in i0..<sb {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
@@ -320,6 +354,7 @@ final class LayerState {
                             V[i] = toZero ? 0 : v + negTh
                             emit(lo + i, -1); neg += 1
                         } else { V[i] = v }
+                    }
                     }
                 case .leakyIntegrateAndFire:
                     let tau = nm.tau
@@ -351,7 +386,7 @@ final class LayerState {
         }
         counters.positiveSpikes += Int64(pos)
         counters.negativeSpikes += Int64(neg)
-        counters.neuronUpdates += Int64(n)
+        counters.neuronUpdates += Int64(ownedCount)
         return pos + neg
     }
 

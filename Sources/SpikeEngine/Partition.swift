@@ -4,8 +4,18 @@ import SpikeCore
 public enum PartitionScheme: String, Sendable, Codable {
     /// Contiguous bands of rows (spatial tiling); each band is one flat range in HWC.
     case rows
-    /// A 1x1xC layer split into contiguous channel ranges.
+    /// Contiguous output-channel ranges: of a 1x1xC layer (a flat range each), or of a convolution over
+    /// all its rows (each rank owns its channels at every position and holds only their weights).
     case channels
+}
+
+/// How `Partition` chooses each layer's scheme.
+public enum PartitionPolicy: String, Sendable, Codable, CaseIterable {
+    /// Row bands for every spatial layer (channel ranges for 1x1xC layers).
+    case rows
+    /// Per convolution, row bands or output-channel ranges, whichever the cost model prefers
+    /// (`Partition.prefersChannels`); other layers as `rows`.
+    case auto
 }
 
 /// One rank's share of a layer: the neurons it owns and the flat range of this layer it must see
@@ -19,6 +29,24 @@ public struct RankBlock: Hashable, Sendable, Codable {
     public var channelLower: Int, channelUpper: Int
     /// Flat range this rank keeps of the layer's output each timestep (own ∪ what local consumers read).
     public var view: FlatRange
+    /// True for a spatial layer split by output channels: `own` spans every position, but this rank owns
+    /// only the channels `[channelLower, channelUpper)` at each (its state arrays span `own`; it updates,
+    /// fires and counts only its channels).
+    public var channelSplit = false
+
+    /// Neurons this rank owns (`own.count`, or its channels at every position of a channel split).
+    public func ownedCount(channels c: Int) -> Int {
+        channelSplit ? own.count / c * (channelUpper - channelLower) : own.count
+    }
+
+    /// True if this rank owns flat index `i` of a layer of `c` channels.
+    @inline(__always)
+    public func owns(_ i: Int, channels c: Int) -> Bool {
+        guard own.contains(i) else { return false }
+        if !channelSplit { return true }
+        let ch = i % c
+        return ch >= channelLower && ch < channelUpper
+    }
 }
 
 /// A transfer of part of a layer's events from one rank to another every timestep.
@@ -45,16 +73,31 @@ public struct Partition: Sendable {
 
     /// Plans `network` over `ranks` ranks. Convolutional stacks are split into row bands with halo
     /// transfers from neighbours; 1x1xC layers into channel ranges; layers with a global fan-in
-    /// (dense, global pooling) read every rank's events.
+    /// (dense, global pooling) read every rank's events. With `.auto`, a convolution whose weights outweigh
+    /// its neuron state (`prefersChannels`) is split by output channels instead: each rank holds only its
+    /// channels' weights, and reads the whole input (an allgather of the input's events).
     ///
-    /// Throws if a spatial layer has fewer rows than there are ranks, naming the layer.
-    public init(network: Network, ranks: Int) throws {
+    /// Throws if a layer split in row bands has fewer rows than there are ranks, naming the layer.
+    public init(network: Network, ranks: Int, policy: PartitionPolicy = .auto) throws {
         guard ranks >= 1 else { throw SpikeError("partition: the rank count must be at least 1, got \(ranks)") }
         self.ranks = ranks
         var plans = [LayerPlan]()
-        for l in network.layers {
+        let fewSpike = network.layers.contains { $0.neuron?.kind == .fewSpike }
+        for (i, l) in network.layers.enumerated() {
             let s = l.shape
             var blocks = [RankBlock]()
+            if policy == .auto, !fewSpike, Self.prefersChannels(network, i, ranks: ranks) {
+                for r in 0..<ranks {
+                    let lo = r * s.channels / ranks, hi = (r + 1) * s.channels / ranks
+                    var b = RankBlock(own: FlatRange(0, s.count), rowLower: 0, rowUpper: s.height,
+                                      channelLower: lo, channelUpper: hi, view: FlatRange(0, s.count))
+                    b.channelSplit = true
+                    if hi == lo { b.own = .empty; b.view = .empty; b.rowUpper = 0 }
+                    blocks.append(b)
+                }
+                plans.append(LayerPlan(scheme: .channels, blocks: blocks, transfers: [], gathersEverywhere: false))
+                continue
+            }
             if s.isVector {
                 for r in 0..<ranks {
                     let lo = r * s.channels / ranks, hi = (r + 1) * s.channels / ranks
@@ -103,6 +146,23 @@ public struct Partition: Sendable {
         layers = plans
     }
 
+    /// The cost model's choice for layer `i` over `ranks` ranks: output channels when the layer is a
+    /// convolution the channel split supports (integrate-and-fire or signed IBT neurons, burst or not; at least
+    /// 16 output channels per rank; not an output layer) and its weights outweigh the neuron state it would
+    /// replicate. Per rank, rows hold W + S/P bytes and channels W/P + S (W: the weights, 4 B each; S: the
+    /// membrane and current, 8 B per neuron), so channels hold less exactly when W > S; they are chosen from
+    /// W > 2S, so that the extra exchange (every rank reads the whole input and the whole layer, against a
+    /// halo of rows) buys at least a halving of what it saves. The compute per rank is the same share
+    /// either way (channel ranges split the layer's work evenly; row bands do so up to rounding).
+    public static func prefersChannels(_ network: Network, _ i: Int, ranks: Int) -> Bool {
+        guard ranks > 1, !network.outputs.contains(i) else { return false }
+        let l = network.layers[i]
+        guard case .conv(_, let outC, let groups) = l.op, groups == 1, !l.shape.isVector, outC >= 16 * ranks,
+              let nm = l.neuron, nm.kind == .integrateAndFire || nm.kind == .signedIBT else { return false }
+        let weightBytes = 4 * l.weightCount, stateBytes = 8 * l.shape.count
+        return weightBytes > 2 * stateBytes
+    }
+
     /// The flat range of input `input` that consumer `consumer` reads to compute `block`.
     static func inputRange(network: Network, consumer c: Int, input i: Int, block b: RankBlock) -> FlatRange {
         let layer = network.layers[c]
@@ -124,6 +184,14 @@ public struct Partition: Sendable {
         }
     }
 
+    /// Writes rank `rank`'s values of layer `layer` (one per neuron of its block's `own` range, as the simulator
+    /// reports them) into `full`, the whole layer: only the neurons the rank owns (its channels, for a layer
+    /// split by output channels).
+    public func place(_ values: [Float], rank: Int, layer: Int, channels c: Int, into full: inout [Float]) {
+        let b = layers[layer].blocks[rank], lo = b.own.lower
+        for j in 0..<min(values.count, b.own.count) where b.owns(lo + j, channels: c) { full[lo + j] = values[j] }
+    }
+
     /// A human-readable description of the plan: one line per layer.
     public func describe(_ network: Network) -> String {
         var lines = ["partition over \(ranks) rank(s):"]
@@ -131,7 +199,8 @@ public struct Partition: Sendable {
             let l = network.layers[i]
             let own = p.blocks.map { p.scheme == .rows ? "\($0.rowLower)..<\($0.rowUpper)" : "\($0.channelLower)..<\($0.channelUpper)" }
             let halo = p.transfers.reduce(0) { $0 + $1.range.count }
-            lines.append("  \(l.name) \(l.shape) by \(p.scheme.rawValue) [\(own.joined(separator: ", "))] transfers \(p.transfers.count) (\(halo) neurons)\(p.gathersEverywhere ? " allgather" : "")")
+            let weights = p.blocks.first?.channelSplit == true ? ", weights 1/\(ranks) per rank" : ""
+            lines.append("  \(l.name) \(l.shape) by \(p.scheme.rawValue) [\(own.joined(separator: ", "))] transfers \(p.transfers.count) (\(halo) neurons)\(p.gathersEverywhere ? " allgather" : "")\(weights)")
         }
         return lines.joined(separator: "\n")
     }

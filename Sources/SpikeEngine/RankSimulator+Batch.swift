@@ -27,7 +27,8 @@ extension RankSimulator {
     /// 5. Right after a layer has produced its owned events for every sample of the batch, they are sent to
     ///    the ranks whose view needs them (halo rows, or everything for global fan-in), all samples in one
     ///    message per destination, and each sample's view is assembled from the pieces in rank order, which is
-    ///    ascending index order. Consumers read only the view.
+    ///    ascending index order (for a layer split by output channels, the pieces are merged into it).
+    ///    Consumers read only the view.
     /// 6. Counters count owned neurons only, so their sum over ranks counts each event once.
     public func run(batch: [(sample: Int, input: [Float])]) throws -> [RankSampleResult] {
         if isFewSpike { return try runFewSpike(samples: batch) }
@@ -113,7 +114,9 @@ extension RankSimulator {
             let ls = lane.states[i]
             ls.view.removeAll()
             var r = 0
+            var starts = [Int]()
             for src in 0..<partition.ranks {
+                starts.append(ls.view.count)
                 if src == transport.rank {
                     let span = ls.own.span(ls.block.view)
                     ls.view.append(contentsOf: ls.own, from: span.0, to: span.1)
@@ -128,6 +131,8 @@ extension RankSimulator {
                     r += 1
                 }
             }
+            // A layer split by output channels: each rank's events span every position, so the pieces interleave.
+            if ls.mergesView { ls.view.mergeRuns(starts, scratch: &ls.mergeScratch) }
         }
         timing.exchange += result.postSeconds + (monotonicSeconds() - t2)
         timing.wait += result.waitSeconds

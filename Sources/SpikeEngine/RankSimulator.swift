@@ -66,7 +66,7 @@ public final class RankSimulator {
         if let bad = network.layers.first(where: { if case .activation = $0.op { return true } else { return false } }) {
             throw SpikeError("layer '\(bad.name)': the ANN-only activation '\(bad.activationName)' has no spiking equivalent in this engine; convert the network first (ReLU, leaky-ReLU and linear become IF and IBT neurons)")
         }
-        self.network = network; self.partition = partition; self.config = config; self.transport = transport
+        self.partition = partition; self.config = config; self.transport = transport
         rateEncoder = RateEncoder(config.encoder == .poisson ? .poisson : .bernoulli, seed: config.seed)
         var analog = [Bool](repeating: false, count: network.layers.count)
         analog[0] = config.encoder == .direct
@@ -129,6 +129,11 @@ public final class RankSimulator {
             s.inputSum = [Float](repeating: 0, count: s.block.own.count)
             s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
         }
+        // The gather kernel reads only its packed copy (this rank's output channels): those layers' weight arrays
+        // are released here, so that they are freed once the caller's copies of the network are gone.
+        let packedOnly = states.filter(\.usesGather).map(\.index)
+        self.network = network.releasingWeights(of: packedOnly)
+        for i in packedOnly { states[i].layer = self.network.layers[i] }
         self.states = states
         let scratch: EmitScratch
         if let t = template?.states.first?.scratch {
@@ -139,6 +144,10 @@ public final class RankSimulator {
             scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
         }
         for s in states { s.scratch = scratch }
+        for s in states where s.layer.op.hasNeurons && !s.constantInput && !s.fewSpikeMode {
+            s.sharesCurrent = true
+            s.current = []
+        }
         // A constant source runs at t = 1 only if every consumer reads it at t = 1 only (consumers come later in
         // topological order, so they are decided first).
         var consumers = [[Int]](repeating: [], count: network.layers.count)
@@ -152,9 +161,16 @@ public final class RankSimulator {
         }
         rasterNeurons = network.layers.enumerated().map { i, l in
             guard config.rasterNeurons > 0, network.countsSpikes(i) else { return [] }
-            let own = states[i].block.own
-            return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { own.contains($0) }.map { Int32($0) }
+            let block = states[i].block
+            return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { block.owns($0, channels: l.shape.channels) }.map { Int32($0) }
         }
+    }
+
+    /// The weights this rank holds, per layer: the packed copy of its output channels for layers on the gather
+    /// kernel (whose array it released), else the layer's array. A layer split by output channels holds its
+    /// channels' share.
+    public var heldWeights: [Int] {
+        states.map { $0.usesGather ? $0.packedWeights.count : $0.layer.weights.count }
     }
 
     /// True for the layers whose values `layerValues` records: spiking neurons and max-pool gates.
@@ -320,8 +336,12 @@ public final class RankSimulator {
         case .maxPool(let w):
             let src = states[l.inputs[0]]
             let ev = inputEvents(s, 0)
+            swap(&s.gate!.now, &s.scratch.gateNow)
+            let need = s.gate!.viewCount - s.gate!.now.count
+            if need > 0 { s.gate!.now.append(contentsOf: repeatElement(0, count: need)) }
             s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: l.shape,
                          window: w, block: s.block, into: &s.own)
+            swap(&s.gate!.now, &s.scratch.gateNow)
         case .concat:
             Routing.concat(inputs: l.inputs.indices.map { inputEvents(s, $0) }, shapes: l.inputs.map { states[$0].layer.shape },
                            output: l.shape, block: s.block, into: &s.own)
@@ -337,6 +357,14 @@ public final class RankSimulator {
             Routing.flatten(input: inputEvents(s, 0), block: s.block, into: &s.own)
         case .conv, .dense, .avgPool, .globalAvgPool, .add:
             if s.block.own.isEmpty { return 0 }
+            if s.sharesCurrent {
+                // Borrow the rank's scratch current, sized to this layer (fillBias below sets every entry).
+                swap(&s.current, &s.scratch.current)
+                let n = s.block.own.count
+                if s.current.count > n { s.current.removeLast(s.current.count - n) }
+                else if s.current.count < n { s.current.append(contentsOf: repeatElement(0, count: n - s.current.count)) }
+            }
+            defer { if s.sharesCurrent { swap(&s.current, &s.scratch.current) } }
             if s.constantInput && t > 1 {
                 // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
                 s.counters.macs += Int64(s.constOps)
@@ -371,12 +399,11 @@ public final class RankSimulator {
             case .conv(let w, _, let groups):
                 if s.usesGather {
                     if s.positionIndex.count != l.inputs.count { s.positionIndex = .init(repeating: .init(), count: l.inputs.count) }
-                    return l.weights.withUnsafeBufferPointer { wp in
-                        s.packedWeights.withUnsafeBufferPointer { pp in
-                            ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
-                                           output: l.shape, window: w, groups: groups, weights: wp.baseAddress!,
-                                           packed: pp.baseAddress ?? wp.baseAddress!, chunks: s.packedChunks, block: s.block, current: c)
-                        }
+                    return s.packedWeights.withUnsafeBufferPointer { pp in
+                        guard let packed = pp.baseAddress else { return 0 }
+                        return ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
+                                       output: l.shape, window: w, groups: groups, packed: packed,
+                                       chunks: s.packedChunks, block: s.block, current: c)
                     }
                 }
                 return l.weights.withUnsafeBufferPointer { wp in
@@ -414,3 +441,4 @@ extension Layer {
     /// The activation function's name for ANN-only activation layers ("" otherwise).
     var activationName: String { if case .activation(let f) = op { return f.name } else { return "" } }
 }
+

@@ -87,7 +87,8 @@ enum Routing {
 /// input counts, with no events lost when the leading input changes.
 struct MaxPoolGate {
     var score: [Float]   // running sum per input neuron of the view
-    var now: [Float]     // this timestep's event value per input neuron of the view (scratch)
+    var now: [Float]     // this timestep's event value per input neuron of the view: the rank's scratch, lent per step
+    let viewCount: Int
     var marks: [UInt64]  // candidate owned outputs this step (bitmap)
     let viewLower: Int
     let mode: MaxPoolGateMode
@@ -97,7 +98,8 @@ struct MaxPoolGate {
         self.mode = mode
         emitted = mode == .count ? [Float](repeating: 0, count: ownCount) : []
         score = [Float](repeating: 0, count: view.count)
-        now = [Float](repeating: 0, count: view.count)
+        now = []
+        viewCount = view.count
         marks = [UInt64](repeating: 0, count: (ownCount + 63) / 64)
         viewLower = view.lower
     }

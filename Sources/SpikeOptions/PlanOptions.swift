@@ -20,8 +20,8 @@ public struct PlanOptions: ParsableArguments {
     public var timesteps: Int?
     @Option(help: "Images of the evaluation whose time is projected (COCO val2017: 5000).")
     public var images = 5000
-    @Option(help: "Copies of all the weights each rank holds (the engine replicates them; the gather kernel packs a second copy).")
-    public var weightCopies = 2.0
+    @Option(help: "Copies of its weights each rank holds (the engine keeps one: the gather kernel's packed copy replaces the network's array).")
+    public var weightCopies = 1.0
     @Option(help: "Comma-separated result files of measured runs (`simulate --json`) to set beside their projection, with the error.")
     public var measured: CommaList<String>?
 

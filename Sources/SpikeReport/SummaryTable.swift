@@ -85,7 +85,7 @@ public enum SummaryTable {
             out.append([pad("\(i)", 4, right: true), pad(l.name, 14), pad(l.op.name, 13),
                         pad(l.inputs.map { n.layers[$0].name }.joined(separator: ","), 18), pad(l.shape.description, 12),
                         pad(l.neuron.map { $0.kind.rawValue + ($0.kind == .signedIBT ? "(\($0.alpha))" : "") } ?? "-", 12),
-                        pad(big(Double(l.weights.count + l.bias.count)), 9, right: true), pad(big(Double(n.macs(layer: i))), 9, right: true)]
+                        pad(big(Double(l.weightCount + l.bias.count)), 9, right: true), pad(big(Double(n.macs(layer: i))), 9, right: true)]
                 .joined(separator: " "))
         }
         return out.joined(separator: "\n")

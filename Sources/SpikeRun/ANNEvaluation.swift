@@ -47,7 +47,7 @@ public enum ANNEvaluation {
                          secondsPerSample: wall / Double(count),
                          layers: network.layers.enumerated().map { i, l in
                              ANNResult.Layer(name: l.name, op: l.op.name, shape: [l.shape.height, l.shape.width, l.shape.channels],
-                                             parameters: l.weights.count + l.bias.count, macs: network.macs(layer: i))
+                                             parameters: l.weightCount + l.bias.count, macs: network.macs(layer: i))
                          })
     }
 }

@@ -37,7 +37,7 @@ struct RootState {
         let root = c.isRoot
         accumulator = RunAccumulator(layers: c.network.layers.count, checkpoints: c.config.checkpoints.count)
         self.writer = writer
-        ann = root && (c.options.compareANN || c.config.layerValues) ? try DenseForward(c.network, rateLimited: c.options.rateLimitedANN, exactFewSpike: true) : nil
+        ann = root && (c.options.compareANN || c.config.layerValues) ? try DenseForward(c.annNetwork ?? c.network, rateLimited: c.options.rateLimitedANN, exactFewSpike: true) : nil
         layerErrors = root && c.config.layerValues ? LayerErrorAccumulator(network: c.network) : nil
         detection = root ? DetectionScoring(network: c.network, checkpoints: c.config.checkpoints.count) : nil
         stepTotals = [Int64](repeating: 0, count: c.config.timesteps)
@@ -187,9 +187,9 @@ extension Coordinator {
             let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             var off = 0
             for i in layers {
-                let range = partition.layers[i].blocks[r].own
-                for j in 0..<range.count { full[i][range.lower + j] = vals[off + j] }
-                off += range.count
+                let n = partition.layers[i].blocks[r].own.count
+                partition.place(Array(vals[off ..< off + n]), rank: r, layer: i, channels: network.layers[i].shape.channels, into: &full[i])
+                off += n
             }
         }
         return full

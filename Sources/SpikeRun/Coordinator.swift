@@ -69,7 +69,13 @@ public struct RunOptions: Sendable {
 /// 3. End: an allreduce over the world of the per-channel spike counts, then a gather of each rank's
 ///    `RankReport`; the root builds the result and writes it atomically.
 public final class Coordinator {
-    let network: Network
+    /// The network; once `run` has built this rank's simulator, the simulator's copy, which has released the
+    /// weight arrays it keeps packed (so the full arrays are freed when the caller holds no other copy).
+    public private(set) var network: Network
+    /// The full network for the root's ANN reference (`compareANN`, `layerValues`); nil where not needed.
+    let annNetwork: Network?
+    /// The fingerprint of the full network for the samples file's run identity (root only).
+    let fingerprint: String
     /// All ranks of the job, and this rank's group (the same transport when there is one group).
     let transport: Transport
     let group: Transport
@@ -81,6 +87,9 @@ public final class Coordinator {
     /// Plans the partition. Throws `CollectiveError` (identically on every rank) if it does not fit.
     public init(network: Network, transport: Transport, config: SimulationConfig, options: RunOptions) throws {
         self.network = network; self.transport = transport; self.config = config; self.options = options
+        let root = transport.rank == 0
+        fingerprint = root ? RunIdentity.fingerprint(network) : ""
+        annNetwork = root && (options.compareANN || config.layerValues) ? network : nil
         // Every rank holds the same network and config, so every rank reaches the same verdict.
         if config.layerValues && config.encoder == .events {
             throw CollectiveError(message: "layer errors compare with the ANN on a static image; event-frame input (--encoder events) has no ANN counterpart")
@@ -120,6 +129,7 @@ public final class Coordinator {
     /// Returns the run result on rank 0 and nil on the other ranks.
     public func run(source: InputSource?) throws -> RunResult? {
         let sim = try RankSimulator(network: network, partition: partition, transport: group, config: config)
+        network = sim.network
         let (writer, skip) = try setUp(source: source)
         var state = try RootState(self, writer: writer, source: source)
         let start = monotonicSeconds()
@@ -172,7 +182,7 @@ public final class Coordinator {
                 throw SpikeError("\(source.description) gives \(source.framesPerSample) frames per sample: use --encoder events")
             }
             if let p = options.jsonPath {
-                let identity = RunIdentity(network: network, config: config, model: options.modelPath, data: source.description)
+                let identity = RunIdentity(fingerprint: fingerprint, config: config, model: options.modelPath, data: source.description)
                 writer = try ResultWriter(jsonPath: p, identity: identity, resume: options.resume, overwrite: options.overwrite)
                 done = writer!.previous.map(\.sample)
             }

@@ -18,14 +18,15 @@ public struct NetworkParameters: Sendable, Equatable {
 
 /// What a rank holds, per the engine's data layout today (LayerState, ConvGather).
 public struct MemoryParameters: Sendable, Equatable {
-    /// Copies of all the weights on every rank: the network's (4 bytes each) and the gather kernel's packed one.
-    /// Weights are replicated: they do not fall with ranks.
-    public var weightCopies: Double = 2
+    /// Copies of the weights each rank holds of the output channels it computes: one (the gather kernel's packed
+    /// copy replaces the network's array; other layers keep the array). A layer in row bands needs all its
+    /// weights on every rank; one split by output channels only its channels' share.
+    public var weightCopies: Double = 1
     /// Bytes per owned neuron of a layer with neurons: current, membrane and bias (4 bytes each).
     public var bytesPerNeuron: Double = 12
     /// Bytes per event held in an event list (index and value, 4 bytes each).
     public var bytesPerEvent: Double = 8
-    public init(weightCopies: Double = 2, bytesPerNeuron: Double = 12, bytesPerEvent: Double = 8) {
+    public init(weightCopies: Double = 1, bytesPerNeuron: Double = 12, bytesPerEvent: Double = 8) {
         self.weightCopies = weightCopies; self.bytesPerNeuron = bytesPerNeuron; self.bytesPerEvent = bytesPerEvent
     }
 }
@@ -105,7 +106,8 @@ public struct ScalingModel: Sendable {
         self.timesteps = timesteps ?? profile.timesteps
         let measured = try Partition(network: network, ranks: profile.ranks)
         wholeLayerSeconds = network.layers.indices.map { i in
-            let share = measured.layers[i].blocks.map { Double($0.own.count) }.max()! / Double(max(1, network.layers[i].shape.count))
+            let c = network.layers[i].shape.channels
+            let share = measured.layers[i].blocks.map { Double($0.ownedCount(channels: c)) }.max()! / Double(max(1, network.layers[i].shape.count))
             return share > 0 ? profile.layers[i].secondsPerStep / share : 0
         }
         let accounted = (0..<profile.ranks).map { r in
@@ -146,13 +148,15 @@ public struct ScalingModel: Sendable {
         return l.inputs.contains { multiValued($0, network) }
     }
 
-    /// What rank `rank` holds under `partition`, bytes: replicated weights, owned neurons' state, event buffers.
-    static func rankMemory(network: Network, partition: Partition, rank r: Int, rates: [Double], memory m: MemoryParameters)
+    /// What rank `rank` holds under `partition`, bytes: weights (all of a layer in row bands, its channels' share
+    /// of one split by output channels), the state arrays of its blocks, event buffers.
+    public static func rankMemory(network: Network, partition: Partition, rank r: Int, rates: [Double], memory m: MemoryParameters)
         -> (weights: Double, neurons: Double, buffers: Double) {
-        let weights = m.weightCopies * 4 * Double(network.parameterCount)
-        var neurons = 0.0, buffers = 0.0
+        var weights = 0.0, neurons = 0.0, buffers = 0.0
         for (i, l) in network.layers.enumerated() {
             let b = partition.layers[i].blocks[r]
+            let share = b.channelSplit ? Double(b.channelUpper - b.channelLower) / Double(l.shape.channels) : 1
+            weights += m.weightCopies * 4 * (Double(l.weightCount) * share + Double(l.bias.count))
             if l.op.hasNeurons { neurons += m.bytesPerNeuron * Double(b.own.count) }
             buffers += m.bytesPerEvent * rates[i] * Double(b.own.count + b.view.count)
         }
@@ -173,7 +177,7 @@ public struct ScalingModel: Sendable {
         for (i, l) in network.layers.enumerated() {
             let plan = partition.layers[i]
             let n = Double(max(1, l.shape.count))
-            for r in 0..<P { compute[r] += wholeLayerSeconds[i] * Double(plan.blocks[r].own.count) / n }
+            for r in 0..<P { compute[r] += wholeLayerSeconds[i] * Double(plan.blocks[r].ownedCount(channels: l.shape.channels)) / n }
             guard !plan.transfers.isEmpty else { continue }
             let signed = l.emitsSigned(in: network), analog = ScalingModel.multiValued(i, network)
             var send = [Double](repeating: 0, count: P), recv = send

@@ -99,7 +99,7 @@ public enum ScalingReport {
                     + " \(f(pr.layerSecondsPerStep * 1e3)) ms per step in the layers, \(f(pr.overheadSecondsPerSample)) s per image outside them",
                  "network (assumed): latency \(g(model.net.latencySeconds * 1e6)) us, bandwidth \(g(model.net.bandwidthBytesPerSecond / 1e9)) GB/s;"
                     + " collectives ceil(log2 P) latencies",
-                 "memory: weights replicated on every rank (\(g(model.memory.weightCopies)) copies x 4 B x \(n.parameterCount)),"
+                 "memory: \(g(model.memory.weightCopies)) copy x 4 B of each layer's weights a rank computes (all of a layer in row bands, its share of one split by output channels; \(n.parameterCount) parameters),"
                     + " \(g(model.memory.bytesPerNeuron)) B per owned neuron, \(g(model.memory.bytesPerEvent)) B per buffered event,"
                     + " baseline \(mb(model.baselineBytes)) MB per rank fitted to the profile's peak RSS",
                  "one partition can have at most \(limit) ranks (the smallest spatial layer has \(limit) rows)"]

@@ -44,8 +44,9 @@ struct Simulate: ParsableCommand {
             setup = (network, cfg, opts, source)
         }
         let (network, cfg, opts, source) = setup!
-        let coordinator = try Coordinator(network: network, transport: t, config: cfg, options: opts)
-        if showPlan && t.rank == 0 { print(coordinator.partition.describe(network)) }
+        setup = nil   // the coordinator's copy is then the only one: its simulator can free the weights it packs
+        let coordinator = try Coordinator(network: consume network, transport: t, config: cfg, options: opts)
+        if showPlan && t.rank == 0 { print(coordinator.partition.describe(coordinator.network)) }
         if let result = try coordinator.run(source: source) {
             print(SummaryTable.render(result))
             for s in result.skippedSamples ?? [] { print("skipped sample \(s.sample): \(s.reason)") }

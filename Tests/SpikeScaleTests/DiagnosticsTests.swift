@@ -25,8 +25,7 @@ struct DiagnosticsTests {
         var full = net.layers.map { [Float](repeating: .nan, count: $0.shape.count) }
         for (r, p) in pieces.enumerated() {
             for (i, v) in p.value.layerValues.enumerated() where !v.isEmpty {
-                let own = partition.layers[i].blocks[r].own
-                for j in 0..<own.count { full[i][own.lower + j] = v[j] }
+                partition.place(v, rank: r, layer: i, channels: net.layers[i].shape.channels, into: &full[i])
             }
         }
         return net.layers.indices.map { RankSimulator.recordsValues(net, $0) ? full[$0] : [] }

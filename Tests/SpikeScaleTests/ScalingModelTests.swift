@@ -85,13 +85,29 @@ struct ScalingModelTests {
         #expect(abs(long.project(ranksPerGroup: 1).secondsPerImage - (256 * 0.007 + 0.05)) < 1e-12)
     }
 
+    @Test("Weights of layers split by output channels are projected at their share per rank")
+    func shardedWeights() throws {
+        let n = try ChannelSplitTests.network()
+        let split = try Partition(network: n, ranks: 2)
+        var w1 = 0.0, w2 = 0.0
+        for (i, l) in n.layers.enumerated() {
+            w1 += 4 * Double(l.weightCount + l.bias.count)
+            let b = split.layers[i].blocks[0]
+            w2 += 4 * (Double(l.weightCount) * (b.channelSplit ? Double(b.channelUpper - b.channelLower) / Double(l.shape.channels) : 1) + Double(l.bias.count))
+        }
+        let r0 = ScalingModel.rankMemory(network: n, partition: split, rank: 0, rates: n.layers.map { _ in 0.1 }, memory: MemoryParameters())
+        let r1 = ScalingModel.rankMemory(network: n, partition: try Partition(network: n, ranks: 1), rank: 0, rates: n.layers.map { _ in 0.1 }, memory: MemoryParameters())
+        #expect(r1.weights == w1 && r0.weights == w2)
+        #expect(r0.weights < 0.6 * r1.weights, "\(r0.weights) of \(r1.weights)")
+    }
+
     @Test("Memory per rank: the profile's peak RSS on 1 rank, then replicated weights + the owned share of neurons and buffers")
     func projectedMemory() throws {
         let n = try Self.network()
         let m = try ScalingModel(network: n, profile: Self.profile(n))
         let one = m.project(ranksPerGroup: 1), two = m.project(ranksPerGroup: 2)
         #expect(one.memoryBytesPerRank == 100_000_000)
-        #expect(one.weightBytes == 2 * 4 * Double(n.parameterCount) && two.weightBytes == one.weightBytes)
+        #expect(one.weightBytes == 4 * Double(n.parameterCount) && two.weightBytes == one.weightBytes)
         // 512 neurons x 12 B on 1 rank, 256 on each of 2; conv1 buffers 0.25 x (own + view) x 8 B: 256 + 256
         // neurons on 1 rank, 128 + 160 (one halo row) on rank 0 of 2.
         #expect(one.neuronBytes == 6144 && two.neuronBytes == 3072)
