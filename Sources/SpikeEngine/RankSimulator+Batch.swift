@@ -43,6 +43,10 @@ extension RankSimulator {
                 if i > 0 && !partition.layers[i].transfers.isEmpty && !(states[i].onlyOnce && t > 1) { try exchange(layer: i, lanes: lanes) }
             }
             for (k, lane) in lanes.enumerated() { lane.endStep(t, &progress[k]) }
+            if t == 1 {
+                // Layers that run at t = 1 only: nothing reads their events again this sample; free them.
+                for lane in lanes { for s in lane.states where s.onlyOnce { s.own = EventList(); s.view = EventList() } }
+            }
         }
         return zip(lanes, progress).map { $0.finish($1) }
     }

@@ -57,7 +57,10 @@ public final class RankSimulator {
 
     /// `sharing`: a simulator of the same network, partition and rank whose read-only tables (packed weights,
     /// scatter tables, emission scratch) this one uses instead of building its own: a batch's lanes.
-    public init(network: Network, partition: Partition, transport: Transport, config: SimulationConfig,
+    ///
+    /// The network is taken by value: a caller that hands over its only copy (`consume`) lets the weight arrays
+    /// the gather kernel packs be freed one layer at a time, as they are packed.
+    public init(network: consuming Network, partition: Partition, transport: Transport, config: SimulationConfig,
                 sharing template: RankSimulator? = nil) throws {
         try config.validate()
         guard partition.ranks == transport.size else {
@@ -88,7 +91,7 @@ public final class RankSimulator {
         }
         var states = [LayerState]()
         for i in network.layers.indices {
-            let s = LayerState(index: i, network: network, plan: partition.layers[i], rank: transport.rank, analog: analog[i])
+            let s = LayerState(index: i, network: copy network, plan: partition.layers[i], rank: transport.rank, analog: analog[i])
             s.inputRanges = s.layer.inputs.map {
                 s.block.own.isEmpty ? .empty : Partition.inputRange(network: network, consumer: i, input: $0, block: s.block)
             }
@@ -107,6 +110,9 @@ public final class RankSimulator {
                 (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
                                                                   inChannels: network.layers[s.layer.inputs[0]].shape.channels,
                                                                   outChannels: outC, groups: groups, block: s.block)
+                // The kernel reads only the packed copy: release the layer's array (freed here if no caller holds it).
+                network = network.releasingWeights(of: [i])
+                s.layer = network.layers[i]
             } else if case .conv(let w, _, let groups) = s.layer.op, config.convKernel == .auto, !s.block.own.isEmpty {
                 s.scatterTables = ConvScatterTables(input: network.layers[s.layer.inputs[0]].shape, output: s.layer.shape,
                                                     window: w, groups: groups, block: s.block)
@@ -132,8 +138,9 @@ public final class RankSimulator {
         // The gather kernel reads only its packed copy (this rank's output channels): those layers' weight arrays
         // are released here, so that they are freed once the caller's copies of the network are gone.
         let packedOnly = states.filter(\.usesGather).map(\.index)
-        self.network = network.releasingWeights(of: packedOnly)
-        for i in packedOnly { states[i].layer = self.network.layers[i] }
+        network = network.releasingWeights(of: packedOnly)
+        for i in packedOnly { states[i].layer = network.layers[i] }
+        self.network = network
         self.states = states
         let scratch: EmitScratch
         if let t = template?.states.first?.scratch {
@@ -336,12 +343,8 @@ public final class RankSimulator {
         case .maxPool(let w):
             let src = states[l.inputs[0]]
             let ev = inputEvents(s, 0)
-            swap(&s.gate!.now, &s.scratch.gateNow)
-            let need = s.gate!.viewCount - s.gate!.now.count
-            if need > 0 { s.gate!.now.append(contentsOf: repeatElement(0, count: need)) }
             s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: l.shape,
                          window: w, block: s.block, into: &s.own)
-            swap(&s.gate!.now, &s.scratch.gateNow)
         case .concat:
             Routing.concat(inputs: l.inputs.indices.map { inputEvents(s, $0) }, shapes: l.inputs.map { states[$0].layer.shape },
                            output: l.shape, block: s.block, into: &s.own)

@@ -128,7 +128,11 @@ public final class Coordinator {
     /// Simulates `options.samples` samples from `source` (read on rank 0 only; pass nil elsewhere).
     /// Returns the run result on rank 0 and nil on the other ranks.
     public func run(source: InputSource?) throws -> RunResult? {
-        let sim = try RankSimulator(network: network, partition: partition, transport: group, config: config)
+        // The simulator gets the only copy of the network (but `annNetwork`), so that the weight arrays it packs
+        // are freed as it packs them; the coordinator then keeps the simulator's copy.
+        let handed = network
+        network = Network(name: handed.name, layers: [], outputs: [])
+        let sim = try RankSimulator(network: consume handed, partition: partition, transport: group, config: config)
         network = sim.network
         let (writer, skip) = try setUp(source: source)
         var state = try RootState(self, writer: writer, source: source)
