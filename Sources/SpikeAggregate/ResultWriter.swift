@@ -29,6 +29,7 @@ public final class ResultWriter {
                 let (header, records) = try ResultWriter.readSamplesFile(samplesPath)
                 try Self.checkResume(header, identity, path: samplesPath)
                 previous = records
+                try Self.dropPartialLastLine(samplesPath)
             } else if !overwrite {
                 throw SpikeError("\(samplesPath) already exists: pass --resume to continue that run or --overwrite to replace it")
             } else {
@@ -40,6 +41,15 @@ public final class ResultWriter {
         guard fd >= 0 else { throw SpikeError("\(samplesPath): cannot open for writing: \(String(cString: strerror(errno)))") }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         if fresh { try writeLine(SamplesHeader(run: identity), what: "the run header") }
+    }
+
+    /// Cuts a last line left unfinished by a killed run (the reader ignores it), so that appending starts a new line.
+    static func dropPartialLastLine(_ path: String) throws {
+        guard let d = FileManager.default.contents(atPath: path), let last = d.last, last != UInt8(ascii: "\n") else { return }
+        let keep = (d.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) - d.startIndex
+        guard truncate(path, off_t(keep)) == 0 else {
+            throw SpikeError("\(path): cannot cut its unfinished last line: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Refuses to resume a samples file written by another run (a file without a header predates them).
@@ -67,10 +77,66 @@ public final class ResultWriter {
         return (header, out)
     }
 
-    public func append(_ r: SampleRecord) throws { try writeLine(r, what: "sample \(r.sample)") }
+    public func append(_ r: SampleRecord) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        guard let (head, tail) = try Self.split(r, enc) else { return try writeLine(r, what: "sample \(r.sample)") }
+        do {
+            var buffer = Data()
+            buffer.reserveCapacity(Self.flushBytes + 64)
+            buffer.append(head)
+            try Self.writeOutputs(r.outputs, into: &buffer) { try handle.write(contentsOf: $0) }
+            buffer.append(tail)
+            buffer.append(UInt8(ascii: "\n"))
+            try handle.write(contentsOf: buffer)
+            try syncIfDue()
+        } catch {
+            throw SpikeError("\(samplesPath): cannot append sample \(r.sample): \(error.localizedDescription)")
+        }
+    }
 
-    /// Appends `value` as one JSON line. Each line reaches the file at once (a killed process loses nothing);
-    /// it is forced to the disk at most once a second, so a node crash loses at most the last second's samples.
+    /// Bytes of formatted outputs buffered before they are written.
+    static let flushBytes = 1 << 20
+
+    /// A sample record as JSON (sorted keys) around its outputs: the bytes before and after the outputs' array,
+    /// or nil when they are better written by `JSONEncoder` alone (non-finite values: its error). A detector's
+    /// outputs are near a million values; `JSONEncoder` would hold a tree of one string per value (tens of MB on
+    /// the root), so they are formatted straight into the file instead (`writeOutputs`).
+    static func split(_ r: SampleRecord, _ enc: JSONEncoder) throws -> (Data, Data)? {
+        guard r.outputs.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
+        var rest = r
+        rest.outputs = []
+        let whole = try enc.encode(rest)
+        let key = Array(#""outputs":[]"#.utf8)
+        guard let at = whole.firstRange(of: key) else { return nil }
+        let head = whole[whole.startIndex ..< at.lowerBound] + Array(#""outputs":"#.utf8)
+        return (Data(head), Data(whole[at.upperBound...]))
+    }
+
+    /// Appends `outputs` as a JSON array of arrays to `buffer`, each value as its shortest round-trip decimal
+    /// (integral values without ".0", as `JSONEncoder` writes them), handing `buffer` to `flush` (and emptying it)
+    /// whenever it holds `flushBytes`.
+    static func writeOutputs(_ outputs: [[Float]], into buffer: inout Data, flush: (Data) throws -> Void) throws {
+        buffer.append(UInt8(ascii: "["))
+        for (k, o) in outputs.enumerated() {
+            if k > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(UInt8(ascii: "["))
+            for (j, v) in o.enumerated() {
+                if j > 0 { buffer.append(UInt8(ascii: ",")) }
+                var text = v.description
+                if text.hasSuffix(".0") { text.removeLast(2) }
+                buffer.append(contentsOf: text.utf8)
+                if buffer.count >= flushBytes { try flush(buffer); buffer.removeAll(keepingCapacity: true) }
+            }
+            buffer.append(UInt8(ascii: "]"))
+        }
+        buffer.append(UInt8(ascii: "]"))
+    }
+
+    /// Appends `value` as one JSON line. Each line reaches the file at once (a killed process loses nothing; a
+    /// sample record with large outputs is written in pieces of `flushBytes`, and a line a killed process left
+    /// unfinished is ignored by the reader and cut on resume); it is forced to the disk at most once a second, so a
+    /// node crash loses at most the last second's samples.
     func writeLine<T: Encodable>(_ value: T, what: String) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
@@ -78,11 +144,16 @@ public final class ResultWriter {
         d.append(UInt8(ascii: "\n"))
         do {
             try handle.write(contentsOf: d)
-            let now = monotonicSeconds()
-            if now - lastSync >= 1 { try handle.synchronize(); lastSync = now }
+            try syncIfDue()
         } catch {
             throw SpikeError("\(samplesPath): cannot append \(what): \(error.localizedDescription)")
         }
+    }
+
+    /// Forces the samples file to the disk at most once a second.
+    func syncIfDue() throws {
+        let now = monotonicSeconds()
+        if now - lastSync >= 1 { try handle.synchronize(); lastSync = now }
     }
 
     public func finish(_ result: RunResult) throws {

@@ -164,16 +164,50 @@ public enum ModelFile {
         try checkKeys(data, path: jsonPath)
         let dir = URL(fileURLWithPath: jsonPath).deletingLastPathComponent()
         let binPath = doc.weightsFile.hasPrefix("/") ? doc.weightsFile : dir.appendingPathComponent(doc.weightsFile).path
-        guard let bin = FileManager.default.contents(atPath: binPath) else {
+        // Each tensor is read from the file straight into its array (no copy of the whole file in memory).
+        guard let file = FileHandle(forReadingAtPath: binPath) else {
             throw SpikeError("\(jsonPath): weight file '\(binPath)' named by field 'weightsFile' cannot be read")
         }
-        return try decode(doc, bin: bin, jsonPath: jsonPath, binPath: binPath)
+        defer { try? file.close() }
+        let size: Int
+        do { size = Int(try file.seekToEnd()) } catch {
+            throw SpikeError("\(binPath): cannot read the weight file: \(error.localizedDescription)")
+        }
+        return try decode(doc, binBytes: size, jsonPath: jsonPath, binPath: binPath) { offset, count in
+            var a = [Float](repeating: 0, count: count)
+            let want = 4 * count
+            let got = a.withUnsafeMutableBytes { raw -> Int in
+                var done = 0
+                while done < want {
+                    let n = pread(file.fileDescriptor, raw.baseAddress! + done, want - done, off_t(offset + done))
+                    if n <= 0 { break }
+                    done += n
+                }
+                return done
+            }
+            guard got == want else {
+                throw SpikeError("\(binPath): cannot read \(want) bytes at byte \(offset) (file changed or unreadable)")
+            }
+            #if _endian(big)
+            for i in a.indices { a[i] = Float(bitPattern: UInt32(littleEndian: a[i].bitPattern)) }
+            #endif
+            return a
+        }
     }
 
     /// The document's layers with their tensors from `bin`; errors name `jsonPath` (and `binPath`).
     package static func decode(_ doc: Document, bin: Data, jsonPath: String, binPath: String) throws -> Network {
-        guard bin.count == doc.weightsBytes else {
-            throw SpikeError("\(binPath): has \(bin.count) bytes but \(jsonPath) field 'weightsBytes' says \(doc.weightsBytes) (truncated or wrong file)")
+        try decode(doc, binBytes: bin.count, jsonPath: jsonPath, binPath: binPath) { offset, count in
+            bin.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: offset + 4 * $0, as: Float.self) } }
+        }
+    }
+
+    /// The document's layers with their tensors read by `read(byteOffset, floatCount)` from a weight file of
+    /// `binBytes` bytes (checked against the document, and every tensor against it, before it is read).
+    static func decode(_ doc: Document, binBytes: Int, jsonPath: String, binPath: String,
+                       read: (Int, Int) throws -> [Float]) throws -> Network {
+        guard binBytes == doc.weightsBytes else {
+            throw SpikeError("\(binPath): has \(binBytes) bytes but \(jsonPath) field 'weightsBytes' says \(doc.weightsBytes) (truncated or wrong file)")
         }
         try InputLimits.check(doc.layers.count, .layers, "\(jsonPath): field 'layers': the number of layers")
         var layers = [Layer]()
@@ -182,12 +216,10 @@ public enum ModelFile {
             let at = "\(jsonPath): layers[\(i)] '\(r.name)'"
             func tensor(_ t: TensorRef?, _ field: String) throws -> [Float] {
                 guard let t else { return [] }
-                guard t.offset >= 0, t.count >= 0, t.offset % 4 == 0, t.offset <= bin.count, t.count <= (bin.count - t.offset) / 4 else {
-                    throw SpikeError("\(at): field '\(field)' points at \(t.count) floats from byte \(t.offset), outside the \(bin.count)-byte weight file")
+                guard t.offset >= 0, t.count >= 0, t.offset % 4 == 0, t.offset <= binBytes, t.count <= (binBytes - t.offset) / 4 else {
+                    throw SpikeError("\(at): field '\(field)' points at \(t.count) floats from byte \(t.offset), outside the \(binBytes)-byte weight file")
                 }
-                return bin.withUnsafeBytes { raw in
-                    (0..<t.count).map { raw.loadUnaligned(fromByteOffset: t.offset + 4 * $0, as: Float.self) }
-                }
+                return try read(t.offset, t.count)
             }
             guard r.shape.count == 3, r.shape.allSatisfy({ $0 > 0 && $0 < 1 << 24 }) else {
                 throw SpikeError("\(at): field 'shape' must be [height, width, channels] of positive sizes, got \(r.shape)")

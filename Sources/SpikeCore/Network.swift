@@ -34,11 +34,16 @@ public struct Network: Sendable {
     /// freed when no other copy of the network holds them.
     public func releasingWeights(of indices: [Int]) -> Network {
         var n = self
-        for i in indices where !n.layers[i].weights.isEmpty {
-            n.layers[i].releasedWeights += n.layers[i].weights.count
-            n.layers[i].weights = []
-        }
+        n.releaseWeights(of: indices)
         return n
+    }
+
+    /// Releases the weight arrays of `indices` in place (see `releasingWeights`).
+    public mutating func releaseWeights(of indices: [Int]) {
+        for i in indices where !layers[i].weights.isEmpty {
+            layers[i].releasedWeights += layers[i].weights.count
+            layers[i].weights = []
+        }
     }
 
     /// Whether layer `i`'s events count as spikes: layers with neurons, and the input layer (its

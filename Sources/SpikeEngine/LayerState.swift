@@ -2,12 +2,14 @@ import SpikeCore
 
 /// Scratch one rank's layers use one at a time (they run one after the other, lane after lane): the event buffers
 /// `LayerState.fire` writes into before one copy to the layer's events, the current of the layers that compute
-/// it afresh every step (`LayerState.sharesCurrent`).
+/// it afresh every step (`LayerState.sharesCurrent`), and the max-pool gates' per-step input values.
 final class EmitScratch {
     var index: [Int32] = []
     var value: [Float] = []
     /// Lent to the layer being updated (swapped in and out, so sized by the largest such layer).
     var current: [Float] = []
+    /// Lent to the max-pool gate being stepped; all zeros between steps.
+    var gateNow: [Float] = []
     /// Events buffered before they are appended to the layer's list: a bound on the buffer, so that its size
     /// does not follow the largest layer (Tiny-YOLOv3's first layer has 2.8 M neurons: 22 MB of buffer).
     static let chunk = 1 << 15
@@ -131,7 +133,6 @@ final class LayerState {
         }
         mergesView = block.channelSplit && !receives.isEmpty
         if layer.op.hasNeurons {
-            current = [Float](repeating: 0, count: n)
             membrane = [Float](repeating: 0, count: n)
             if layer.neuron?.kind == .leakyIntegrateAndFire || layer.neuron?.kind == .leaky { lastSpike = [UInt8](repeating: 0, count: n) }
             if layer.neuron?.dynamics?.synapseDecay != nil { synaptic = [Float](repeating: 0, count: n) }

@@ -150,17 +150,18 @@ public struct Partition: Sendable {
     /// convolution the channel split supports (integrate-and-fire or signed IBT neurons, burst or not; at least
     /// 16 output channels per rank; not an output layer) and its weights outweigh the neuron state it would
     /// replicate. Per rank, rows hold W + S/P bytes and channels W/P + S (W: the weights, 4 B each; S: the
-    /// membrane and current, 8 B per neuron), so channels hold less exactly when W > S; they are chosen from
-    /// W > 2S, so that the extra exchange (every rank reads the whole input and the whole layer, against a
-    /// halo of rows) buys at least a halving of what it saves. The compute per rank is the same share
-    /// either way (channel ranges split the layer's work evenly; row bands do so up to rounding).
+    /// neuron state the layer keeps, 8 B per neuron: its membrane, and its share of the events, currents and
+    /// halo buffers), so channels are chosen exactly when they hold less: W > S. The compute per rank is the same
+    /// share either way (channel ranges split the layer's work evenly; row bands do so up to rounding); the
+    /// exchange grows (every rank reads the whole input and the whole layer, against a halo of rows), but at the
+    /// firing rates of converted networks those are sparse event lists (measured in RESULTS, "Sharded weights").
     public static func prefersChannels(_ network: Network, _ i: Int, ranks: Int) -> Bool {
         guard ranks > 1, !network.outputs.contains(i) else { return false }
         let l = network.layers[i]
         guard case .conv(_, let outC, let groups) = l.op, groups == 1, !l.shape.isVector, outC >= 16 * ranks,
               let nm = l.neuron, nm.kind == .integrateAndFire || nm.kind == .signedIBT else { return false }
         let weightBytes = 4 * l.weightCount, stateBytes = 8 * l.shape.count
-        return weightBytes > 2 * stateBytes
+        return weightBytes > stateBytes
     }
 
     /// The flat range of input `input` that consumer `consumer` reads to compute `block`.

@@ -89,6 +89,18 @@ public final class RankSimulator {
             default: break
             }
         }
+        // Pack the gather kernel's weights first (this rank's output channels), releasing each layer's array as it
+        // is packed, so that the neuron state allocated below never coexists with the full weights.
+        var packed = [Int: (packed: [Float], chunks: [Int])]()
+        if template == nil && config.convKernel == .auto {
+            for i in network.layers.indices {
+                let l = network.layers[i]
+                guard case .conv(let w, let outC, let groups) = l.op, outC / groups >= 16 else { continue }
+                packed[i] = ConvGather.pack(weights: l.weights, window: w, inChannels: network.layers[l.inputs[0]].shape.channels,
+                                            outChannels: outC, groups: groups, block: partition.layers[i].blocks[transport.rank])
+                network.releaseWeights(of: [i])
+            }
+        }
         var states = [LayerState]()
         for i in network.layers.indices {
             let s = LayerState(index: i, network: copy network, plan: partition.layers[i], rank: transport.rank, analog: analog[i])
@@ -102,17 +114,18 @@ public final class RankSimulator {
                 s.delayLines = fs.delays[i].map { [EventList](repeating: EventList(), count: $0) }
                 s.delayed = fs.delays[i].map { _ in EventList() }
             }
+            if s.layer.op.hasNeurons {
+                // Only a current reused across steps (a constant input's) or swapped with a membrane (few-spike)
+                // is the layer's own; the others borrow the rank's scratch while the layer updates.
+                if s.constantInput || s.fewSpikeMode { s.current = [Float](repeating: 0, count: s.block.own.count) }
+                else { s.sharesCurrent = true }
+            }
             if let t = template?.states[i] {
                 s.usesGather = t.usesGather; s.packedWeights = t.packedWeights; s.packedChunks = t.packedChunks
                 s.scatterTables = t.scatterTables
-            } else if case .conv(let w, let outC, let groups) = s.layer.op, config.convKernel == .auto, outC / groups >= 16 {
+            } else if let p = packed.removeValue(forKey: i) {
                 s.usesGather = true
-                (s.packedWeights, s.packedChunks) = ConvGather.pack(weights: s.layer.weights, window: w,
-                                                                  inChannels: network.layers[s.layer.inputs[0]].shape.channels,
-                                                                  outChannels: outC, groups: groups, block: s.block)
-                // The kernel reads only the packed copy: release the layer's array (freed here if no caller holds it).
-                network = network.releasingWeights(of: [i])
-                s.layer = network.layers[i]
+                (s.packedWeights, s.packedChunks) = p
             } else if case .conv(let w, _, let groups) = s.layer.op, config.convKernel == .auto, !s.block.own.isEmpty {
                 s.scatterTables = ConvScatterTables(input: network.layers[s.layer.inputs[0]].shape, output: s.layer.shape,
                                                     window: w, groups: groups, block: s.block)
@@ -135,11 +148,6 @@ public final class RankSimulator {
             s.inputSum = [Float](repeating: 0, count: s.block.own.count)
             s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
         }
-        // The gather kernel reads only its packed copy (this rank's output channels): those layers' weight arrays
-        // are released here, so that they are freed once the caller's copies of the network are gone.
-        let packedOnly = states.filter(\.usesGather).map(\.index)
-        network = network.releasingWeights(of: packedOnly)
-        for i in packedOnly { states[i].layer = network.layers[i] }
         self.network = network
         self.states = states
         let scratch: EmitScratch
@@ -151,10 +159,7 @@ public final class RankSimulator {
             scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
         }
         for s in states { s.scratch = scratch }
-        for s in states where s.layer.op.hasNeurons && !s.constantInput && !s.fewSpikeMode {
-            s.sharesCurrent = true
-            s.current = []
-        }
+
         // A constant source runs at t = 1 only if every consumer reads it at t = 1 only (consumers come later in
         // topological order, so they are decided first).
         var consumers = [[Int]](repeating: [], count: network.layers.count)
@@ -343,8 +348,12 @@ public final class RankSimulator {
         case .maxPool(let w):
             let src = states[l.inputs[0]]
             let ev = inputEvents(s, 0)
+            swap(&s.gate!.now, &s.scratch.gateNow)
+            let need = s.gate!.viewCount - s.gate!.now.count
+            if need > 0 { s.gate!.now.append(contentsOf: repeatElement(0, count: need)) }
             s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: l.shape,
                          window: w, block: s.block, into: &s.own)
+            swap(&s.gate!.now, &s.scratch.gateNow)
         case .concat:
             Routing.concat(inputs: l.inputs.indices.map { inputEvents(s, $0) }, shapes: l.inputs.map { states[$0].layer.shape },
                            output: l.shape, block: s.block, into: &s.own)

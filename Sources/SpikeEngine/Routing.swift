@@ -87,6 +87,8 @@ enum Routing {
 /// input counts, with no events lost when the leading input changes.
 struct MaxPoolGate {
     var score: [Float]   // running sum per input neuron of the view
+    var now: [Float]     // this timestep's event value per input neuron of the view: the rank's scratch, lent per step
+    let viewCount: Int
     var marks: [UInt64]  // candidate owned outputs this step (bitmap)
     let viewLower: Int
     let mode: MaxPoolGateMode
@@ -96,6 +98,8 @@ struct MaxPoolGate {
         self.mode = mode
         emitted = mode == .count ? [Float](repeating: 0, count: ownCount) : []
         score = [Float](repeating: 0, count: view.count)
+        now = []
+        viewCount = view.count
         marks = [UInt64](repeating: 0, count: (ownCount + 63) / 64)
         viewLower = view.lower
     }
@@ -116,7 +120,7 @@ struct MaxPoolGate {
         for k in span.0..<span.1 {
             let gi = Int(ev.index[k])
             let i = gi - viewLower
-            score[i] += ev.value[k]
+            score[i] += ev.value[k]; now[i] = ev.value[k]
             // Mark every owned output whose window holds this input.
             let iy = gi / s.rowStride, rem = gi - iy * s.rowStride, ix = rem / c, ch = rem - ix * c
             if ch < b.channelLower || ch >= b.channelUpper { continue }
@@ -125,7 +129,8 @@ struct MaxPoolGate {
                 marks[j >> 6] |= 1 << UInt64(j & 63)
             }
         }
-        emitMarked(events: ev, span: span, inShape: s, outShape: o, window: w, ownLower: ownLo, into: &out)
+        emitMarked(inShape: s, outShape: o, window: w, ownLower: ownLo, into: &out)
+        for k in span.0..<span.1 { now[Int(ev.index[k]) - viewLower] = 0 }
     }
 
     /// Windows that tile the input (kernel = stride, no padding or dilation): every input belongs to
@@ -146,7 +151,7 @@ struct MaxPoolGate {
             let gi = Int(ev.index[k])
             let i = gi - viewLower
             let v = ev.value[k]
-            score[i] += v
+            score[i] += v; now[i] = v
             if gi >= posBase + c || pos < 0 {
                 if pos >= 0 && gi < posBase + 4 * c {
                     repeat {
@@ -164,14 +169,13 @@ struct MaxPoolGate {
             let j = (oy * o.width + ox) * o.channels + ch - ownLo
             marks[j >> 6] |= 1 << UInt64(j & 63)
         }
-        emitMarked(events: ev, span: span, inShape: s, outShape: o, window: w, ownLower: ownLo, into: &out)
+        emitMarked(inShape: s, outShape: o, window: w, ownLower: ownLo, into: &out)
+        for k in span.0..<span.1 { now[Int(ev.index[k]) - viewLower] = 0 }
     }
 
     /// For every marked output (ascending), passes on this step's event of the window input with the
     /// largest running sum (ties to the first in (ky, kx) order), and clears the marks.
-    /// This step's event value of the best input is looked up in the step's sorted events (`span` of `ev`).
-    mutating func emitMarked(events ev: EventList, span: (Int, Int), inShape s: Shape, outShape o: Shape, window w: Window,
-                             ownLower ownLo: Int, into out: inout EventList) {
+    mutating func emitMarked(inShape s: Shape, outShape o: Shape, window w: Window, ownLower ownLo: Int, into out: inout EventList) {
         let c = s.channels
         for word in marks.indices where marks[word] != 0 {
             var bitsLeft = marks[word]
@@ -183,7 +187,7 @@ struct MaxPoolGate {
                 let oy = j / o.rowStride, rem = j - oy * o.rowStride, ox = rem / o.channels, ch = rem - ox * o.channels
                 // The largest running sum in the window (windows always hold an input: pads are smaller
                 // than the kernel) and this step's event of the first input that has it.
-                var best = -Float.infinity, bestQ = 0
+                var best = -Float.infinity, bestV: Float = 0
                 for ky in 0..<w.kernelH {
                     let iy = oy * w.strideH - w.padTop + ky * w.dilationH
                     if iy < 0 || iy >= s.height { continue }
@@ -191,16 +195,8 @@ struct MaxPoolGate {
                         let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
                         if ix < 0 || ix >= s.width { continue }
                         let q = (iy * s.width + ix) * c + ch - viewLower
-                        if score[q] > best { best = score[q]; bestQ = q }
+                        if score[q] > best { best = score[q]; bestV = now[q] }
                     }
-                }
-                var bestV: Float = 0
-                if mode != .count {
-                    // Its event this step, if any: a binary search in the sorted events.
-                    let key = Int32(truncatingIfNeeded: bestQ + viewLower)
-                    var lo = span.0, hi = span.1
-                    while lo < hi { let m = (lo + hi) >> 1; if ev.index[m] < key { lo = m + 1 } else { hi = m } }
-                    if lo < span.1 && ev.index[lo] == key { bestV = ev.value[lo] }
                 }
                 if mode == .count {
                     let d = best - emitted[j - ownLo]
