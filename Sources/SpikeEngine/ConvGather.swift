@@ -75,6 +75,8 @@ enum ConvGather {
         let inC = inS.channels, outC = outS.channels
         let cw = chunkWidth(outChannelsPerGroup: outC / groups)
         var chunkNo = 0
+        // Neuron (position p, channel ch) is at p * stride + ch - base in this rank's currents (RankBlock).
+        let stride = b.stateStride(channels: outC), base = b.stateBase
         let ipg = inC / groups, opg = outC / groups
         pi.build(ev, span: span, view: view, channels: inC)
         var ops = 0
@@ -118,7 +120,7 @@ enum ConvGather {
                                             while eEnd > e && Int(idx[eEnd - 1]) - (p + pi.p0) * inC >= icHi { eEnd -= 1 }
                                         }
                                         if e == eEnd { continue }
-                                        let acc = current + ((oy * outS.width + ox) * outC + c - b.own.lower)
+                                        let acc = current + ((oy * outS.width + ox) * stride + c - base)
                                         let posBase = (p + pi.p0) * inC
                                         ops += (eEnd - e) * width
                                         if full && cw == 16 {

@@ -50,6 +50,7 @@ enum Kernels {
         let ipg = inC / groups, opg = outC / groups
         let inRow = inS.rowStride
         let outW = outS.width
+        let stride = b.stateStride(channels: outC), base = b.stateBase
         var ops = 0
         events.index.withUnsafeBufferPointer { idxs in
             events.value.withUnsafeBufferPointer { vals in
@@ -65,7 +66,7 @@ enum Kernels {
                     let cnt = oHi - oLo
                     w.forEachOutput(containing: iy, ix, rows: b.rowLower..<b.rowUpper, outputWidth: outW) { oy, ox, ky, kx in
                         let wp = weights + ((ky * w.kernelW + kx) * ipg + icl) * outC + oLo
-                        let yp = current + ((oy * outW + ox) * outC + oLo - b.own.lower)
+                        let yp = current + ((oy * outW + ox) * stride + oLo - base)
                         axpy(cnt, v, wp, yp)
                         ops += cnt
                     }

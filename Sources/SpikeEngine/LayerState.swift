@@ -94,9 +94,9 @@ final class LayerState {
     var mergeScratch = EventList()
     /// True when the view is exactly the owned events (no halo, nothing received).
     let viewIsOwn: Bool
-    /// The owned neurons as ranges of the state arrays: one range, or one per position of a layer split by
-    /// output channels (its arrays span every position; only its channels are updated).
-    let segments: [(Int, Int)]
+    /// The owned neurons as ranges of the state arrays and the offset from a local index to the flat index: one
+    /// range, or one per position of a layer split by output channels.
+    let segments: [(Int, Int, Int)]
     /// The number of owned neurons.
     let ownedCount: Int
     /// True if the view is assembled from pieces that interleave in index order (a layer split by output
@@ -123,13 +123,13 @@ final class LayerState {
         self.analog = analog
         // The input layer encodes its whole view into `own` locally (nothing is received).
         viewIsOwn = index == 0 || (receives.isEmpty && block.view == block.own)
-        let n = block.own.count
         ownedCount = block.ownedCount(channels: layer.shape.channels)
+        let n = ownedCount
         if block.channelSplit {
-            let c = layer.shape.channels, cl = block.channelLower, cu = block.channelUpper
-            segments = stride(from: 0, to: n, by: c).map { ($0 + cl, $0 + cu) }
+            let c = layer.shape.channels, cl = block.channelLower, w = block.channelUpper - block.channelLower
+            segments = (0 ..< (w > 0 ? n / w : 0)).map { p in (p * w, p * w + w, p * c + cl - p * w) }
         } else {
-            segments = [(0, n)]
+            segments = [(0, n, block.own.lower)]
         }
         mergesView = block.channelSplit && !receives.isEmpty
         if layer.op.hasNeurons {
@@ -140,6 +140,8 @@ final class LayerState {
                 leakyParams = LeakyParams(layer.perNeuron, nm, d, lower: block.own.lower, count: n, channels: layer.shape.channels)
             }
             channelBias = layer.bias.isEmpty ? [Float](repeating: 0, count: layer.shape.channels) : layer.bias
+            // A layer split by output channels keeps its channels' state only: their biases, from position 0.
+            if block.channelSplit { channelBias = Array(channelBias[block.channelLower ..< block.channelUpper]) }
         }
         if case .avgPool(let w, let inc) = layer.op {
             let s = layer.shape, inS = network.layers[layer.inputs[0]].shape
@@ -252,7 +254,7 @@ final class LayerState {
                     // Eight neurons at a time, lane by lane the scalar tail's IEEE operations (a quotient, its
                     // floor, a min, a product and a difference); the lanes that fire are then appended in order.
                     let capV = SIMD8<Float>(repeating: cap), thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh)
-                    for (sa, sb) in segments {
+                    for (sa, sb, go) in segments {
                     var i0 = sa
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
@@ -271,7 +273,7 @@ final class LayerState {
                             while bits != 0 {
                                 let l = bits.trailingZeroBitCount
                                 bits &= bits - 1
-                                emit(lo + i0 + l, k[l])
+                                emit(go + i0 + l, k[l])
                             }
                         }
                         store8(nv, V, i0)
@@ -282,11 +284,11 @@ final class LayerState {
                         if v >= th {
                             let k = min((v / th).rounded(.down), cap)
                             V[i] = v - k * th
-                            emit(lo + i, k); pos += Int(k)
+                            emit(go + i, k); pos += Int(k)
                         } else if v <= -negTh {
                             let k = min((-v / negTh).rounded(.down), cap)
                             V[i] = v + k * negTh
-                            emit(lo + i, -k); neg += Int(k)
+                            emit(go + i, -k); neg += Int(k)
                         } else { V[i] = v }
                     }
                     }
@@ -296,7 +298,7 @@ final class LayerState {
                 case .integrateAndFire:
                     let toZero = nm.reset == .zero
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
-                    for (sa, sb) in segments {
+                    for (sa, sb, go) in segments {
                     var i0 = sa
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
@@ -306,7 +308,7 @@ final class LayerState {
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: f)
                             var bits = laneBits(f)
                             while bits != 0 {
-                                emit(lo + i0 + bits.trailingZeroBitCount, 1); pos += 1
+                                emit(go + i0 + bits.trailingZeroBitCount, 1); pos += 1
                                 bits &= bits - 1
                             }
                         }
@@ -317,14 +319,14 @@ final class LayerState {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
-                            emit(lo + i, 1); pos += 1
+                            emit(go + i, 1); pos += 1
                         } else { V[i] = v }
                     }
                     }
                 case .signedIBT:
                     let negTh = th / nm.alpha
                     let toZero = nm.reset == .zero
-                    for (sa, sb) in segments {
+                    for (sa, sb, go) in segments {
                     var i0 = sa
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
@@ -337,7 +339,7 @@ final class LayerState {
                             var bits = pb | nb
                             while bits != 0 {
                                 let l = bits.trailingZeroBitCount
-                                if pb & (1 << l) != 0 { emit(lo + i0 + l, 1); pos += 1 } else { emit(lo + i0 + l, -1); neg += 1 }
+                                if pb & (1 << l) != 0 { emit(go + i0 + l, 1); pos += 1 } else { emit(go + i0 + l, -1); neg += 1 }
                                 bits &= bits - 1
                             }
                         }
@@ -348,10 +350,10 @@ final class LayerState {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
-                            emit(lo + i, 1); pos += 1
+                            emit(go + i, 1); pos += 1
                         } else if v <= -negTh {
                             V[i] = toZero ? 0 : v + negTh
-                            emit(lo + i, -1); neg += 1
+                            emit(go + i, -1); neg += 1
                         } else { V[i] = v }
                     }
                     }

@@ -30,9 +30,24 @@ public struct RankBlock: Hashable, Sendable, Codable {
     /// Flat range this rank keeps of the layer's output each timestep (own ∪ what local consumers read).
     public var view: FlatRange
     /// True for a spatial layer split by output channels: `own` spans every position, but this rank owns
-    /// only the channels `[channelLower, channelUpper)` at each (its state arrays span `own`; it updates,
-    /// fires and counts only its channels).
+    /// only the channels `[channelLower, channelUpper)` at each. Its state arrays hold just those neurons,
+    /// position by position (`local`); it updates, fires and counts only them.
     public var channelSplit = false
+
+    /// The stride of a position in this rank's state arrays of a layer of `c` channels, and the flat index a
+    /// neuron's local index is offset from: neuron (position p, channel ch) is at `p * stride + ch - base`.
+    @inline(__always) public func stateStride(channels c: Int) -> Int { channelSplit ? channelUpper - channelLower : c }
+    @inline(__always) public var stateBase: Int { channelSplit ? channelLower : own.lower }
+
+    /// The index in this rank's state arrays of owned flat index `g` of a layer of `c` channels, and back.
+    @inline(__always) public func local(_ g: Int, channels c: Int) -> Int {
+        channelSplit ? (g / c) * (channelUpper - channelLower) + g % c - channelLower : g - own.lower
+    }
+    @inline(__always) public func global(_ i: Int, channels c: Int) -> Int {
+        guard channelSplit else { return i + own.lower }
+        let w = channelUpper - channelLower
+        return (i / w) * c + channelLower + i % w
+    }
 
     /// Neurons this rank owns (`own.count`, or its channels at every position of a channel split).
     public func ownedCount(channels c: Int) -> Int {
@@ -185,12 +200,11 @@ public struct Partition: Sendable {
         }
     }
 
-    /// Writes rank `rank`'s values of layer `layer` (one per neuron of its block's `own` range, as the simulator
-    /// reports them) into `full`, the whole layer: only the neurons the rank owns (its channels, for a layer
-    /// split by output channels).
+    /// Writes rank `rank`'s values of layer `layer` (one per owned neuron, in the order of its state arrays, as
+    /// the simulator reports them) into `full`, the whole layer.
     public func place(_ values: [Float], rank: Int, layer: Int, channels c: Int, into full: inout [Float]) {
-        let b = layers[layer].blocks[rank], lo = b.own.lower
-        for j in 0..<min(values.count, b.own.count) where b.owns(lo + j, channels: c) { full[lo + j] = values[j] }
+        let b = layers[layer].blocks[rank]
+        for j in 0..<min(values.count, b.ownedCount(channels: c)) { full[b.global(j, channels: c)] = values[j] }
     }
 
     /// A human-readable description of the plan: one line per layer.

@@ -117,7 +117,7 @@ public final class RankSimulator {
             if s.layer.op.hasNeurons {
                 // Only a current reused across steps (a constant input's) or swapped with a membrane (few-spike)
                 // is the layer's own; the others borrow the rank's scratch while the layer updates.
-                if s.constantInput || s.fewSpikeMode { s.current = [Float](repeating: 0, count: s.block.own.count) }
+                if s.constantInput || s.fewSpikeMode { s.current = [Float](repeating: 0, count: s.ownedCount) }
                 else { s.sharesCurrent = true }
             }
             if let t = template?.states[i] {
@@ -139,7 +139,7 @@ public final class RankSimulator {
         }
         if config.layerValues {
             for (i, s) in states.enumerated() where Self.recordsValues(network, i) {
-                s.valueSum = [Float](repeating: 0, count: s.block.own.count)
+                s.valueSum = [Float](repeating: 0, count: s.ownedCount)
             }
         }
         for o in network.outputs {
@@ -155,7 +155,7 @@ public final class RankSimulator {
             scratch = t
         } else {
             scratch = EmitScratch()
-            let most = min(EmitScratch.chunk, states.filter { $0.layer.op.hasNeurons }.map(\.block.own.count).max() ?? 0)
+            let most = min(EmitScratch.chunk, states.filter { $0.layer.op.hasNeurons }.map(\.ownedCount).max() ?? 0)
             scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
         }
         for s in states { s.scratch = scratch }
@@ -248,9 +248,11 @@ public final class RankSimulator {
         p.stepSpikes += fired
         if fired > 0 { countChannels(s, recording: p.recording ? t : 0, into: &p.raster) }
         if !s.valueSum.isEmpty, s.own.count > 0 {
-            let lo = s.block.own.lower, n = s.block.own.count
+            let b = s.block, c = s.layer.shape.channels, n = s.valueSum.count
             for k in 0..<s.own.count {
-                let j = Int(s.own.index[k]) - lo
+                let g = Int(s.own.index[k])
+                guard b.own.contains(g) else { continue }
+                let j = b.local(g, channels: c)
                 if j >= 0 && j < n { s.valueSum[j] += s.own.value[k] }
             }
         }
@@ -372,7 +374,7 @@ public final class RankSimulator {
             if s.sharesCurrent {
                 // Borrow the rank's scratch current, sized to this layer (fillBias below sets every entry).
                 swap(&s.current, &s.scratch.current)
-                let n = s.block.own.count
+                let n = s.ownedCount
                 if s.current.count > n { s.current.removeLast(s.current.count - n) }
                 else if s.current.count < n { s.current.append(contentsOf: repeatElement(0, count: n - s.current.count)) }
             }

@@ -187,7 +187,7 @@ extension Coordinator {
             let vals = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             var off = 0
             for i in layers {
-                let n = partition.layers[i].blocks[r].own.count
+                let n = partition.layers[i].blocks[r].ownedCount(channels: network.layers[i].shape.channels)
                 partition.place(Array(vals[off ..< off + n]), rank: r, layer: i, channels: network.layers[i].shape.channels, into: &full[i])
                 off += n
             }

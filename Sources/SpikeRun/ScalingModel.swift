@@ -157,7 +157,7 @@ public struct ScalingModel: Sendable {
             let b = partition.layers[i].blocks[r]
             let share = b.channelSplit ? Double(b.channelUpper - b.channelLower) / Double(l.shape.channels) : 1
             weights += m.weightCopies * 4 * (Double(l.weightCount) * share + Double(l.bias.count))
-            if l.op.hasNeurons { neurons += m.bytesPerNeuron * Double(b.own.count) }
+            if l.op.hasNeurons { neurons += m.bytesPerNeuron * Double(b.ownedCount(channels: l.shape.channels)) }
             buffers += m.bytesPerEvent * rates[i] * Double(b.own.count + b.view.count)
         }
         return (weights, neurons, buffers)

@@ -60,8 +60,10 @@ struct ChannelSplitTests {
         let net = try Self.network()
         let src = SyntheticSource(shape: net.inputShape, seed: 12, count: 3)
         let inputs = try (0..<3).map { try src.sample($0).input }
+        var reference = SimulationConfig(timesteps: 10, seed: 3, encoder: .direct)
+        reference.convKernel = .scatter   // the plain scatter into the split layers' compact state
         for config in [SimulationConfig(timesteps: 10, seed: 3, encoder: .direct),
-                       SimulationConfig(timesteps: 10, seed: 3, encoder: .bernoulli, decoding: .spikes)] {
+                       SimulationConfig(timesteps: 10, seed: 3, encoder: .bernoulli, decoding: .spikes), reference] {
             let base = try simulateLocally(net, ranks: 1, config: config, inputs: inputs)
             #expect(base.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0, "the network must spike")
             for idx in [1, 2, 3] { #expect(base.counters[0][idx].spikes > 0, "layer \(net.layers[idx].name) must spike") }
@@ -72,6 +74,32 @@ struct ChannelSplitTests {
                 for s in inputs.indices { #expect(bits(r.outputs[s]) == bits(base.outputs[s]), "outputs differ on \(ranks) ranks, batch \(batch)") }
             }
         }
+    }
+
+    @Test("Layer values of split layers are placed from each rank's own channels")
+    func layerValues() throws {
+        let net = try Self.network()
+        let input = try SyntheticSource(shape: net.inputShape, seed: 12, count: 1).sample(0).input
+        var c = SimulationConfig(timesteps: 10, seed: 3, encoder: .bernoulli)
+        c.layerValues = true
+        let config = c
+        func values(_ ranks: Int) throws -> [[UInt32]] {
+            let partition = try Partition(network: net, ranks: ranks)
+            let pieces = try LocalGroup(size: ranks).run { t -> RankSampleResultBox in
+                RankSampleResultBox(try RankSimulator(network: net, partition: partition, transport: t, config: config).run(sample: 0, input: input))
+            }
+            var full = net.layers.map { [Float](repeating: .nan, count: $0.shape.count) }
+            for (r, p) in pieces.enumerated() {
+                for (i, v) in p.value.layerValues.enumerated() where !v.isEmpty {
+                    #expect(v.count == partition.layers[i].blocks[r].ownedCount(channels: net.layers[i].shape.channels))
+                    partition.place(v, rank: r, layer: i, channels: net.layers[i].shape.channels, into: &full[i])
+                }
+            }
+            return net.layers.indices.map { RankSimulator.recordsValues(net, $0) ? full[$0].map(\.bitPattern) : [] }
+        }
+        let one = try values(1)
+        #expect(one[2].contains { Float(bitPattern: $0) != 0 && !Float(bitPattern: $0).isNaN })
+        for ranks in [2, 3] { #expect(try values(ranks) == one, "\(ranks) ranks") }
     }
 
     @Test("Each rank holds only its channels' weights of a split layer, and one copy of the others'")
