@@ -1,3 +1,4 @@
+import Foundation
 import SpikeCore
 
 /// How one layer's neurons are split over the ranks.
@@ -214,7 +215,11 @@ public struct Partition: Sendable {
             let l = network.layers[i]
             let own = p.blocks.map { p.scheme == .rows ? "\($0.rowLower)..<\($0.rowUpper)" : "\($0.channelLower)..<\($0.channelUpper)" }
             let halo = p.transfers.reduce(0) { $0 + $1.range.count }
-            let weights = p.blocks.first?.channelSplit == true ? ", weights 1/\(ranks) per rank" : ""
+            var weights = p.blocks.first?.channelSplit == true ? ", weights 1/\(ranks) per rank" : ""
+            if ranks > 1, case .conv = l.op, l.weightCount > 0 {
+                // The cost model's figures (prefersChannels): the layer's weights W against its neuron state S.
+                weights += String(format: " (W %.2f MB, S %.2f MB)", 4 * Double(l.weightCount) / 1e6, 8 * Double(l.shape.count) / 1e6)
+            }
             lines.append("  \(l.name) \(l.shape) by \(p.scheme.rawValue) [\(own.joined(separator: ", "))] transfers \(p.transfers.count) (\(halo) neurons)\(p.gathersEverywhere ? " allgather" : "")\(weights)")
         }
         return lines.joined(separator: "\n")
