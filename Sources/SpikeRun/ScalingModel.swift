@@ -22,11 +22,14 @@ public struct MemoryParameters: Sendable, Equatable {
     /// copy replaces the network's array; other layers keep the array). A layer in row bands needs all its
     /// weights on every rank; one split by output channels only its channels' share.
     public var weightCopies: Double = 1
-    /// Bytes per owned neuron of a layer with neurons: current, membrane and bias (4 bytes each).
-    public var bytesPerNeuron: Double = 12
+    /// Bytes per owned neuron of a layer with neurons: its membrane (the bias is per channel; the current is the
+    /// rank's shared scratch, counted once for the largest layer, except for layers that read the input layer,
+    /// whose constant current under direct encoding is their own: 4 more bytes per neuron). A max-pool keeps a
+    /// running sum per neuron of its input's view and borrows a shared per-step scratch of the largest view.
+    public var bytesPerNeuron: Double = 4
     /// Bytes per event held in an event list (index and value, 4 bytes each).
     public var bytesPerEvent: Double = 8
-    public init(weightCopies: Double = 1, bytesPerNeuron: Double = 12, bytesPerEvent: Double = 8) {
+    public init(weightCopies: Double = 1, bytesPerNeuron: Double = 4, bytesPerEvent: Double = 8) {
         self.weightCopies = weightCopies; self.bytesPerNeuron = bytesPerNeuron; self.bytesPerEvent = bytesPerEvent
     }
 }
@@ -153,14 +156,24 @@ public struct ScalingModel: Sendable {
     public static func rankMemory(network: Network, partition: Partition, rank r: Int, rates: [Double], memory m: MemoryParameters)
         -> (weights: Double, neurons: Double, buffers: Double) {
         var weights = 0.0, neurons = 0.0, buffers = 0.0
+        var sharedCurrent = 0, gateScratch = 0
         for (i, l) in network.layers.enumerated() {
             let b = partition.layers[i].blocks[r]
             let share = b.channelSplit ? Double(b.channelUpper - b.channelLower) / Double(l.shape.channels) : 1
             weights += m.weightCopies * 4 * (Double(l.weightCount) * share + Double(l.bias.count))
-            if l.op.hasNeurons { neurons += m.bytesPerNeuron * Double(b.ownedCount(channels: l.shape.channels)) }
+            let owned = b.ownedCount(channels: l.shape.channels)
+            if l.op.hasNeurons {
+                neurons += m.bytesPerNeuron * Double(owned)
+                if l.inputs == [0] { neurons += 4 * Double(owned) } else { sharedCurrent = max(sharedCurrent, owned) }
+            }
+            if case .maxPool = l.op, let src = l.inputs.first {
+                let view = partition.layers[src].blocks[r].view.count
+                neurons += 4 * Double(view)
+                gateScratch = max(gateScratch, view)
+            }
             buffers += m.bytesPerEvent * rates[i] * Double(b.own.count + b.view.count)
         }
-        return (weights, neurons, buffers)
+        return (weights, neurons + 4 * Double(sharedCurrent + gateScratch), buffers)
     }
 
     /// Projects `groups` groups of `ranksPerGroup` ranks.

@@ -139,13 +139,15 @@ public enum ScalingProfiler {
     /// Takes the per-image overhead from a whole run of the same samples as `simulate --json` makes it: the
     /// run's seconds per sample (`RunResult.secondsPerSample`) minus its own engine seconds per sample (the
     /// busiest rank's update + pack + exchange + wait), both from that one run, so that run-to-run noise in the
-    /// engine does not leak into the overhead; also takes the run's peak RSS per rank where larger.
+    /// engine does not leak into the overhead; also takes the run's peak RSS per rank (the memory of the run the
+    /// model projects: the profiler's own process also holds its caller's copy of the weights, which a simulation
+    /// frees as it packs them), keeping the profiler's only where the run has none.
     public static func withRun(_ p: ScalingProfile, secondsPerSample: Double, engineSecondsPerSample runEngine: Double,
                                peakResidentBytes: [Int]) -> ScalingProfile {
         var q = p
         q.overheadSecondsPerSample = max(0, secondsPerSample - runEngine)
         q.secondsPerSample = p.layerSecondsPerStep * Double(p.timesteps) + q.overheadSecondsPerSample
-        q.peakResidentBytes = zip(p.peakResidentBytes, peakResidentBytes + [Int](repeating: 0, count: max(0, p.peakResidentBytes.count - peakResidentBytes.count))).map { max($0, $1) }
+        q.peakResidentBytes = p.peakResidentBytes.indices.map { r in r < peakResidentBytes.count && peakResidentBytes[r] > 0 ? peakResidentBytes[r] : p.peakResidentBytes[r] }
         return q
     }
 }

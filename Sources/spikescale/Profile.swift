@@ -43,22 +43,27 @@ struct Profile: ParsableCommand {
             setup = (network, cfg, try (first..<first + n).map { try source.sample($0).input }, source)
         }
         let (network, cfg, inputs, source) = setup!
+        setup = nil
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
             .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         let f = DateFormatter(); f.dateFormat = "yyyy-MM-dd HH:mm"; f.timeZone = TimeZone(identifier: "UTC")
-        let engine = try ScalingProfiler.measure(model: try exp.modelSpec(), network: network, transport: t, config: cfg, inputs: inputs,
-                                                  machine: "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
-                                                  date: f.string(from: Date()) + " UTC")
-        // The same samples as a whole run (what `simulate --json` measures): a fresh simulator, the coordinator's
-        // reading, gathering, decoding, and writing the result and samples files (to a scratch folder, removed after).
+        // First the same samples as a whole run (what `simulate --json` measures): the coordinator's reading,
+        // gathering, decoding, and writing the result and samples files (to a scratch folder, removed after). It gets
+        // the only copy of the network, so its peak RSS is a simulation's (the weights freed as they are packed).
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("spikescale-profile-\(getpid())")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         var opts = try exp.runOptions(defaultSamples: 1, json: scratch.appendingPathComponent("run.json").path)
         opts.progress = false
         opts.overwrite = true
-        let run = try Coordinator(network: network, transport: t, config: cfg, options: opts).run(source: t.rank == 0 ? source : nil)
+        let run = try Coordinator(network: consume network, transport: t, config: cfg, options: opts).run(source: t.rank == 0 ? source : nil)
+        // Then the per-layer costs, on a fresh copy of the network (one untimed warm-up sample first).
+        var again: Network?
+        try agreeAll(t) { again = try exp.network(save: false) }
+        let engine = try ScalingProfiler.measure(model: try exp.modelSpec(), network: again!, transport: t, config: cfg, inputs: inputs,
+                                                  machine: "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
+                                                  date: f.string(from: Date()) + " UTC")
         guard let engine, let run else { return }
         let runEngine = (run.timing.map { $0.update + $0.pack + $0.exchange + $0.wait }.max() ?? 0) / Double(max(1, run.samples))
         let p = ScalingProfiler.withRun(engine, secondsPerSample: run.secondsPerSample, engineSecondsPerSample: runEngine,

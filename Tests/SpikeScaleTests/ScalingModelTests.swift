@@ -108,12 +108,13 @@ struct ScalingModelTests {
         let one = m.project(ranksPerGroup: 1), two = m.project(ranksPerGroup: 2)
         #expect(one.memoryBytesPerRank == 100_000_000)
         #expect(one.weightBytes == 4 * Double(n.parameterCount) && two.weightBytes == one.weightBytes)
-        // 512 neurons x 12 B on 1 rank, 256 on each of 2; conv1 buffers 0.25 x (own + view) x 8 B: 256 + 256
-        // neurons on 1 rank, 128 + 160 (one halo row) on rank 0 of 2.
-        #expect(one.neuronBytes == 6144 && two.neuronBytes == 3072)
+        // Membranes of 512 neurons x 4 B on 1 rank, 256 on each of 2; conv1 reads the input, so it keeps its own current
+        // (256 x 4 B, 128 on each of 2); conv2 borrows the shared current (256 x 4 B, 128). Buffers of conv1:
+        // 0.25 x (own + view) x 8 B: 256 + 256 neurons on 1 rank, 128 + 160 (one halo row) on rank 0 of 2.
+        #expect(one.neuronBytes == 4096 && two.neuronBytes == 2048)
         #expect(one.bufferBytes == 1024 && two.bufferBytes == 576)
-        #expect(two.memoryBytesPerRank == 100_000_000 - 6144 - 1024 + 3072 + 576)
-        #expect(m.baselineBytes == 100_000_000 - one.weightBytes - 6144 - 1024)
+        #expect(two.memoryBytesPerRank == 100_000_000 - 4096 - 1024 + 2048 + 576)
+        #expect(m.baselineBytes == 100_000_000 - one.weightBytes - 4096 - 1024)
     }
 
     @Test("Groups multiply throughput; evaluations run in whole rounds; partitions past the rows are infeasible")
@@ -206,7 +207,10 @@ struct ScalingModelTests {
         let q = ScalingProfiler.withRun(profiles[0], secondsPerSample: 5, engineSecondsPerSample: 4.5, peakResidentBytes: [1])
         #expect(q.overheadSecondsPerSample == 0.5 && q.engineSecondsPerSample == profiles[0].engineSecondsPerSample)
         #expect(abs(q.secondsPerSample - (q.layerSecondsPerStep * 8 + 0.5)) < 1e-12)
-        #expect(q.peakResidentBytes == profiles[0].peakResidentBytes)
+        // The run's peak RSS is the memory the model projects (the profiler's process also holds its caller's weights).
+        #expect(q.peakResidentBytes == [1])
+        #expect(ScalingProfiler.withRun(profiles[0], secondsPerSample: 5, engineSecondsPerSample: 4.5, peakResidentBytes: []).peakResidentBytes
+                == profiles[0].peakResidentBytes)
         // A model built from the profile reproduces the profile's own time per image on its rank count.
         let m = try ScalingModel(network: net, profile: profiles[0])
         let p1 = m.project(ranksPerGroup: 1)
