@@ -20,7 +20,7 @@ final class EmitScratch {
 final class LayerState {
     let index: Int
     /// The layer (its weight array released where the gather kernel holds a packed copy).
-    var layer: Layer
+    let layer: Layer
     let block: RankBlock
     /// This rank's outgoing and incoming transfers of this layer's events.
     let sends: [Transfer]
@@ -94,6 +94,9 @@ final class LayerState {
     var mergeScratch = EventList()
     /// True when the view is exactly the owned events (no halo, nothing received).
     let viewIsOwn: Bool
+    /// The neuron model's scalars `fire` reads every step (kept here so that the hot loop copies no struct).
+    let neuronKind: NeuronKind?
+    let threshold: Float, alpha: Float, tau: Float, burst: Int, resetToZero: Bool
     /// The owned neurons as ranges of the state arrays and the offset from a local index to the flat index: one
     /// range, or one per position of a layer split by output channels.
     let segments: [(Int, Int, Int)]
@@ -124,6 +127,9 @@ final class LayerState {
         // The input layer encodes its whole view into `own` locally (nothing is received).
         viewIsOwn = index == 0 || (receives.isEmpty && block.view == block.own)
         ownedCount = block.ownedCount(channels: layer.shape.channels)
+        neuronKind = layer.neuron?.kind
+        threshold = layer.neuron?.threshold ?? 1; alpha = layer.neuron?.alpha ?? 1; tau = layer.neuron?.tau ?? 1
+        burst = layer.neuron?.burst ?? 1; resetToZero = layer.neuron?.reset == .zero
         let n = ownedCount
         if block.channelSplit {
             let c = layer.shape.channels, cl = block.channelLower, w = block.channelUpper - block.channelLower
@@ -224,9 +230,9 @@ final class LayerState {
     /// Updates the owned neurons with `current`, appends their spikes to `own` and returns the count
     /// of spikes this step. The rules are those of DESIGN.md section 3.
     func fire() -> Int {
-        guard let nm = layer.neuron else { return 0 }
+        guard let kind = neuronKind else { return 0 }
         let n = current.count, lo = block.own.lower
-        let th = nm.threshold
+        let th = threshold
         var pos = 0, neg = 0
         let firstEvent = own.count
         if isOutput { for i in 0..<n { inputSum[i] += current[i] } }
@@ -247,10 +253,10 @@ final class LayerState {
         }
         membrane.withUnsafeMutableBufferPointer { V in
             current.withUnsafeBufferPointer { I in
-                if nm.burst > 1 {
+                if burst > 1 {
                     // Burst spikes: k = min(⌊V/θ⌋, burst) spikes as one event of value ±k (reset by subtraction).
-                    let cap = Float(nm.burst)
-                    let negTh = nm.kind == .signedIBT ? th / nm.alpha : Float.infinity
+                    let cap = Float(burst)
+                    let negTh = kind == .signedIBT ? th / alpha : Float.infinity
                     // Eight neurons at a time, lane by lane the scalar tail's IEEE operations (a quotient, its
                     // floor, a min, a product and a difference); the lanes that fire are then appended in order.
                     let capV = SIMD8<Float>(repeating: cap), thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh)
@@ -294,9 +300,9 @@ final class LayerState {
                     }
                     return
                 }
-                switch nm.kind {
+                switch kind {
                 case .integrateAndFire:
-                    let toZero = nm.reset == .zero
+                    let toZero = resetToZero
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
                     for (sa, sb, go) in segments {
                     var i0 = sa
@@ -324,8 +330,8 @@ final class LayerState {
                     }
                     }
                 case .signedIBT:
-                    let negTh = th / nm.alpha
-                    let toZero = nm.reset == .zero
+                    let negTh = th / alpha
+                    let toZero = resetToZero
                     for (sa, sb, go) in segments {
                     var i0 = sa
                     while i0 + 8 <= sb {
@@ -358,7 +364,7 @@ final class LayerState {
                     }
                     }
                 case .leakyIntegrateAndFire:
-                    let tau = nm.tau
+                    let tau = self.tau
                     for i in 0..<n {
                         let keep: Float = lastSpike[i] != 0 ? 0 : 1
                         let v = tau * V[i] * keep + I[i]
@@ -370,8 +376,8 @@ final class LayerState {
                 case .fewSpike:
                     return   // sub-steps: fireFewSpike
                 case .leaky, .leakyIntegrator:
-                    let d = nm.dynamics!
-                    let fires = nm.kind == .leaky
+                    let d = layer.neuron!.dynamics!
+                    let fires = kind == .leaky
                     if let p = leakyParams { pos += fireLeaky(p, d, fires: fires, V, I, lo) }
                     else { pos += fireLeaky(UniformLeaky(threshold: th, d), d, fires: fires, V, I, lo) }
                 }
@@ -381,7 +387,7 @@ final class LayerState {
         if m > 0 {
             own.index.append(contentsOf: scratch.index[0..<m]); own.value.append(contentsOf: scratch.value[0..<m])
         }
-        if isOutput, nm.kind == .leakyIntegrator { for i in 0..<n { spikeSum[i] += membrane[i] } }
+        if isOutput, kind == .leakyIntegrator { for i in 0..<n { spikeSum[i] += membrane[i] } }
         if isOutput, pos + neg > 0 {
             for k in firstEvent..<own.count { spikeSum[Int(own.index[k]) - lo] += own.value[k] }
         }

@@ -342,29 +342,28 @@ public final class RankSimulator {
 
     /// Runs layer `s` for timestep `t`; returns the number of spikes its owned neurons emitted.
     func step(_ s: LayerState, sample: Int, t: Int, input: [Float]) -> Int {
-        let l = s.layer
         if s.onlyOnce && t > 1 { return 0 }
-        switch l.op {
+        switch s.layer.op {
         case .input:
             return encodeInput(s, sample: sample, t: t, input: input)
         case .maxPool(let w):
-            let src = states[l.inputs[0]]
+            let src = states[s.layer.inputs[0]]
             let ev = inputEvents(s, 0)
             swap(&s.gate!.now, &s.scratch.gateNow)
             let need = s.gate!.viewCount - s.gate!.now.count
             if need > 0 { s.gate!.now.append(contentsOf: repeatElement(0, count: need)) }
-            s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: l.shape,
+            s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: s.layer.shape,
                          window: w, block: s.block, into: &s.own)
             swap(&s.gate!.now, &s.scratch.gateNow)
         case .concat:
-            Routing.concat(inputs: l.inputs.indices.map { inputEvents(s, $0) }, shapes: l.inputs.map { states[$0].layer.shape },
-                           output: l.shape, block: s.block, into: &s.own)
+            Routing.concat(inputs: s.layer.inputs.indices.map { inputEvents(s, $0) }, shapes: s.layer.inputs.map { states[$0].layer.shape },
+                           output: s.layer.shape, block: s.block, into: &s.own)
         case .channelSlice(let start, let count):
-            Routing.slice(input: inputEvents(s, 0), shape: states[l.inputs[0]].layer.shape, start: start,
+            Routing.slice(input: inputEvents(s, 0), shape: states[s.layer.inputs[0]].layer.shape, start: start,
                           count: count, block: s.block, into: &s.own)
         case .upsample(let f):
-            Routing.upsample(input: inputEvents(s, 0), shape: states[l.inputs[0]].layer.shape, factor: f,
-                             output: l.shape, block: s.block, into: &s.own)
+            Routing.upsample(input: inputEvents(s, 0), shape: states[s.layer.inputs[0]].layer.shape, factor: f,
+                             output: s.layer.shape, block: s.block, into: &s.own)
         case .activation:
             return 0   // rejected in init
         case .flatten:
@@ -385,7 +384,7 @@ public final class RankSimulator {
             } else {
                 s.fillBias(&s.current)
                 var ops = 0
-                for (k, i) in l.inputs.enumerated() {
+                for (k, i) in s.layer.inputs.enumerated() {
                     let n = scatter(s, input: k, from: states[i])
                     if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
                     ops += n
@@ -406,42 +405,41 @@ public final class RankSimulator {
         let ev = inputEvents(s, k)
         let span = ev.span(s.inputRanges[k])
         if span.0 == span.1 { return 0 }
-        let l = s.layer
         return s.current.withUnsafeMutableBufferPointer { cur -> Int in
             let c = cur.baseAddress!
-            switch l.op {
+            switch s.layer.op {
             case .conv(let w, _, let groups):
                 if s.usesGather {
-                    if s.positionIndex.count != l.inputs.count { s.positionIndex = .init(repeating: .init(), count: l.inputs.count) }
+                    if s.positionIndex.count != s.layer.inputs.count { s.positionIndex = .init(repeating: .init(), count: s.layer.inputs.count) }
                     return s.packedWeights.withUnsafeBufferPointer { pp in
                         guard let packed = pp.baseAddress else { return 0 }
                         return ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
-                                       output: l.shape, window: w, groups: groups, packed: packed,
+                                       output: s.layer.shape, window: w, groups: groups, packed: packed,
                                        chunks: s.packedChunks, block: s.block, current: c)
                     }
                 }
-                return l.weights.withUnsafeBufferPointer { wp in
+                return s.layer.weights.withUnsafeBufferPointer { wp in
                     if let tables = s.scatterTables {
                         return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c)
                     }
-                    return Kernels.conv(events: ev, range: span, input: src.layer.shape, output: l.shape, window: w, groups: groups,
+                    return Kernels.conv(events: ev, range: span, input: src.layer.shape, output: s.layer.shape, window: w, groups: groups,
                                         weights: wp.baseAddress!, block: s.block, current: c)
                 }
             case .dense(let out):
-                return l.weights.withUnsafeBufferPointer { wp in
+                return s.layer.weights.withUnsafeBufferPointer { wp in
                     Kernels.dense(events: ev, range: span, outFeatures: out, weights: wp.baseAddress!, block: s.block, current: c)
                 }
             case .avgPool(let w, _):
-                return Kernels.avgPool(events: ev, range: span, input: src.layer.shape, output: l.shape, window: w,
+                return Kernels.avgPool(events: ev, range: span, input: src.layer.shape, output: s.layer.shape, window: w,
                                        inverse: s.avgInverse, block: s.block, current: c)
             case .globalAvgPool:
                 return Kernels.globalAvgPool(events: ev, range: span, input: src.layer.shape, block: s.block, current: c)
             case .add:
-                let ch = l.shape.channels
-                if l.weights.isEmpty {
+                let ch = s.layer.shape.channels
+                if s.layer.weights.isEmpty {
                     return Kernels.add(events: ev, range: span, channels: ch, scales: nil, block: s.block, current: c)
                 }
-                return l.weights.withUnsafeBufferPointer { wp in
+                return s.layer.weights.withUnsafeBufferPointer { wp in
                     Kernels.add(events: ev, range: span, channels: ch, scales: wp.baseAddress! + k * ch, block: s.block, current: c)
                 }
             default:
