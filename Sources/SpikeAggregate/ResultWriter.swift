@@ -78,15 +78,12 @@ public final class ResultWriter {
     }
 
     public func append(_ r: SampleRecord) throws {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        guard let (head, tail) = try Self.split(r, enc) else { return try writeLine(r, what: "sample \(r.sample)") }
+        // Records with detections (rare, small next to the network's work) go through JSONEncoder.
+        guard Self.writesByHand(r) else { return try writeLine(r, what: "sample \(r.sample)") }
         do {
             var buffer = Data()
-            buffer.reserveCapacity(Self.flushBytes + 64)
-            buffer.append(head)
-            try Self.writeOutputs(r.outputs, into: &buffer) { try handle.write(contentsOf: $0) }
-            buffer.append(tail)
+            buffer.reserveCapacity(Self.flushBytes + 4096)
+            try Self.writeRecord(r, into: &buffer) { try handle.write(contentsOf: $0) }
             buffer.append(UInt8(ascii: "\n"))
             try handle.write(contentsOf: buffer)
             try syncIfDue()
@@ -98,19 +95,56 @@ public final class ResultWriter {
     /// Bytes of formatted outputs buffered before they are written.
     static let flushBytes = 1 << 20
 
-    /// A sample record as JSON (sorted keys) around its outputs: the bytes before and after the outputs' array,
-    /// or nil when they are better written by `JSONEncoder` alone (non-finite values: its error). A detector's
-    /// outputs are near a million values; `JSONEncoder` would hold a tree of one string per value (tens of MB on
-    /// the root), so they are formatted straight into the file instead (`writeOutputs`).
-    static func split(_ r: SampleRecord, _ enc: JSONEncoder) throws -> (Data, Data)? {
-        guard r.outputs.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
-        var rest = r
-        rest.outputs = []
-        let whole = try enc.encode(rest)
-        let key = Array(#""outputs":[]"#.utf8)
-        guard let at = whole.firstRange(of: key) else { return nil }
-        let head = whole[whole.startIndex ..< at.lowerBound] + Array(#""outputs":"#.utf8)
-        return (Data(head), Data(whole[at.upperBound...]))
+    /// True if `writeRecord` writes `r` exactly as `JSONEncoder` (sorted keys) would: no detections, and finite
+    /// numbers (the encoder refuses others; that error is then its own).
+    static func writesByHand(_ r: SampleRecord) -> Bool {
+        r.detections == nil && r.checkpointDetections == nil && r.annDetections == nil && r.seconds.isFinite
+            && r.outputs.allSatisfy { $0.allSatisfy(\.isFinite) }
+    }
+
+    /// A sample record as one JSON object with sorted keys, the bytes `JSONEncoder` gives (tested), written without
+    /// it: per record, the encoder's tree of values costs more than the rank's share of a small network's work (the
+    /// root writes every record), and for a detector's outputs (near a million values) tens of MB. The outputs
+    /// are handed to `flush` in pieces of `flushBytes`.
+    static func writeRecord(_ r: SampleRecord, into buffer: inout Data, flush: (Data) throws -> Void) throws {
+        var first = true
+        func key(_ k: String) {
+            buffer.append(UInt8(ascii: first ? "{" : ",")); first = false
+            buffer.append(UInt8(ascii: "\"")); buffer.append(contentsOf: k.utf8); buffer.append(contentsOf: Array("\":".utf8))
+        }
+        func int<I: BinaryInteger>(_ v: I) { buffer.append(contentsOf: String(v).utf8) }
+        func ints<I: BinaryInteger>(_ a: [I]) {
+            buffer.append(UInt8(ascii: "["))
+            for (j, v) in a.enumerated() { if j > 0 { buffer.append(UInt8(ascii: ",")) }; int(v) }
+            buffer.append(UInt8(ascii: "]"))
+        }
+        func intRows(_ a: [[Int64]]) {
+            buffer.append(UInt8(ascii: "["))
+            for (j, row) in a.enumerated() { if j > 0 { buffer.append(UInt8(ascii: ",")) }; ints(row) }
+            buffer.append(UInt8(ascii: "]"))
+        }
+        key("analogMacs"); int(r.analogMacs)
+        if let v = r.annPrediction { key("annPrediction"); int(v) }
+        key("busiestStepSpikes"); int(r.busiestStepSpikes)
+        if let v = r.checkpointCounters { key("checkpointCounters"); intRows(v) }
+        if let v = r.checkpointPredictions { key("checkpointPredictions"); ints(v) }
+        if let v = r.label { key("label"); int(v) }
+        key("layers"); intRows(r.layers)
+        key("outputs"); try writeOutputs(r.outputs, into: &buffer, flush: flush)
+        if let v = r.prediction { key("prediction"); int(v) }
+        key("sample"); int(r.sample)
+        key("seconds"); number(r.seconds.description, into: &buffer)
+        key("spikes"); int(r.spikes)
+        key("synapticOps"); int(r.synapticOps)
+        buffer.append(UInt8(ascii: "}"))
+    }
+
+    /// A finite number's shortest round-trip decimal as `JSONEncoder` writes it (integral values without ".0").
+    @inline(__always)
+    static func number(_ description: String, into buffer: inout Data) {
+        var text = description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        buffer.append(contentsOf: text.utf8)
     }
 
     /// Appends `outputs` as a JSON array of arrays to `buffer`, each value as its shortest round-trip decimal
@@ -123,9 +157,7 @@ public final class ResultWriter {
             buffer.append(UInt8(ascii: "["))
             for (j, v) in o.enumerated() {
                 if j > 0 { buffer.append(UInt8(ascii: ",")) }
-                var text = v.description
-                if text.hasSuffix(".0") { text.removeLast(2) }
-                buffer.append(contentsOf: text.utf8)
+                number(v.description, into: &buffer)
                 if buffer.count >= flushBytes { try flush(buffer); buffer.removeAll(keepingCapacity: true) }
             }
             buffer.append(UInt8(ascii: "]"))

@@ -32,6 +32,30 @@ struct ResultWriterTests {
         #expect(back.count == 1 && back[0].outputs.map { $0.map(\.bitPattern) } == outputs.map { $0.map(\.bitPattern) })
     }
 
+    @Test("Records of every shape (optional fields, counters, seconds of any size) are written as JSONEncoder writes them")
+    func recordsAsTheEncoderWritesThem() throws {
+        let dir = TestPaths.tempDir("spikescale-writer")
+        let path = "\(dir)/r.json"
+        let w = try ResultWriter(jsonPath: path, identity: Self.identity(), resume: false, overwrite: true)
+        var records = [SampleRecord]()
+        for (k, seconds) in [0.25, 1e-05, 3.0, 123456789.125, 0.000123456789, 1e21, 7.62939453125e-06].enumerated() {
+            records.append(SampleRecord(sample: k, label: k % 2 == 0 ? k : nil, prediction: k % 3 == 0 ? nil : -k,
+                                        outputs: [[Float(k) / 3, -1, 0]], spikes: Int64(k) << 40, synapticOps: -5, analogMacs: 0,
+                                        busiestStepSpikes: 9, layers: k == 0 ? [] : [[1, -2, 3], []], seconds: seconds,
+                                        annPrediction: k % 2 == 1 ? 4 : nil, checkpointPredictions: k > 3 ? [1, 2] : nil,
+                                        checkpointCounters: k > 4 ? [[Int64.max, Int64.min]] : nil))
+        }
+        for r in records { try w.append(r) }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let lines = try Data(contentsOf: URL(fileURLWithPath: path + ".samples.jsonl")).split(separator: UInt8(ascii: "\n"))
+        #expect(lines.count == records.count + 1)
+        for (r, line) in zip(records, lines.dropFirst()) {
+            let expected = try enc.encode(r)
+            #expect(Data(line) == expected, "sample \(r.sample): \(String(decoding: line, as: UTF8.self)) against \(String(decoding: expected, as: UTF8.self))")
+        }
+    }
+
     @Test("Resuming a file whose last line a killed run left unfinished cuts that line and appends after the last whole record")
     func resumeCutsAPartialLine() throws {
         let dir = TestPaths.tempDir("spikescale-writer")
