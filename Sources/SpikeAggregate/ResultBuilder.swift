@@ -49,7 +49,8 @@ public struct ResultBuilder {
         }
         let comm = perRank.enumerated().map { r, v in
             RunResult.Communication(rank: r, bytesSent: Int64(v[5]), messages: Int64(v[6]), peakResidentBytes: Int(v[7]),
-                                    bytesPerTimestep: v[5] / (Double(T) * max(Double(samples), 1)))
+                                    bytesPerTimestep: v[5] / (Double(T) * max(Double(samples), 1)),
+                                    weightBytes: v.count > 8 ? Int64(v[8]) : nil)
         }
         let spikeNeurons = Double(neuronTotal) * Double(T) * n
         return RunResult(

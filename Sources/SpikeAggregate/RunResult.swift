@@ -70,9 +70,13 @@ public struct RunResult: Codable, Sendable {
         public var bytesPerTimestep: Double?
         /// The host the rank ran on (its `gethostname`).
         public var host: String?
+        /// Bytes of weights the rank held: one copy of the weights of the output channels it computes (all of a
+        /// layer in row bands, its share of a layer split by output channels).
+        public var weightBytes: Int64?
         public init(rank: Int, bytesSent: Int64, messages: Int64, peakResidentBytes: Int, bytesPerTimestep: Double? = nil,
-                    host: String? = nil) {
+                    host: String? = nil, weightBytes: Int64? = nil) {
             self.rank = rank
+            self.weightBytes = weightBytes
             self.host = host
             self.bytesSent = bytesSent
             self.messages = messages

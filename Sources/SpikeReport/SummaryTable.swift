@@ -68,9 +68,10 @@ public enum SummaryTable {
         let severalHosts = Set(r.communication.compactMap(\.host)).count > 1
         for (t, c) in zip(r.timing, r.communication) {
             let on = severalHosts ? " (\(c.host ?? "?"))" : ""
-            out.append(String(format: "rank %d%@: update %.3fs pack %.3fs exchange %.3fs wait %.3fs | sent %@B in %@ msgs | peak RSS %@B",
+            let held = c.weightBytes.map { " (weights held \(big(Double($0)))B)" } ?? ""
+            out.append(String(format: "rank %d%@: update %.3fs pack %.3fs exchange %.3fs wait %.3fs | sent %@B in %@ msgs | peak RSS %@B%@",
                               t.rank, on, t.update, t.pack, t.exchange, t.wait, big(Double(c.bytesSent)), big(Double(c.messages)),
-                              big(Double(c.peakResidentBytes))))
+                              big(Double(c.peakResidentBytes)), held))
         }
         out.append(String(format: "wall %.3fs, %.4fs/sample, %@ synaptic ops/s", r.wallSeconds, r.secondsPerSample, big(r.synapticOpsPerSecond)))
         return out.joined(separator: "\n")

@@ -11,7 +11,7 @@ extension Coordinator {
                 schedule: RunResult.FewSpikeSchedule? = nil) throws -> RunResult? {
         let channelCounts = try transport.allreduceSum(sim.channelSpikes.flatMap { $0 })
         let report = RankReport(timing: sim.timing, bytesSent: Int64(sim.bytesSent), messages: Int64(sim.messagesSent),
-                                peakResidentBytes: peakResidentBytes())
+                                peakResidentBytes: peakResidentBytes(), weightBytes: 4 * Int64(sim.heldWeights.reduce(0, +)))
         let gathered = try transport.gather(report.flat.withUnsafeBytes { Array($0) }, root: 0)
         let hosts = try transport.gather(Array(hostName().utf8), root: 0)
         // The root builds and writes the result; every rank learns whether that failed, so the job ends with one

@@ -63,12 +63,15 @@ struct RankReport: Equatable {
     var bytesSent: Int64
     var messages: Int64
     var peakResidentBytes: Int
+    /// Bytes of weights the rank holds (`RankSimulator.heldWeights`: a layer split by output channels, its share).
+    var weightBytes: Int64 = 0
 
     var flat: [Double] {
-        [timing.update, timing.pack, timing.exchange, timing.wait, timing.total, Double(bytesSent), Double(messages), Double(peakResidentBytes)]
+        [timing.update, timing.pack, timing.exchange, timing.wait, timing.total, Double(bytesSent), Double(messages), Double(peakResidentBytes),
+         Double(weightBytes)]
     }
 
-    /// The layout `ResultBuilder` reads: update, pack, exchange, wait, total, bytes, messages, peak RSS.
+    /// The layout `ResultBuilder` reads: update, pack, exchange, wait, total, bytes, messages, peak RSS, weight bytes.
     static func decode(_ bytes: [UInt8]) -> [Double] { bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } }
 }
 

@@ -97,6 +97,15 @@ struct TinyYOLOTests {
             #expect(l.firingRate >= 0.05 && l.firingRate <= 0.2, "\(l.name) fires at \(l.firingRate)")
         }
         for r in results { #expect(r.communication.allSatisfy { $0.peakResidentBytes > 0 }) }
+        // One copy of the weights on 1 rank; on 2, each rank holds its share of the layers split by output channels.
+        if results.count == 2 {
+            let one = results[0].communication.compactMap(\.weightBytes), two = results[1].communication.compactMap(\.weightBytes)
+            #expect(one.count == 1 && two.count == 2)
+            if one.count == 1 && two.count == 2 {
+                #expect(one[0] >= 4 * 8_800_000 && one[0] <= 4 * 8_900_000, "1 rank holds \(one[0]) bytes of weights")
+                #expect(two.allSatisfy { $0 < one[0] * 6 / 10 } && two.reduce(0, +) > one[0], "2 ranks hold \(two) of \(one[0])")
+            }
+        }
     }
 }
 
