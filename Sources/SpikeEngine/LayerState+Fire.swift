@@ -1,0 +1,241 @@
+import SpikeCore
+
+/// The neuron updates of one layer's owned neurons: a rate-coded step (`fire`: IF, signed IBT, burst, LIF,
+/// leaky and accumulator neurons, DESIGN.md section 3) and a few-spike sub-step (`fireFewSpike`).
+extension LayerState {
+    /// Updates the owned neurons with `current`, appends their spikes to `own` and returns the count
+    /// of spikes this step. The rules are those of DESIGN.md section 3.
+    func fire() -> Int {
+        guard let kind = neuronKind else { return 0 }
+        let n = current.count, lo = block.own.lower
+        let th = threshold
+        var pos = 0, neg = 0
+        let firstEvent = own.count
+        if isOutput { for i in 0..<n { inputSum[i] += current[i] } }
+        var m = 0
+        let size = min(n, EmitScratch.chunk)
+        if scratch.index.count < size { scratch.index = [Int32](repeating: 0, count: size); scratch.value = [Float](repeating: 0, count: size) }
+        scratch.index.withUnsafeMutableBufferPointer { EI in
+        scratch.value.withUnsafeMutableBufferPointer { EV in
+        // The IF, IBT and burst updates emit through the scratch buffers (no per-event array growth checks);
+        // a full buffer is appended to the layer's events, in order, and reused.
+        let cap = EI.count
+        @inline(__always) func emit(_ i: Int, _ v: Float) {
+            if _slowPath(m == cap) {
+                own.index.append(contentsOf: UnsafeBufferPointer(EI)); own.value.append(contentsOf: UnsafeBufferPointer(EV))
+                m = 0
+            }
+            EI[m] = Int32(truncatingIfNeeded: i); EV[m] = v; m += 1
+        }
+        membrane.withUnsafeMutableBufferPointer { V in
+            current.withUnsafeBufferPointer { I in
+                if burst > 1 {
+                    // Burst spikes: k = min(⌊V/θ⌋, burst) spikes as one event of value ±k (reset by subtraction).
+                    let cap = Float(burst)
+                    let negTh = kind == .signedIBT ? th / alpha : Float.infinity
+                    // Eight neurons at a time, lane by lane the scalar tail's IEEE operations (a quotient, its
+                    // floor, a min, a product and a difference); the lanes that fire are then appended in order.
+                    let capV = SIMD8<Float>(repeating: cap), thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh)
+                    for (sa, sb, go) in segments {
+                    var i0 = sa
+                    while i0 + 8 <= sb {
+                        let v = sum8(V, I, i0)
+                        let fp = v .>= th, fn = v .<= -negTh
+                        var nv = v
+                        if any(fp .| fn) {
+                            // min(x, cap) as Swift.min forms it: cap < x ? cap : x.
+                            let qp = (v / thV).rounded(.down), qn = (-v / negV).rounded(.down)
+                            let kp = qp.replacing(with: capV, where: capV .< qp), kn = qn.replacing(with: capV, where: capV .< qn)
+                            nv.replace(with: v - kp * thV, where: fp)
+                            nv.replace(with: v + kn * negV, where: fn)
+                            let k = SIMD8<Float>.zero.replacing(with: kp, where: fp).replacing(with: -kn, where: fn)
+                            pos += Int(SIMD8<Float>.zero.replacing(with: kp, where: fp).sum())
+                            neg += Int(SIMD8<Float>.zero.replacing(with: kn, where: fn).sum())
+                            var bits = laneBits(fp .| fn)
+                            while bits != 0 {
+                                let l = bits.trailingZeroBitCount
+                                bits &= bits - 1
+                                emit(go + i0 + l, k[l])
+                            }
+                        }
+                        store8(nv, V, i0)
+                        i0 += 8
+                    }
+                    for i in i0..<sb {
+                        let v = V[i] + I[i]
+                        if v >= th {
+                            let k = min((v / th).rounded(.down), cap)
+                            V[i] = v - k * th
+                            emit(go + i, k); pos += Int(k)
+                        } else if v <= -negTh {
+                            let k = min((-v / negTh).rounded(.down), cap)
+                            V[i] = v + k * negTh
+                            emit(go + i, -k); neg += Int(k)
+                        } else { V[i] = v }
+                    }
+                    }
+                    return
+                }
+                switch kind {
+                case .integrateAndFire:
+                    let toZero = resetToZero
+                    // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
+                    for (sa, sb, go) in segments {
+                    var i0 = sa
+                    while i0 + 8 <= sb {
+                        let v = sum8(V, I, i0)
+                        let f = v .>= th
+                        var nv = v
+                        if any(f) {
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: f)
+                            var bits = laneBits(f)
+                            while bits != 0 {
+                                emit(go + i0 + bits.trailingZeroBitCount, 1); pos += 1
+                                bits &= bits - 1
+                            }
+                        }
+                        store8(nv, V, i0)
+                        i0 += 8
+                    }
+                    for i in i0..<sb {
+                        let v = V[i] + I[i]
+                        if v >= th {
+                            V[i] = toZero ? 0 : v - th
+                            emit(go + i, 1); pos += 1
+                        } else { V[i] = v }
+                    }
+                    }
+                case .signedIBT:
+                    let negTh = th / alpha
+                    let toZero = resetToZero
+                    for (sa, sb, go) in segments {
+                    var i0 = sa
+                    while i0 + 8 <= sb {
+                        let v = sum8(V, I, i0)
+                        let fp = v .>= th, fn = v .<= -negTh
+                        var nv = v
+                        if any(fp .| fn) {
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn)
+                            let pb = laneBits(fp), nb = laneBits(fn)
+                            var bits = pb | nb
+                            while bits != 0 {
+                                let l = bits.trailingZeroBitCount
+                                if pb & (1 << l) != 0 { emit(go + i0 + l, 1); pos += 1 } else { emit(go + i0 + l, -1); neg += 1 }
+                                bits &= bits - 1
+                            }
+                        }
+                        store8(nv, V, i0)
+                        i0 += 8
+                    }
+                    for i in i0..<sb {
+                        let v = V[i] + I[i]
+                        if v >= th {
+                            V[i] = toZero ? 0 : v - th
+                            emit(go + i, 1); pos += 1
+                        } else if v <= -negTh {
+                            V[i] = toZero ? 0 : v + negTh
+                            emit(go + i, -1); neg += 1
+                        } else { V[i] = v }
+                    }
+                    }
+                case .leakyIntegrateAndFire:
+                    let tau = self.tau
+                    for i in 0..<n {
+                        let keep: Float = lastSpike[i] != 0 ? 0 : 1
+                        let v = tau * V[i] * keep + I[i]
+                        V[i] = v
+                        if v >= th { lastSpike[i] = 1; own.append(lo + i, 1); pos += 1 } else { lastSpike[i] = 0 }
+                    }
+                case .accumulator:
+                    for i in 0..<n { V[i] += I[i] }
+                case .fewSpike:
+                    return   // sub-steps: fireFewSpike
+                case .leaky, .leakyIntegrator:
+                    let d = layer.neuron!.dynamics!
+                    let fires = kind == .leaky
+                    if let p = leakyParams { pos += fireLeaky(p, d, fires: fires, V, I, lo) }
+                    else { pos += fireLeaky(UniformLeaky(threshold: th, d), d, fires: fires, V, I, lo) }
+                }
+            }
+        }
+        }}
+        if m > 0 {
+            own.index.append(contentsOf: scratch.index[0..<m]); own.value.append(contentsOf: scratch.value[0..<m])
+        }
+        if isOutput, kind == .leakyIntegrator { for i in 0..<n { spikeSum[i] += membrane[i] } }
+        if isOutput, pos + neg > 0 {
+            for k in firstEvent..<own.count { spikeSum[Int(own.index[k]) - lo] += own.value[k] }
+        }
+        counters.positiveSpikes += Int64(pos)
+        counters.negativeSpikes += Int64(neg)
+        counters.neuronUpdates += Int64(ownedCount)
+        return pos + neg
+    }
+
+    /// Few-spike sub-step `k` (1...K) of the owned neurons, on the membrane of image parity `alt`:
+    /// `z = V > T(k)`, `V −= h(k)·z`, each spike an event of value d(k); a sign-magnitude code also
+    /// `z⁻ = V < −T(k)`, `V += h(k)·z⁻`, an event of value −s·d(k). Returns the spike count.
+    func fireFewSpike(subStep k: Int, alt: Bool) -> Int {
+        guard let code = layer.neuron?.fewSpike else { return 0 }
+        let th = code.thresholds[k - 1], h = code.resets[k - 1], d = code.outputs[k - 1]
+        let lo = block.own.lower
+        var n = 0
+        let out = isOutput
+        func fire(_ V: inout [Float]) {
+            V.withUnsafeMutableBufferPointer { v in
+                for i in 0..<v.count where v[i] > th {
+                    v[i] -= h
+                    own.append(lo + i, d); n += 1
+                    if out { spikeSum[i] += d }
+                }
+            }
+        }
+        var neg = 0
+        func fireSigned(_ V: inout [Float], _ s: Float) {
+            let dn = -s * d
+            V.withUnsafeMutableBufferPointer { v in
+                for i in 0..<v.count {
+                    if v[i] > th {
+                        v[i] -= h
+                        own.append(lo + i, d); n += 1
+                        if out { spikeSum[i] += d }
+                    } else if v[i] < -th {
+                        v[i] += h
+                        own.append(lo + i, dn); neg += 1
+                        if out { spikeSum[i] += dn }
+                    }
+                }
+            }
+        }
+        if let s = code.negativeScale {
+            if alt { fireSigned(&membraneAlt, s) } else { fireSigned(&membrane, s) }
+        } else if alt { fire(&membraneAlt) } else { fire(&membrane) }
+        counters.negativeSpikes += Int64(neg)
+        counters.positiveSpikes += Int64(n)
+        counters.neuronUpdates += Int64(membrane.count)
+        return n + neg
+    }
+
+    /// Few-spike networks: the membrane of image parity `alt` back to the bias, for the image after next.
+    func clearFewSpike(alt: Bool) {
+        if alt { fillBias(&membraneAlt) } else { fillBias(&membrane) }
+    }
+}
+
+/// `V[i ..< i + 8] + I[i ..< i + 8]`, lane by lane.
+@inline(__always)
+func sum8(_ V: UnsafeMutableBufferPointer<Float>, _ I: UnsafeBufferPointer<Float>, _ i: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(V.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(I.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ V: UnsafeMutableBufferPointer<Float>, _ i: Int) {
+    UnsafeMutableRawPointer(V.baseAddress! + i).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// The lanes of a comparison mask as bits (lane i is bit i).
+@inline(__always)
+func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
+    UInt32(SIMD8<Int32>.zero.replacing(with: SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128), where: m).wrappedSum())
+}

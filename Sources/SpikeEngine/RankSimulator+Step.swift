@@ -1,0 +1,113 @@
+import SpikeCore
+
+/// One layer's work in one timestep: its op's dispatch (`step`) and the synaptic kernels that add its inputs'
+/// events to its current (`scatter`).
+extension RankSimulator {
+    /// Runs layer `s` for timestep `t`; returns the number of spikes its owned neurons emitted.
+    func step(_ s: LayerState, sample: Int, t: Int, input: [Float]) -> Int {
+        if s.onlyOnce && t > 1 { return 0 }
+        switch s.layer.op {
+        case .input:
+            return encodeInput(s, sample: sample, t: t, input: input)
+        case .maxPool(let w):
+            let src = states[s.layer.inputs[0]]
+            let ev = inputEvents(s, 0)
+            swap(&s.gate!.now, &s.scratch.gateNow)
+            let need = s.gate!.viewCount - s.gate!.now.count
+            if need > 0 { s.gate!.now.append(contentsOf: repeatElement(0, count: need)) }
+            s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: s.layer.shape,
+                         window: w, block: s.block, into: &s.own)
+            swap(&s.gate!.now, &s.scratch.gateNow)
+        case .concat:
+            Routing.concat(inputs: s.layer.inputs.indices.map { inputEvents(s, $0) }, shapes: s.layer.inputs.map { states[$0].layer.shape },
+                           output: s.layer.shape, block: s.block, into: &s.own)
+        case .channelSlice(let start, let count):
+            Routing.slice(input: inputEvents(s, 0), shape: states[s.layer.inputs[0]].layer.shape, start: start,
+                          count: count, block: s.block, into: &s.own)
+        case .upsample(let f):
+            Routing.upsample(input: inputEvents(s, 0), shape: states[s.layer.inputs[0]].layer.shape, factor: f,
+                             output: s.layer.shape, block: s.block, into: &s.own)
+        case .activation:
+            return 0   // rejected in init
+        case .flatten:
+            Routing.flatten(input: inputEvents(s, 0), block: s.block, into: &s.own)
+        case .conv, .dense, .avgPool, .globalAvgPool, .add:
+            if s.block.own.isEmpty { return 0 }
+            if s.sharesCurrent {
+                // Borrow the rank's scratch current, sized to this layer (fillBias below sets every entry).
+                swap(&s.current, &s.scratch.current)
+                let n = s.ownedCount
+                if s.current.count > n { s.current.removeLast(s.current.count - n) }
+                else if s.current.count < n { s.current.append(contentsOf: repeatElement(0, count: n - s.current.count)) }
+            }
+            defer { if s.sharesCurrent { swap(&s.current, &s.scratch.current) } }
+            if s.constantInput && t > 1 {
+                // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
+                s.counters.macs += Int64(s.constOps)
+            } else {
+                s.fillBias(&s.current)
+                var ops = 0
+                for (k, i) in s.layer.inputs.enumerated() {
+                    let n = scatter(s, input: k, from: states[i])
+                    if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
+                    ops += n
+                }
+                if s.constantInput { s.constOps = ops }
+            }
+            return s.fire()
+        }
+        let n = s.own.count
+        if !s.analog {
+            for k in 0..<n { if s.own.value[k] > 0 { s.counters.positiveSpikes += 1 } else { s.counters.negativeSpikes += 1 } }
+        }
+        return 0   // relayed events are not new spikes
+    }
+
+    /// Adds the events of input `k` (layer `src`) to the current of `s`; returns the operation count.
+    func scatter(_ s: LayerState, input k: Int, from src: LayerState) -> Int {
+        let ev = inputEvents(s, k)
+        let span = ev.span(s.inputRanges[k])
+        if span.0 == span.1 { return 0 }
+        return s.current.withUnsafeMutableBufferPointer { cur -> Int in
+            let c = cur.baseAddress!
+            switch s.layer.op {
+            case .conv(let w, _, let groups):
+                if s.usesGather {
+                    if s.positionIndex.count != s.layer.inputs.count { s.positionIndex = .init(repeating: .init(), count: s.layer.inputs.count) }
+                    return s.packedWeights.withUnsafeBufferPointer { pp in
+                        guard let packed = pp.baseAddress else { return 0 }
+                        return ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
+                                       output: s.layer.shape, window: w, groups: groups, packed: packed,
+                                       chunks: s.packedChunks, block: s.block, current: c)
+                    }
+                }
+                return s.layer.weights.withUnsafeBufferPointer { wp in
+                    if let tables = s.scatterTables {
+                        return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c)
+                    }
+                    return Kernels.conv(events: ev, range: span, input: src.layer.shape, output: s.layer.shape, window: w, groups: groups,
+                                        weights: wp.baseAddress!, block: s.block, current: c)
+                }
+            case .dense(let out):
+                return s.layer.weights.withUnsafeBufferPointer { wp in
+                    Kernels.dense(events: ev, range: span, outFeatures: out, weights: wp.baseAddress!, block: s.block, current: c)
+                }
+            case .avgPool(let w, _):
+                return Kernels.avgPool(events: ev, range: span, input: src.layer.shape, output: s.layer.shape, window: w,
+                                       inverse: s.avgInverse, block: s.block, current: c)
+            case .globalAvgPool:
+                return Kernels.globalAvgPool(events: ev, range: span, input: src.layer.shape, block: s.block, current: c)
+            case .add:
+                let ch = s.layer.shape.channels
+                if s.layer.weights.isEmpty {
+                    return Kernels.add(events: ev, range: span, channels: ch, scales: nil, block: s.block, current: c)
+                }
+                return s.layer.weights.withUnsafeBufferPointer { wp in
+                    Kernels.add(events: ev, range: span, channels: ch, scales: wp.baseAddress! + k * ch, block: s.block, current: c)
+                }
+            default:
+                return 0
+            }
+        }
+    }
+}
