@@ -64,15 +64,8 @@ struct ChannelSplitTests {
         reference.convKernel = .scatter   // the plain scatter into the split layers' compact state
         for config in [SimulationConfig(timesteps: 10, seed: 3, encoder: .direct),
                        SimulationConfig(timesteps: 10, seed: 3, encoder: .bernoulli, decoding: .spikes), reference] {
-            let base = try simulateLocally(net, ranks: 1, config: config, inputs: inputs)
-            #expect(base.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0, "the network must spike")
+            let base = try expectSameBits(net, inputs: inputs, config: config, runs: [(2, 1), (3, 1), (4, 1), (2, 3)])
             for idx in [1, 2, 3] { #expect(base.counters[0][idx].spikes > 0, "layer \(net.layers[idx].name) must spike") }
-            for (ranks, batch) in [(2, 1), (3, 1), (4, 1), (2, 3)] {
-                let r = try simulateLocally(net, ranks: ranks, config: config, inputs: inputs, batch: batch)
-                #expect(r.counters == base.counters, "counters differ on \(ranks) ranks, batch \(batch)")
-                #expect(r.steps == base.steps, "per-step spikes differ on \(ranks) ranks, batch \(batch)")
-                for s in inputs.indices { #expect(bits(r.outputs[s]) == bits(base.outputs[s]), "outputs differ on \(ranks) ranks, batch \(batch)") }
-            }
         }
     }
 
@@ -80,22 +73,10 @@ struct ChannelSplitTests {
     func layerValues() throws {
         let net = try Self.network()
         let input = try SyntheticSource(shape: net.inputShape, seed: 12, count: 1).sample(0).input
-        var c = SimulationConfig(timesteps: 10, seed: 3, encoder: .bernoulli)
-        c.layerValues = true
-        let config = c
+        var config = SimulationConfig(timesteps: 10, seed: 3, encoder: .bernoulli)
+        config.layerValues = true
         func values(_ ranks: Int) throws -> [[UInt32]] {
-            let partition = try Partition(network: net, ranks: ranks)
-            let pieces = try LocalGroup(size: ranks).run { t -> RankSampleResultBox in
-                RankSampleResultBox(try RankSimulator(network: net, partition: partition, transport: t, config: config).run(sample: 0, input: input))
-            }
-            var full = net.layers.map { [Float](repeating: .nan, count: $0.shape.count) }
-            for (r, p) in pieces.enumerated() {
-                for (i, v) in p.value.layerValues.enumerated() where !v.isEmpty {
-                    #expect(v.count == partition.layers[i].blocks[r].ownedCount(channels: net.layers[i].shape.channels))
-                    partition.place(v, rank: r, layer: i, channels: net.layers[i].shape.channels, into: &full[i])
-                }
-            }
-            return net.layers.indices.map { RankSimulator.recordsValues(net, $0) ? full[$0].map(\.bitPattern) : [] }
+            try DiagnosticsTests.layerValues(net, ranks: ranks, config: config, input: input).map { $0.map(\.bitPattern) }
         }
         let one = try values(1)
         #expect(one[2].contains { Float(bitPattern: $0) != 0 && !Float(bitPattern: $0).isNaN })

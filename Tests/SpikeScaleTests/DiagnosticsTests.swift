@@ -25,6 +25,7 @@ struct DiagnosticsTests {
         var full = net.layers.map { [Float](repeating: .nan, count: $0.shape.count) }
         for (r, p) in pieces.enumerated() {
             for (i, v) in p.value.layerValues.enumerated() where !v.isEmpty {
+                #expect(v.count == partition.layers[i].blocks[r].ownedCount(channels: net.layers[i].shape.channels), "layer \(net.layers[i].name), rank \(r)")
                 partition.place(v, rank: r, layer: i, channels: net.layers[i].shape.channels, into: &full[i])
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import SpikeCore
 import SpikeEngine
 import SpikeRun
@@ -44,6 +45,22 @@ func simulateLocally(_ network: Network, ranks: Int, config: SimulationConfig, i
         outputs.append(outs); counters.append(c); steps.append(st)
     }
     return (outputs, counters, steps)
+}
+
+/// Runs `net` on 1 rank, then with each (ranks, batch) of `runs`, and expects the 1-rank run's per-layer counters,
+/// per-step spikes and output bits from every one. Returns the 1-rank run.
+@discardableResult
+func expectSameBits(_ net: Network, inputs: [[Float]], config: SimulationConfig, runs: [(ranks: Int, batch: Int)])
+    throws -> (outputs: [[[Float]]], counters: [[LayerCounters]], steps: [[Int64]]) {
+    let base = try simulateLocally(net, ranks: 1, config: config, inputs: inputs)
+    #expect(base.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0, "the network must spike")
+    for (k, b) in runs {
+        let r = try simulateLocally(net, ranks: k, config: config, inputs: inputs, batch: b)
+        #expect(r.counters == base.counters, "\(net.name): per-layer counters differ on \(k) ranks, batch \(b)")
+        #expect(r.steps == base.steps, "\(net.name): per-step spikes differ on \(k) ranks, batch \(b)")
+        for s in inputs.indices { #expect(bits(r.outputs[s]) == bits(base.outputs[s]), "\(net.name): outputs differ on \(k) ranks, batch \(b)") }
+    }
+    return base
 }
 
 struct RankSampleResultBox: @unchecked Sendable {

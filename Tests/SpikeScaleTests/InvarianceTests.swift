@@ -15,17 +15,10 @@ struct InvarianceTests {
     /// Each rank count of `ranks` is run with batch 1 and, for the first two, with the batches of `batches`
     /// (in-process ranks are threads on two cores: the batched runs are kept to a few).
     func check(_ net: Network, inputs: [[Float]], config: SimulationConfig, ranks: [Int], batches: [Int] = [2, 3]) throws {
-        let base = try simulateLocally(net, ranks: 1, config: config, inputs: inputs)
-        #expect(base.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0, "the network must spike")
-        var runs: [(Int, Int)] = batches.map { (1, $0) }
+        var runs: [(ranks: Int, batch: Int)] = batches.map { (1, $0) }
         for k in ranks { runs.append((k, 1)) }
         if let k = ranks.first { for b in batches { runs.append((k, b)) } }
-        for (k, b) in runs {
-            let r = try simulateLocally(net, ranks: k, config: config, inputs: inputs, batch: b)
-            #expect(r.counters == base.counters, "\(net.name): per-layer counters differ on \(k) ranks, batch \(b)")
-            #expect(r.steps == base.steps, "\(net.name): per-step spikes differ on \(k) ranks, batch \(b)")
-            for s in inputs.indices { #expect(bits(r.outputs[s]) == bits(base.outputs[s]), "\(net.name): outputs differ on \(k) ranks, batch \(b)") }
-        }
+        try expectSameBits(net, inputs: inputs, config: config, runs: runs)
     }
 
     @Test("Small CNN on real MNIST digits, direct and Bernoulli input")

@@ -61,7 +61,8 @@ def full(n, v):
 
 
 def run_snntorch(net, x):
-    """An snnTorch network (output layer with output=True) run on each sample from reset: its output spikes per step."""
+    """An snnTorch network (output layer with output=True) run on each sample from reset: its output spikes per step
+    (the first of the states the output layer returns: spikes, then membrane, and the synaptic current for Synaptic)."""
     from snntorch import utils
     outs = []
     for s in range(SAMPLES):
@@ -69,8 +70,8 @@ def run_snntorch(net, x):
         steps = []
         with torch.no_grad():
             for t in range(T):
-                spk, _ = net(x[s, t:t + 1])
-                steps.append(spk[0].numpy().copy())
+                out = net(x[s, t:t + 1])
+                steps.append(out[0][0].numpy().copy())
         outs.append(np.stack(steps))
     return outs
 
@@ -93,18 +94,7 @@ def snntorch_fixtures():
     # CubaLIF MLP
     net = torch.nn.Sequential(scaled_linear(16, 24, 2.0), snn.Synaptic(alpha=full(24, 0.7), beta=full(24, 0.9), threshold=full(24, 1), init_hidden=True),
                               scaled_linear(24, 6, 2.0), snn.Synaptic(alpha=full(6, 0.6), beta=full(6, 0.8), threshold=full(6, 1), init_hidden=True, output=True))
-    def run_syn(net, x):
-        outs = []
-        for s in range(SAMPLES):
-            utils.reset(net)
-            steps = []
-            with torch.no_grad():
-                for t in range(T):
-                    out = net(x[s, t:t + 1])
-                    steps.append(out[0][0].numpy().copy())
-            outs.append(np.stack(steps))
-        return outs
-    outs = run_syn(net, x)
+    outs = run(net, x)
     utils.reset(net)
     save("snntorch-cubalif-mlp", "snntorch", "snntorch", 1e-4, export_to_nir(net, x[0, :1], ignore_dims=[0]), x, outs, "spikes")
     # Conv net with average pooling
