@@ -100,6 +100,8 @@ public struct RunResult: Codable, Sendable {
     public var ranks: Int
     /// Rank groups (`--groups`), each a model partition of `ranks / groups` ranks on its own samples; absent for one.
     public var groups: Int?
+    /// The partition policy (`--partition`) when it is not the default `auto`; each layer's scheme is in `layers[].partition`.
+    public var partitionPolicy: String?
     public var timesteps: Int
     public var samples: Int
     public var seed: UInt64

@@ -37,6 +37,7 @@ extension Coordinator {
             result.communication[r].host = String(decoding: h, as: UTF8.self)
         }
         if options.groups > 1 { result.groups = options.groups }
+        if options.partition != .auto { result.partitionPolicy = options.partition.rawValue }
         addChannelRates(&result, counts: channelCounts, sim: sim, simulated: state.simulatedHere)
         result.raster = state.raster
         if let e = state.layerErrors, e.samples > 0 { result.layerErrors = e.result }

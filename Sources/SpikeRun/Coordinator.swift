@@ -41,6 +41,8 @@ public struct RunOptions: Sendable {
     public var pipeline = 1
     /// Rate-coded networks: samples simulated together on each rank of a group (`RankSimulator.run(batch:)`).
     public var batch = 1
+    /// How each layer is split over a group's ranks (`Partition`); results do not depend on it.
+    public var partition: PartitionPolicy = .auto
     /// A sample that cannot be read is left out and reported instead of stopping the run.
     public var skipBadSamples = false
     public init(modelPath: String, samples: Int) { self.modelPath = modelPath; self.samples = samples }
@@ -101,7 +103,7 @@ public final class Coordinator {
             throw CollectiveError(message: e.message)
         }
         group = options.groups == 1 ? transport : try transport.split(into: options.groups)
-        do { partition = try Partition(network: network, ranks: group.size) } catch let e as SpikeError {
+        do { partition = try Partition(network: network, ranks: group.size, policy: options.partition) } catch let e as SpikeError {
             throw CollectiveError(message: e.message)
         }
     }

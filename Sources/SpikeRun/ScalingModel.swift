@@ -97,17 +97,20 @@ public struct ScalingModel: Sendable {
     public var memory: MemoryParameters
     /// Timesteps per image of the projection.
     public var timesteps: Int
+    /// How the projected partitions split each layer (`--partition`).
+    public var policy: PartitionPolicy
     /// Each layer's measured seconds per step for the whole layer on one rank.
     public let wholeLayerSeconds: [Double]
     /// Baseline resident bytes of a rank (peak RSS of the profile minus what the model accounts for).
     public let baselineBytes: Double
 
     public init(network: Network, profile: ScalingProfile, net: NetworkParameters = NetworkParameters(),
-                memory: MemoryParameters = MemoryParameters(), timesteps: Int? = nil) throws {
+                memory: MemoryParameters = MemoryParameters(), timesteps: Int? = nil, policy: PartitionPolicy = .auto) throws {
         try profile.check(matches: network, path: "profile")
+        self.policy = policy
         self.network = network; self.profile = profile; self.net = net; self.memory = memory
         self.timesteps = timesteps ?? profile.timesteps
-        let measured = try Partition(network: network, ranks: profile.ranks)
+        let measured = try Partition(network: network, ranks: profile.ranks, policy: profile.partitionPolicy ?? .auto)
         wholeLayerSeconds = network.layers.indices.map { i in
             let c = network.layers[i].shape.channels
             let share = measured.layers[i].blocks.map { Double($0.ownedCount(channels: c)) }.max()! / Double(max(1, network.layers[i].shape.count))
@@ -180,7 +183,7 @@ public struct ScalingModel: Sendable {
     public func project(ranksPerGroup P: Int, groups G: Int = 1) -> Projection {
         var p = Projection(ranksPerGroup: P, groups: G)
         let partition: Partition
-        do { partition = try Partition(network: network, ranks: P) } catch let e as SpikeError {
+        do { partition = try Partition(network: network, ranks: P, policy: policy) } catch let e as SpikeError {
             p.infeasible = e.message; return p
         } catch { p.infeasible = "\(error)"; return p }
         let rates = profile.layers.map(\.firingRate)

@@ -29,6 +29,8 @@ public struct ScalingProfile: Codable, Sendable, Equatable {
     public var network: String
     /// Ranks of the profiled run (the model wants 1: costs of the whole layer).
     public var ranks: Int
+    /// The partition policy the costs were measured under (`--partition`); absent: `auto`.
+    public var partitionPolicy: PartitionPolicy?
     public var timesteps: Int
     /// Timed samples (after one untimed warm-up sample).
     public var samples: Int
@@ -48,7 +50,9 @@ public struct ScalingProfile: Codable, Sendable, Equatable {
     public var date: String
 
     public init(model: String, network: String, ranks: Int, timesteps: Int, samples: Int, layers: [Layer], secondsPerSample: Double,
-                overheadSecondsPerSample: Double, peakResidentBytes: [Int], bytesSentPerStep: [Double], machine: String, date: String) {
+                overheadSecondsPerSample: Double, peakResidentBytes: [Int], bytesSentPerStep: [Double], machine: String, date: String,
+                partitionPolicy: PartitionPolicy? = nil) {
+        self.partitionPolicy = partitionPolicy
         self.model = model; self.network = network; self.ranks = ranks; self.timesteps = timesteps; self.samples = samples
         self.layers = layers; self.secondsPerSample = secondsPerSample; self.overheadSecondsPerSample = overheadSecondsPerSample
         engineSecondsPerSample = secondsPerSample
@@ -100,9 +104,9 @@ public enum ScalingProfiler {
     /// One untimed warm-up run of sample 0 (pages in weights and buffers), then `inputs` timed. Every rank
     /// calls it; rank 0 gets the profile, the others nil.
     public static func measure(model: String, network: Network, transport t: Transport, config: SimulationConfig,
-                               inputs: [[Float]], machine: String, date: String) throws -> ScalingProfile? {
+                               policy: PartitionPolicy = .auto, inputs: [[Float]], machine: String, date: String) throws -> ScalingProfile? {
         precondition(!inputs.isEmpty)
-        let partition = try Partition(network: network, ranks: t.size)
+        let partition = try Partition(network: network, ranks: t.size, policy: policy)
         let sim = try RankSimulator(network: network, partition: partition, transport: t, config: config)
         guard !sim.isFewSpike else {
             throw SpikeError("profile: \(network.name) is a few-spike network, whose pipelined schedule the scaling model does not cover yet")
@@ -133,7 +137,8 @@ public enum ScalingProfiler {
         let layerTotal = layers.reduce(0) { $0 + $1.secondsPerStep } * T
         return ScalingProfile(model: model, network: network.name, ranks: t.size, timesteps: config.timesteps, samples: inputs.count,
                               layers: layers, secondsPerSample: perSample, overheadSecondsPerSample: max(0, perSample - layerTotal),
-                              peakResidentBytes: all.map { Int($0[0]) }, bytesSentPerStep: all.map { $0[1] }, machine: machine, date: date)
+                              peakResidentBytes: all.map { Int($0[0]) }, bytesSentPerStep: all.map { $0[1] }, machine: machine, date: date,
+                              partitionPolicy: policy == .auto ? nil : policy)
     }
 
     /// Takes the per-image overhead from a whole run of the same samples as `simulate --json` makes it: the

@@ -61,7 +61,8 @@ struct Profile: ParsableCommand {
         // Then the per-layer costs, on a fresh copy of the network (one untimed warm-up sample first).
         var again: Network?
         try agreeAll(t) { again = try exp.network(save: false) }
-        let engine = try ScalingProfiler.measure(model: try exp.modelSpec(), network: again!, transport: t, config: cfg, inputs: inputs,
+        let engine = try ScalingProfiler.measure(model: try exp.modelSpec(), network: again!, transport: t, config: cfg,
+                                                  policy: experiment.simulation.partition, inputs: inputs,
                                                   machine: "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
                                                   date: f.string(from: Date()) + " UTC")
         guard let engine, let run else { return }

@@ -75,22 +75,25 @@ struct DeterminismTests {
 /// seeded weights scaled to fire at about 10%, T = 16 on 1 and 2 ranks.
 @Suite("Tiny-YOLOv3 at 416x416 under mpiexec", .serialized, .tags(.mpi))
 struct TinyYOLOTests {
-    @Test("T = 16 on 1 and 2 ranks: identical counters and head outputs, 5-20% firing, peak memory reported", .tags(.slow))
+    @Test("T = 16 on 1 and 2 ranks, and on 2 with row bands only: identical counters and head outputs, 5-20% firing, weights held per rank", .tags(.slow))
     func tinyYOLO() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         var results = [RunResult]()
         var runs = [RunInvariant]()
-        for k in [1, 2] {
-            let out = "\(dir)/ty-\(k).json"
+        // The default partition on 1 and 2 ranks, then row bands only (`--partition rows`) on 2.
+        for (k, policy) in [(1, "auto"), (2, "auto"), (2, "rows")] {
+            let out = "\(dir)/ty-\(k)-\(policy).json"
             let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "zoo:tiny-yolov3", "--input", "synthetic", "-T", "16",
-                                                  "--samples", "1", "--seed", "1", "--json", out, "--quiet"], timeout: 600)
+                                                  "--samples", "1", "--seed", "1", "--partition", policy, "--json", out, "--quiet"], timeout: 600)
             #expect(r.status == 0, "\(r.stderr)")
             guard r.status == 0 else { return }
             results.append(try ResultReader.run(out))
             runs.append(try RunInvariant(json: out))
         }
-        #expect(runs[0].layers == runs[1].layers, "per-layer counters differ between 1 and 2 ranks")
-        #expect(runs[0].samples == runs[1].samples, "head outputs differ between 1 and 2 ranks")
+        for i in runs.indices.dropFirst() {
+            #expect(runs[0].layers == runs[i].layers, "per-layer counters differ between 1 rank and run \(i)")
+            #expect(runs[0].samples == runs[i].samples, "head outputs differ between 1 rank and run \(i)")
+        }
         let names = results[0].layers.map(\.name)
         #expect(names.filter { $0.hasPrefix("conv") }.count == 13 && names.filter { $0.hasPrefix("maxpool") }.count == 6)
         for l in results[0].layers where l.neuronModel?.hasPrefix("ibt") == true {
@@ -98,13 +101,19 @@ struct TinyYOLOTests {
         }
         for r in results { #expect(r.communication.allSatisfy { $0.peakResidentBytes > 0 }) }
         // One copy of the weights on 1 rank; on 2, each rank holds its share of the layers split by output channels.
-        if results.count == 2 {
+        // With row bands only, every rank holds all of them, and the result says which policy ran.
+        if results.count == 3 {
             let one = results[0].communication.compactMap(\.weightBytes), two = results[1].communication.compactMap(\.weightBytes)
-            #expect(one.count == 1 && two.count == 2)
-            if one.count == 1 && two.count == 2 {
+            let rows = results[2].communication.compactMap(\.weightBytes)
+            #expect(one.count == 1 && two.count == 2 && rows.count == 2)
+            if one.count == 1 && two.count == 2 && rows.count == 2 {
                 #expect(one[0] >= 4 * 8_800_000 && one[0] <= 4 * 8_900_000, "1 rank holds \(one[0]) bytes of weights")
                 #expect(two.allSatisfy { $0 < one[0] * 6 / 10 } && two.reduce(0, +) > one[0], "2 ranks hold \(two) of \(one[0])")
+                #expect(rows.allSatisfy { $0 == one[0] }, "row bands: 2 ranks hold \(rows) of \(one[0])")
             }
+            #expect(results[1].partitionPolicy == nil && results[2].partitionPolicy == "rows")
+            #expect(results[1].layers.contains { $0.partition.hasPrefix("channels") })
+            #expect(!results[2].layers.contains { $0.partition.hasPrefix("channels") })
         }
     }
 }

@@ -127,6 +127,7 @@ struct OptionMergingTests {
                 case "reset": value = "zero"
                 case "maxpool": value = "average"
                 case "maxpoolGate": value = "count"
+                case "partition": value = "rows"
                 case "residual": value = "max"
                 case "neurons": value = "relu"
                 case "outputNeurons": value = "spiking"
