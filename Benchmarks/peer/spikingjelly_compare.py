@@ -613,6 +613,8 @@ def read_ss_outputs(run_json: str, report_path: str, kind: str) -> "np.ndarray":
     with open(run["samplesFile"]) as f:
         for line in f:
             s = json.loads(line)
+            if "sample" not in s:
+                continue   # the header line ({"run": ...}) that names the run the records belong to
             parts = []
             for name, o in zip(model["outputs"], s["outputs"]):
                 h, w, c = shapes[name]
