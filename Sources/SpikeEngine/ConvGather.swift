@@ -1,7 +1,7 @@
 import SpikeCore
 
 /// Output-stationary convolution for layers with at least 16 output channels per group (register
-/// chunks of 32 or 16 output channels; a remainder narrower than the chunk goes through `axpy`), reading
+/// chunks of 64, 32 or 16 output channels, the widest that fits; a remainder narrower than 16 goes through `axpy`), reading
 /// only its packed copy of this rank's output channels' weights.
 ///
 /// For each chunk of output channels, tile of output rows and kernel offset, the partial sums of
@@ -30,7 +30,7 @@ enum ConvGather {
         }
     }
 
-    /// Weights of every chunk of output channels this rank computes (full chunks of `chunkWidth`, and a
+    /// Weights of every chunk of output channels this rank computes (chunks of `nextWidth`, and a
     /// narrower remainder per group), each chunk contiguous as `[kh·kw][inChannels/groups][width]`, so a
     /// chunk's working set is one compact block (few TLB entries, linear prefetch). The kernel reads only
     /// this copy: the layer's own weight array is not needed on the rank afterwards (only this rank's
@@ -51,7 +51,7 @@ enum ConvGather {
             let cLo = Swift.max(g * opg, b.channelLower), cHi = Swift.min(g * opg + opg, b.channelUpper)
             var c = cLo
             while c < cHi {
-                let width = Swift.min(cw, cHi - c)
+                let width = nextWidth(remaining: cHi - c, chunk: cw)
                 chunks.append(c); chunks.append(packed.count)
                 for k in 0..<kk {
                     for icl in 0..<ipg {
@@ -65,8 +65,24 @@ enum ConvGather {
         return (packed, chunks)
     }
 
-    /// Output channels per register chunk: 32 (four SIMD8 sums) where a group has that many, else 16.
-    static func chunkWidth(outChannelsPerGroup opg: Int) -> Int { opg >= 32 ? 32 : 16 }
+    /// Output channels per register chunk: 64 (eight SIMD8 sums), 32 or 16, the widest a group fills. A
+    /// neuron's sum is a chain of dependent adds (one per input event, in the canonical order), so the more
+    /// sums an event feeds, the more adds run in parallel while each waits for the last.
+    static func chunkWidth(outChannelsPerGroup opg: Int) -> Int { opg >= 64 ? 64 : opg >= 32 ? 32 : 16 }
+
+    /// The width of the next chunk when `remaining` channels of a group are left: the widest register
+    /// chunk (at most `cw`) that fits, else the narrow remainder (added with `axpy`).
+    @inline(__always)
+    static func nextWidth(remaining r: Int, chunk cw: Int) -> Int {
+        r >= cw ? cw : r >= 32 && cw > 32 ? 32 : r >= 16 && cw > 16 ? 16 : r
+    }
+
+    /// `w` with its sign flipped where `sign` (0 or the sign bit) is set: `±1 × w` without a branch on the
+    /// spike's sign (signed IBT layers send both) and with the same bits as the multiplication.
+    @inline(__always)
+    static func signed(_ w: SIMD8<Float>, _ sign: SIMD8<UInt32>) -> SIMD8<Float> {
+        unsafeBitCast(unsafeBitCast(w, to: SIMD8<UInt32>.self) ^ sign, to: SIMD8<Float>.self)
+    }
 
     static func run(events ev: EventList, span: (Int, Int), index pi: inout PositionIndex, view: FlatRange,
                     input inS: Shape, output outS: Shape, window w: Window, groups: Int,
@@ -91,8 +107,7 @@ enum ConvGather {
                 let icLo = g * ipg, icHi = icLo + ipg
                 var c = cLo
                 while c < cHi {
-                    let width = Swift.min(cHi - c, cw)
-                    let full = width == cw
+                    let width = nextWidth(remaining: cHi - c, chunk: cw)
                     precondition(2 * chunkNo + 1 < chunks.count && chunks[2 * chunkNo] == c, "packed chunk mismatch")
                     let chunkBase = packed + chunks[2 * chunkNo + 1]
                     chunkNo += 1
@@ -123,7 +138,50 @@ enum ConvGather {
                                         let acc = current + ((oy * outS.width + ox) * stride + c - base)
                                         let posBase = (p + pi.p0) * inC
                                         ops += (eEnd - e) * width
-                                        if full && cw == 16 {
+                                        if width == 64 {
+                                            let accRaw = UnsafeMutableRawPointer(acc)
+                                            var a0 = accRaw.loadUnaligned(as: SIMD8<Float>.self)
+                                            var a1 = accRaw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                            var a2 = accRaw.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                                            var a3 = accRaw.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                                            var a4 = accRaw.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self)
+                                            var a5 = accRaw.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self)
+                                            var a6 = accRaw.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self)
+                                            var a7 = accRaw.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self)
+                                            for k in e..<eEnd {
+                                                let r = UnsafeRawPointer(packedRow + (Int(idx[k]) - posBase) * 64)
+                                                let v = val[k]
+                                                if abs(v) == 1 {
+                                                    let m = SIMD8<UInt32>(repeating: v.bitPattern & 0x8000_0000)
+                                                    a0 += signed(r.loadUnaligned(as: SIMD8<Float>.self), m)
+                                                    a1 += signed(r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), m)
+                                                    a2 += signed(r.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), m)
+                                                    a3 += signed(r.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), m)
+                                                    a4 += signed(r.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), m)
+                                                    a5 += signed(r.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), m)
+                                                    a6 += signed(r.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self), m)
+                                                    a7 += signed(r.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self), m)
+                                                } else {
+                                                    let s = SIMD8<Float>(repeating: v)
+                                                    a0 += s * r.loadUnaligned(as: SIMD8<Float>.self)
+                                                    a1 += s * r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                                    a2 += s * r.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                                                    a3 += s * r.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                                                    a4 += s * r.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self)
+                                                    a5 += s * r.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self)
+                                                    a6 += s * r.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self)
+                                                    a7 += s * r.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self)
+                                                }
+                                            }
+                                            accRaw.storeBytes(of: a0, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a4, toByteOffset: 128, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a5, toByteOffset: 160, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a6, toByteOffset: 192, as: SIMD8<Float>.self)
+                                            accRaw.storeBytes(of: a7, toByteOffset: 224, as: SIMD8<Float>.self)
+                                        } else if width == 16 {
                                             let accRaw = UnsafeMutableRawPointer(acc)
                                             var a0 = accRaw.loadUnaligned(as: SIMD8<Float>.self)
                                             var a1 = accRaw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
@@ -132,10 +190,9 @@ enum ConvGather {
                                                 let v = val[k]
                                                 let w0 = r.loadUnaligned(as: SIMD8<Float>.self)
                                                 let w1 = r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                                                if v == 1 {
-                                                    a0 += w0; a1 += w1
-                                                } else if v == -1 {
-                                                    a0 -= w0; a1 -= w1
+                                                if abs(v) == 1 {
+                                                    let m = SIMD8<UInt32>(repeating: v.bitPattern & 0x8000_0000)
+                                                    a0 += signed(w0, m); a1 += signed(w1, m)
                                                 } else {
                                                     let s = SIMD8<Float>(repeating: v)
                                                     a0 += s * w0; a1 += s * w1
@@ -143,7 +200,7 @@ enum ConvGather {
                                             }
                                             accRaw.storeBytes(of: a0, as: SIMD8<Float>.self)
                                             accRaw.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
-                                        } else if full {
+                                        } else if width == 32 {
                                             let accRaw = UnsafeMutableRawPointer(acc)
                                             var a0 = accRaw.loadUnaligned(as: SIMD8<Float>.self)
                                             var a1 = accRaw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
@@ -156,10 +213,9 @@ enum ConvGather {
                                                 let w1 = r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
                                                 let w2 = r.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
                                                 let w3 = r.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-                                                if v == 1 {
-                                                    a0 += w0; a1 += w1; a2 += w2; a3 += w3
-                                                } else if v == -1 {
-                                                    a0 -= w0; a1 -= w1; a2 -= w2; a3 -= w3
+                                                if abs(v) == 1 {
+                                                    let m = SIMD8<UInt32>(repeating: v.bitPattern & 0x8000_0000)
+                                                    a0 += signed(w0, m); a1 += signed(w1, m); a2 += signed(w2, m); a3 += signed(w3, m)
                                                 } else {
                                                     let s = SIMD8<Float>(repeating: v)
                                                     a0 += s * w0; a1 += s * w1; a2 += s * w2; a3 += s * w3

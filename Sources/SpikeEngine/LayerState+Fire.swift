@@ -42,7 +42,8 @@ extension LayerState {
                         let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
                         var nv = v
-                        if any(fp .| fn) {
+                        let fired = laneBits(fp .| fn)
+                        if fired != 0 {
                             // min(x, cap) as Swift.min forms it: cap < x ? cap : x.
                             let qp = (v / thV).rounded(.down), qn = (-v / negV).rounded(.down)
                             let kp = qp.replacing(with: capV, where: capV .< qp), kn = qn.replacing(with: capV, where: capV .< qn)
@@ -51,7 +52,7 @@ extension LayerState {
                             let k = SIMD8<Float>.zero.replacing(with: kp, where: fp).replacing(with: -kn, where: fn)
                             pos += Int(SIMD8<Float>.zero.replacing(with: kp, where: fp).sum())
                             neg += Int(SIMD8<Float>.zero.replacing(with: kn, where: fn).sum())
-                            var bits = laneBits(fp .| fn)
+                            var bits = fired
                             while bits != 0 {
                                 let l = bits.trailingZeroBitCount
                                 bits &= bits - 1
@@ -86,9 +87,9 @@ extension LayerState {
                         let v = sum8(V, I, i0)
                         let f = v .>= th
                         var nv = v
-                        if any(f) {
+                        var bits = laneBits(f)
+                        if bits != 0 {
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: f)
-                            var bits = laneBits(f)
                             while bits != 0 {
                                 emit(go + i0 + bits.trailingZeroBitCount, 1); pos += 1
                                 bits &= bits - 1
@@ -114,14 +115,16 @@ extension LayerState {
                         let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
                         var nv = v
-                        if any(fp .| fn) {
+                        let pb = laneBits(fp), nb = laneBits(fn)
+                        var bits = pb | nb
+                        if bits != 0 {
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn)
-                            let pb = laneBits(fp), nb = laneBits(fn)
-                            var bits = pb | nb
+                            // The sign of each spike without a branch (it is data-dependent and mispredicts).
+                            pos += pb.nonzeroBitCount; neg += nb.nonzeroBitCount
                             while bits != 0 {
                                 let l = bits.trailingZeroBitCount
-                                if pb & (1 << l) != 0 { emit(go + i0 + l, 1); pos += 1 } else { emit(go + i0 + l, -1); neg += 1 }
+                                emit(go + i0 + l, Float(Int32((pb >> UInt32(l)) & 1) * 2 - 1))
                                 bits &= bits - 1
                             }
                         }
@@ -234,7 +237,8 @@ func store8(_ v: SIMD8<Float>, _ V: UnsafeMutableBufferPointer<Float>, _ i: Int)
     UnsafeMutableRawPointer(V.baseAddress! + i).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
-/// The lanes of a comparison mask as bits (lane i is bit i).
+/// The lanes of a comparison mask as bits (lane i is bit i). Also the test for any lane: the standard
+/// library's `any(_:)` reduces through a generic `min()` that is not inlined here.
 @inline(__always)
 func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
     UInt32(SIMD8<Int32>.zero.replacing(with: SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128), where: m).wrappedSum())
