@@ -16,6 +16,13 @@ public struct Window: Hashable, Codable, Sendable {
         self.dilationH = dilationH; self.dilationW = dilationW
     }
 
+    /// Windows that tile the input: kernel = stride, no padding before the input, no dilation, so every input
+    /// belongs to at most one window. Padding after the input (Darknet's `size=2 stride=2` pads one at the
+    /// bottom and right) only clips the last windows.
+    public var tilesInput: Bool {
+        kernelH == strideH && kernelW == strideW && padTop == 0 && padLeft == 0 && dilationH == 1 && dilationW == 1
+    }
+
     /// Output rows for `inputRows` input rows, or nil if the window does not fit.
     public func outputHeight(_ h: Int) -> Int? {
         let span = dilationH * (kernelH - 1) + 1

@@ -6,29 +6,30 @@ import SpikeCore
 /// follows the most active input, the rate-coded counterpart of max (Rueckauer et al. 2017).
 /// Only outputs whose window received an event this step can emit, so only they are evaluated:
 /// the cost is proportional to the input events. Windows that tile the input are evaluated per
-/// output position, eight channels at a time (`emitPositions`): an output of such a position whose
-/// window had no event this step emits nothing either way (its window's events this step are all 0,
-/// and in count mode its running maximum has not moved), so the events are the same.
+/// output position with an event, all its channels, eight at a time (`stepTiled`): an output of such
+/// a position whose window had no event this step emits nothing either way (its window's events this
+/// step are all 0, and in count mode its running maximum has not moved), so the events are the same.
 ///
 /// Mode `count` instead keeps, per output, the sum it has emitted and emits the change of the
 /// window's running maximum (±1 for spike inputs): the output count is then exactly the max of the
 /// input counts, with no events lost when the leading input changes.
 struct MaxPoolGate {
     var score: [Float]   // running sum per input neuron of the view
-    var now: [Float]     // this timestep's event value per input neuron of the view: the rank's scratch, lent per step
+    var now: [Float]     // overlapping windows: this step's event value per input neuron of the view (the rank's scratch, lent per step)
     let viewCount: Int
-    var marks: [UInt64]  // candidate owned outputs this step (bitmap); for tiling windows, owned output positions
+    var marks: [UInt64]  // candidate owned outputs this step (bitmap; overlapping windows only)
     let viewLower: Int
     let mode: MaxPoolGateMode
     var emitted: [Float]  // count mode: the sum emitted so far per owned output
+    var window: [Float] = []  // tiling windows: this step's events of one output position's inputs
 
-    init(view: FlatRange, ownCount: Int, mode: MaxPoolGateMode = .leader) {
+    init(view: FlatRange, ownCount: Int, window: Window, mode: MaxPoolGateMode = .leader) {
         self.mode = mode
         emitted = mode == .count ? [Float](repeating: 0, count: ownCount) : []
         score = [Float](repeating: 0, count: view.count)
         now = []
         viewCount = view.count
-        marks = [UInt64](repeating: 0, count: (ownCount + 63) / 64)
+        marks = window.tilesInput ? [] : [UInt64](repeating: 0, count: (ownCount + 63) / 64)
         viewLower = view.lower
     }
 
@@ -77,88 +78,83 @@ struct MaxPoolGate {
         }
     }
 
-    /// Windows that tile the input (kernel = stride, no padding before the input, no dilation): every input
-    /// belongs to at most one output, found without division by the stride per kernel offset. Padding after
-    /// the input (Darknet's `size=2 stride=2` pads one at the bottom and right) only clips the last windows.
-    func nonOverlapping(_ w: Window) -> Bool {
-        w.kernelH == w.strideH && w.kernelW == w.strideW && w.padTop == 0 && w.padLeft == 0
-            && w.dilationH == 1 && w.dilationW == 1
-    }
+    /// Windows that tile the input (`Window.tilesInput`): every input belongs to at most one output.
+    func nonOverlapping(_ w: Window) -> Bool { w.tilesInput }
 
+    /// Tiling windows, in one sweep of the sorted events: for each owned output row, the events of its input
+    /// rows are walked together, one output column at a time. An output position's events add to the running
+    /// sums and are set in `window` (its inputs' events this step, `[ky][kx][channel]`, a few kB); then every
+    /// owned channel's output at that position passes on the event of the window input with the largest
+    /// running sum (ties to the first in (ky, kx) order), eight channels at a time where the window lies inside
+    /// the input, and `window` is cleared again. An output position without an event this step emits nothing,
+    /// and neither does an output whose window had none (see the type's comment), so the events are those of
+    /// the per-output rule, in ascending index order, without a scratch the size of the input.
     mutating func stepTiled(input ev: EventList, span: (Int, Int), inShape s: Shape, outShape o: Shape, window w: Window,
                             block b: RankBlock, into out: inout EventList) {
-        let c = s.channels, ownLo = b.own.lower, vLo = viewLower
-        let sh = w.strideH, sw = w.strideW
+        let c = s.channels, rs = s.rowStride, vLo = viewLower, ownLo = b.own.lower
+        let kh = w.kernelH, kw = w.kernelW, sh = w.strideH, sw = w.strideW
+        let chLo = b.channelLower, chHi = b.channelUpper
+        if window.count != kh * kw * c { window = [Float](repeating: 0, count: kh * kw * c) }
+        var scoreOffsets = [Int](), windowOffsets = [Int]()
+        for ky in 0..<kh { for kx in 0..<kw { scoreOffsets.append((ky * s.width + kx) * c); windowOffsets.append((ky * kw + kx) * c) } }
+        var heads = [Int](repeating: 0, count: kh), ends = heads, firsts = heads
+        let count = mode == .count
         ev.index.withUnsafeBufferPointer { idx in
         ev.value.withUnsafeBufferPointer { val in
         score.withUnsafeMutableBufferPointer { score in
-        now.withUnsafeMutableBufferPointer { now in
-        marks.withUnsafeMutableBufferPointer { marks in
-            // Events are sorted, so position, row and column advance incrementally (no divisions for
-            // nearby events); a far jump recomputes them.
-            var pos = -1, posBase = 0, iy = 0, ix = 0
-            for k in span.0..<span.1 {
-                let gi = Int(idx[k])
-                let i = gi - vLo
-                let v = val[k]
-                score[i] += v; now[i] = v
-                if gi >= posBase + c || pos < 0 {
-                    if pos >= 0 && gi < posBase + 4 * c {
-                        repeat {
-                            pos += 1; posBase += c; ix += 1
-                            if ix == s.width { ix = 0; iy += 1 }
-                        } while gi >= posBase + c
-                    } else {
-                        pos = gi / c; posBase = pos * c; iy = pos / s.width; ix = pos - iy * s.width
-                    }
-                }
-                let ch = gi - posBase
-                if ch < b.channelLower || ch >= b.channelUpper { continue }
-                let oy = iy / sh, ox = ix / sw
-                if oy < b.rowLower || oy >= b.rowUpper || ox >= o.width { continue }
-                let pr = (oy - b.rowLower) * o.width + ox
-                marks[pr >> 6] |= 1 << UInt64(pr & 63)
-            }
-        }}}}}
-        emitPositions(inShape: s, outShape: o, window: w, block: b, into: &out)
-        clearNow(ev, span: span)
-    }
-
-    /// Tiling windows: for every marked output position (ascending), every owned channel's output passes
-    /// on this step's event of the window input with the largest running sum (ties to the first in
-    /// (ky, kx) order), eight channels at a time where the window lies inside the input; clears the marks.
-    /// The lanes do the scalar path's IEEE comparisons and selections, so the events are the same.
-    mutating func emitPositions(inShape s: Shape, outShape o: Shape, window w: Window, block b: RankBlock, into out: inout EventList) {
-        let c = s.channels, oc = o.channels, vLo = viewLower, ownLo = b.own.lower
-        let kh = w.kernelH, kw = w.kernelW, chLo = b.channelLower, chHi = b.channelUpper
-        var offsets = [Int]()
-        offsets.reserveCapacity(kh * kw)
-        for ky in 0..<kh { for kx in 0..<kw { offsets.append((ky * s.width + kx) * c) } }
-        let count = mode == .count
-        score.withUnsafeBufferPointer { score in
-        now.withUnsafeBufferPointer { now in
-        marks.withUnsafeMutableBufferPointer { marks in
+        window.withUnsafeMutableBufferPointer { win in
         emitted.withUnsafeMutableBufferPointer { emitted in
-        offsets.withUnsafeBufferPointer { offsets in
-            let sp = UnsafeRawPointer(score.baseAddress!), np = UnsafeRawPointer(now.baseAddress!)
-            for word in 0..<marks.count where marks[word] != 0 {
-                var bitsLeft = marks[word]
-                marks[word] = 0
-                while bitsLeft != 0 {
-                    let pr = word * 64 + bitsLeft.trailingZeroBitCount
-                    bitsLeft &= bitsLeft - 1
-                    let ry = pr / o.width, ox = pr - ry * o.width, oy = b.rowLower + ry
-                    let iy0 = oy * w.strideH, ix0 = ox * w.strideW
-                    let jBase = (oy * o.width + ox) * oc
+        scoreOffsets.withUnsafeBufferPointer { scoreOffsets in
+        windowOffsets.withUnsafeBufferPointer { windowOffsets in
+            let sp = UnsafeRawPointer(score.baseAddress!), wp = UnsafeRawPointer(win.baseAddress!)
+            for oy in b.rowLower..<b.rowUpper {
+                let iy0 = oy * sh
+                if iy0 >= s.height { break }
+                let rows = Swift.min(kh, s.height - iy0)
+                // Each input row's events, within this step's span of the view.
+                for r in 0..<rows {
+                    let lo = (iy0 + r) * rs
+                    var x = span.0, y = span.1
+                    while x < y { let m = (x + y) >> 1; if Int(idx[m]) < lo { x = m + 1 } else { y = m } }
+                    heads[r] = x
+                    y = span.1
+                    var z = x
+                    while z < y { let m = (z + y) >> 1; if Int(idx[m]) < lo + rs { z = m + 1 } else { y = m } }
+                    ends[r] = z
+                }
+                while true {
+                    // The next output column with an event in its window.
+                    var ox = Int.max
+                    for r in 0..<rows where heads[r] < ends[r] {
+                        ox = Swift.min(ox, (Int(idx[heads[r]]) - (iy0 + r) * rs) / c / sw)
+                    }
+                    if ox >= o.width { break }   // none left (or only inputs past the last window)
+                    let ix0 = ox * sw
+                    // Its events: add them to the running sums and set them in the window.
+                    for r in 0..<rows {
+                        let base = (iy0 + r) * rs + ix0 * c, limit = base + kw * c
+                        let wr = r * kw * c - base
+                        var k = heads[r]
+                        firsts[r] = k
+                        while k < ends[r] {
+                            let gi = Int(idx[k])
+                            if gi >= limit { break }
+                            let v = val[k]
+                            score[gi - vLo] += v
+                            win[wr + gi] = v
+                            k += 1
+                        }
+                        heads[r] = k
+                    }
+                    let jBase = (oy * o.width + ox) * o.channels
                     var ch = chLo
-                    if iy0 + kh <= s.height && ix0 + kw <= s.width {
+                    if rows == kh && ix0 + kw <= s.width {
                         let q0 = (iy0 * s.width + ix0) * c - vLo
                         while ch + 8 <= chHi {
                             var best = SIMD8<Float>(repeating: -.infinity), bestV = SIMD8<Float>.zero
-                            for off in offsets {
-                                let q = (q0 + off + ch) * 4
-                                let sv = sp.loadUnaligned(fromByteOffset: q, as: SIMD8<Float>.self)
-                                let nv = np.loadUnaligned(fromByteOffset: q, as: SIMD8<Float>.self)
+                            for t in 0..<scoreOffsets.count {
+                                let sv = sp.loadUnaligned(fromByteOffset: (q0 + scoreOffsets[t] + ch) * 4, as: SIMD8<Float>.self)
+                                let nv = wp.loadUnaligned(fromByteOffset: (windowOffsets[t] + ch) * 4, as: SIMD8<Float>.self)
                                 let gt = sv .> best
                                 best.replace(with: sv, where: gt); bestV.replace(with: nv, where: gt)
                             }
@@ -167,21 +163,17 @@ struct MaxPoolGate {
                                 let ep = UnsafeMutableRawPointer(emitted.baseAddress! + (j0 - ownLo))
                                 let d = best - ep.loadUnaligned(as: SIMD8<Float>.self)
                                 var bits = laneBits(d .!= 0)
-                                if bits != 0 {
-                                    while bits != 0 {
-                                        let l = bits.trailingZeroBitCount
-                                        bits &= bits - 1
-                                        out.append(j0 + l, d[l]); emitted[j0 - ownLo + l] = best[l]
-                                    }
+                                while bits != 0 {
+                                    let l = bits.trailingZeroBitCount
+                                    bits &= bits - 1
+                                    out.append(j0 + l, d[l]); emitted[j0 - ownLo + l] = best[l]
                                 }
                             } else {
                                 var bits = laneBits(bestV .!= 0)
-                                if bits != 0 {
-                                    while bits != 0 {
-                                        let l = bits.trailingZeroBitCount
-                                        bits &= bits - 1
-                                        out.append(j0 + l, bestV[l])
-                                    }
+                                while bits != 0 {
+                                    let l = bits.trailingZeroBitCount
+                                    bits &= bits - 1
+                                    out.append(j0 + l, bestV[l])
                                 }
                             }
                             ch += 8
@@ -190,14 +182,10 @@ struct MaxPoolGate {
                     // The channels left, and windows clipped by the input's end, one output at a time.
                     while ch < chHi {
                         var best = -Float.infinity, bestV: Float = 0
-                        for ky in 0..<kh {
-                            let iy = iy0 + ky
-                            if iy >= s.height { continue }
-                            for kx in 0..<kw {
-                                let ix = ix0 + kx
-                                if ix >= s.width { continue }
-                                let q = (iy * s.width + ix) * c + ch - vLo
-                                if score[q] > best { best = score[q]; bestV = now[q] }
+                        for ky in 0..<rows {
+                            for kx in 0..<kw where ix0 + kx < s.width {
+                                let q = ((iy0 + ky) * s.width + ix0 + kx) * c + ch - vLo
+                                if score[q] > best { best = score[q]; bestV = win[(ky * kw + kx) * c + ch] }
                             }
                         }
                         let j = jBase + ch
@@ -209,9 +197,14 @@ struct MaxPoolGate {
                         }
                         ch += 1
                     }
+                    // Clear the window for the next position.
+                    for r in 0..<rows {
+                        let wr = r * kw * c - ((iy0 + r) * rs + ix0 * c)
+                        for k in firsts[r]..<heads[r] { win[wr + Int(idx[k])] = 0 }
+                    }
                 }
             }
-        }}}}}
+        }}}}}}}
     }
 
     /// For every marked output (ascending), passes on this step's event of the window input with the

@@ -12,12 +12,16 @@ extension RankSimulator {
         case .maxPool(let w):
             let src = states[s.layer.inputs[0]]
             let ev = inputEvents(s, 0)
-            swap(&s.gate!.now, &s.scratch.gateNow)
-            let need = s.gate!.viewCount - s.gate!.now.count
-            if need > 0 { s.gate!.now.append(contentsOf: repeatElement(0, count: need)) }
+            // Overlapping windows borrow the rank's scratch of this step's input events (tiling ones need none).
+            let borrow = !w.tilesInput
+            if borrow {
+                swap(&s.gate!.now, &s.scratch.gateNow)
+                let need = s.gate!.viewCount - s.gate!.now.count
+                if need > 0 { s.gate!.now.append(contentsOf: repeatElement(0, count: need)) }
+            }
             s.gate!.step(input: ev, span: ev.span(s.inputRanges[0]), inShape: src.layer.shape, outShape: s.layer.shape,
                          window: w, block: s.block, into: &s.own)
-            swap(&s.gate!.now, &s.scratch.gateNow)
+            if borrow { swap(&s.gate!.now, &s.scratch.gateNow) }
         case .concat:
             Routing.concat(inputs: s.layer.inputs.indices.map { inputEvents(s, $0) }, shapes: s.layer.inputs.map { states[$0].layer.shape },
                            output: s.layer.shape, block: s.block, into: &s.own)

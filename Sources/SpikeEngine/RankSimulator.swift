@@ -130,10 +130,10 @@ public final class RankSimulator {
                 s.scatterTables = ConvScatterTables(input: network.layers[s.layer.inputs[0]].shape, output: s.layer.shape,
                                                     window: w, groups: groups, block: s.block)
             }
-            if case .maxPool = s.layer.op {
+            if case .maxPool(let w) = s.layer.op {
                 // Few-spike events carry values d(t): the count gate passes on exactly the window's max sum.
                 s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count,
-                                     mode: fewSpike == nil ? config.maxPoolGate : .count)
+                                     window: w, mode: fewSpike == nil ? config.maxPoolGate : .count)
             }
             states.append(s)
         }

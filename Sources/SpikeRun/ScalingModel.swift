@@ -169,10 +169,10 @@ public struct ScalingModel: Sendable {
                 neurons += m.bytesPerNeuron * Double(owned)
                 if l.inputs == [0] { neurons += 4 * Double(owned) } else { sharedCurrent = max(sharedCurrent, owned) }
             }
-            if case .maxPool = l.op, let src = l.inputs.first {
+            if case .maxPool(let w) = l.op, let src = l.inputs.first {
                 let view = partition.layers[src].blocks[r].view.count
                 neurons += 4 * Double(view)
-                gateScratch = max(gateScratch, view)
+                if !w.tilesInput { gateScratch = max(gateScratch, view) }   // tiling windows need no scratch
             }
             buffers += m.bytesPerEvent * rates[i] * Double(b.own.count + b.view.count)
         }

@@ -14,8 +14,11 @@ public enum ResultReader {
     public static func run(_ path: String) throws -> RunResult { try decode(RunResult.self, path) }
 
     /// The per-sample records of `simulate --json PATH` (PATH.samples.jsonl), one per line after the run header.
-    public static func samples(_ path: String) throws -> [SampleRecord] {
-        let text = try String(contentsOfFile: path + ".samples.jsonl", encoding: .utf8)
+    public static func samples(_ path: String) throws -> [SampleRecord] { try samplesFile(path + ".samples.jsonl") }
+
+    /// The sample records of a samples file (its header line left out).
+    public static func samplesFile(_ path: String) throws -> [SampleRecord] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
         return try text.split(separator: "\n").filter { !$0.hasPrefix("{\"run\":") }.map { try JSONDecoder().decode(SampleRecord.self, from: Data($0.utf8)) }
     }
 
