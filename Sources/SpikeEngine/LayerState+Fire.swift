@@ -49,14 +49,15 @@ extension LayerState {
                             let kp = qp.replacing(with: capV, where: capV .< qp), kn = qn.replacing(with: capV, where: capV .< qn)
                             nv.replace(with: v - kp * thV, where: fp)
                             nv.replace(with: v + kn * negV, where: fn)
-                            let k = SIMD8<Float>.zero.replacing(with: kp, where: fp).replacing(with: -kn, where: fn)
-                            pos += Int(SIMD8<Float>.zero.replacing(with: kp, where: fp).sum())
-                            neg += Int(SIMD8<Float>.zero.replacing(with: kn, where: fn).sum())
+                            // A firing lane is positive or negative, never both: its event is kp or -kn.
+                            let k = kp.replacing(with: -kn, where: fn)
                             var bits = fired
                             while bits != 0 {
                                 let l = bits.trailingZeroBitCount
                                 bits &= bits - 1
-                                emit(go + i0 + l, k[l])
+                                let kl = k[l], ki = Int(kl)
+                                emit(go + i0 + l, kl)
+                                pos += Swift.max(ki, 0); neg += Swift.max(-ki, 0)
                             }
                         }
                         store8(nv, V, i0)

@@ -322,16 +322,29 @@ public final class RankSimulator {
         let c = s.layer.shape.channels
         let own = s.block.own
         let picks = rasterNeurons[s.index]
+        let multi = s.multiValued && !s.fewSpikeMode, record = t > 0 && !picks.isEmpty
         channelSpikes[s.index].withUnsafeMutableBufferPointer { counts in
-            for k in 0..<s.own.count {
-                let i = Int(s.own.index[k])
+        s.own.index.withUnsafeBufferPointer { idx in
+        s.own.value.withUnsafeBufferPointer { val in
+            // Events come in index order: the position (and so the channel) advances without a division
+            // for nearby events; a jump recomputes it.
+            var posBase = -c
+            for k in 0..<idx.count {
+                let i = Int(idx[k])
                 guard own.contains(i) else { continue }
-                counts[i % c] += s.multiValued && !s.fewSpikeMode ? Int64(abs(s.own.value[k])) : 1
-                if t > 0, !picks.isEmpty, Self.sortedContains(picks, Int32(i)) {
-                    raster.append((s.index, i, s.own.value[k] < 0 ? -t : t))
+                if i < posBase || i >= posBase + c {
+                    if i >= posBase && i < posBase + 4 * c {
+                        repeat { posBase += c } while i >= posBase + c
+                    } else {
+                        posBase = i / c * c
+                    }
+                }
+                counts[i - posBase] += multi ? Int64(abs(val[k])) : 1
+                if record, Self.sortedContains(picks, Int32(i)) {
+                    raster.append((s.index, i, val[k] < 0 ? -t : t))
                 }
             }
-        }
+        }}}
     }
 
     static func sortedContains(_ a: [Int32], _ x: Int32) -> Bool {
