@@ -152,7 +152,7 @@ extension LayerState {
                         if v >= th { lastSpike[i] = 1; own.append(lo + i, 1); pos += 1 } else { lastSpike[i] = 0 }
                     }
                 case .accumulator:
-                    for i in 0..<n { V[i] += I[i] }
+                    if V.count == n { for i in 0..<n { V[i] += I[i] } }   // (an output read from its input sum keeps none)
                 case .fewSpike:
                     return   // sub-steps: fireFewSpike
                 case .leaky, .leakyIntegrator:

@@ -185,11 +185,36 @@ final class LayerState {
             for i in synaptic.indices { synaptic[i] = 0 }
         }
         trace.removeAll()
-        for i in inputSum.indices { inputSum[i] = 0; spikeSum[i] = 0 }
+        for i in inputSum.indices { inputSum[i] = 0 }
+        for i in spikeSum.indices { spikeSum[i] = 0 }
         for i in valueSum.indices { valueSum[i] = 0 }
         gate?.reset()
         constOps = 0
         own.removeAll(); view.removeAll()
+    }
+
+    /// The largest |value| of layer `i`'s events if every event is a whole number of spikes (IF, IBT and LIF
+    /// neurons, ±1 or a burst's ±k; spike encoders; routing and max-pooling of such events), nil otherwise
+    /// (analog input, few-spike codes, other neurons).
+    static func wholeSpikeBound(_ i: Int, _ network: Network, encoder: InputEncoder) -> Int? {
+        let l = network.layers[i]
+        if let n = l.neuron {
+            switch n.kind {
+            case .integrateAndFire, .signedIBT, .leakyIntegrateAndFire: return Swift.max(1, n.burst)
+            default: return nil
+            }
+        }
+        switch l.op {
+        case .input: return encoder == .direct ? nil : 1
+        case .maxPool, .concat, .channelSlice, .upsample, .flatten:
+            var most = 0
+            for k in l.inputs {
+                guard let b = wholeSpikeBound(k, network, encoder: encoder) else { return nil }
+                most = Swift.max(most, b)
+            }
+            return l.inputs.isEmpty ? nil : most
+        default: return nil
+        }
     }
 
     static func multiValued(_ i: Int, _ network: Network) -> Bool {

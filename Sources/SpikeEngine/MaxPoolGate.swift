@@ -13,8 +13,44 @@ import SpikeCore
 /// Mode `count` instead keeps, per output, the sum it has emitted and emits the change of the
 /// window's running maximum (±1 for spike inputs): the output count is then exactly the max of the
 /// input counts, with no events lost when the leading input changes.
+/// Where a gate keeps its running sums: Float, or, when the events are whole spikes (±1, or a burst's ±k)
+/// whose sum over a sample cannot leave the type's range, the narrowest signed integer that holds it.
+/// Float sums of whole numbers below 2^24 are exact, so every comparison and every emitted difference
+/// is the same in either form; the integers take a half or a quarter of the memory.
+protocol GateSum {
+    static func add(_ p: UnsafeMutablePointer<Self>, _ v: Float)
+    /// Lanes `i ..< i + 8` as Float.
+    static func load8(_ p: UnsafePointer<Self>, _ i: Int) -> SIMD8<Float>
+    var float: Float { get }
+}
+
+extension Float: GateSum {
+    @inline(__always) static func add(_ p: UnsafeMutablePointer<Float>, _ v: Float) { p.pointee += v }
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) var float: Float { self }
+}
+
+extension Int16: GateSum {
+    @inline(__always) static func add(_ p: UnsafeMutablePointer<Int16>, _ v: Float) { p.pointee &+= Int16(truncatingIfNeeded: Int32(v)) }
+    @inline(__always) static func load8(_ p: UnsafePointer<Int16>, _ i: Int) -> SIMD8<Float> {
+        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Int16>.self)))
+    }
+    @inline(__always) var float: Float { Float(self) }
+}
+
+extension Int8: GateSum {
+    @inline(__always) static func add(_ p: UnsafeMutablePointer<Int8>, _ v: Float) { p.pointee &+= Int8(truncatingIfNeeded: Int32(v)) }
+    @inline(__always) static func load8(_ p: UnsafePointer<Int8>, _ i: Int) -> SIMD8<Float> {
+        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Int8>.self)))
+    }
+    @inline(__always) var float: Float { Float(self) }
+}
+
 struct MaxPoolGate {
-    var score: [Float]   // running sum per input neuron of the view
+    var score: [Float]   // running sum per input neuron of the view (unless kept as integers below)
+    var score16: [Int16] = [], score8: [Int8] = []  // tiling windows over whole spikes: the running sums as integers
     var now: [Float]     // overlapping windows: this step's event value per input neuron of the view (the rank's scratch, lent per step)
     let viewCount: Int
     var marks: [UInt64]  // candidate owned outputs this step (bitmap; overlapping windows only)
@@ -23,10 +59,18 @@ struct MaxPoolGate {
     var emitted: [Float]  // count mode: the sum emitted so far per owned output
     var window: [Float] = []  // tiling windows: this step's events of one output position's inputs
 
-    init(view: FlatRange, ownCount: Int, window: Window, mode: MaxPoolGateMode = .leader) {
+    /// `sumBound`: the largest |running sum| a sample can reach if every event is a whole number of spikes
+    /// (timesteps × the largest event), nil otherwise.
+    init(view: FlatRange, ownCount: Int, window: Window, mode: MaxPoolGateMode = .leader, sumBound: Int? = nil) {
         self.mode = mode
         emitted = mode == .count ? [Float](repeating: 0, count: ownCount) : []
-        score = [Float](repeating: 0, count: view.count)
+        if window.tilesInput, let b = sumBound, b <= Int(Int8.max) {
+            score8 = [Int8](repeating: 0, count: view.count); score = []
+        } else if window.tilesInput, let b = sumBound, b <= Int(Int16.max) {
+            score16 = [Int16](repeating: 0, count: view.count); score = []
+        } else {
+            score = [Float](repeating: 0, count: view.count)
+        }
         now = []
         viewCount = view.count
         marks = window.tilesInput ? [] : [UInt64](repeating: 0, count: (ownCount + 63) / 64)
@@ -35,6 +79,8 @@ struct MaxPoolGate {
 
     mutating func reset() {
         for i in score.indices { score[i] = 0 }
+        for i in score16.indices { score16[i] = 0 }
+        for i in score8.indices { score8[i] = 0 }
         for i in emitted.indices { emitted[i] = 0 }
     }
 
@@ -91,22 +137,43 @@ struct MaxPoolGate {
     /// the per-output rule, in ascending index order, without a scratch the size of the input.
     mutating func stepTiled(input ev: EventList, span: (Int, Int), inShape s: Shape, outShape o: Shape, window w: Window,
                             block b: RankBlock, into out: inout EventList) {
-        let c = s.channels, rs = s.rowStride, vLo = viewLower, ownLo = b.own.lower
+        if window.count != w.kernelH * w.kernelW * s.channels { window = [Float](repeating: 0, count: w.kernelH * w.kernelW * s.channels) }
+        let vLo = viewLower, count = mode == .count
+        window.withUnsafeMutableBufferPointer { win in
+        emitted.withUnsafeMutableBufferPointer { emitted in
+            if !score8.isEmpty {
+                score8.withUnsafeMutableBufferPointer {
+                    Self.sweep($0.baseAddress!, win.baseAddress!, emitted.baseAddress, count: count, viewLower: vLo, input: ev, span: span,
+                               inShape: s, outShape: o, window: w, block: b, into: &out)
+                }
+            } else if !score16.isEmpty {
+                score16.withUnsafeMutableBufferPointer {
+                    Self.sweep($0.baseAddress!, win.baseAddress!, emitted.baseAddress, count: count, viewLower: vLo, input: ev, span: span,
+                               inShape: s, outShape: o, window: w, block: b, into: &out)
+                }
+            } else {
+                score.withUnsafeMutableBufferPointer {
+                    Self.sweep($0.baseAddress!, win.baseAddress!, emitted.baseAddress, count: count, viewLower: vLo, input: ev, span: span,
+                               inShape: s, outShape: o, window: w, block: b, into: &out)
+                }
+            }
+        }}
+    }
+
+    static func sweep<S: GateSum>(_ score: UnsafeMutablePointer<S>, _ win: UnsafeMutablePointer<Float>, _ emitted: UnsafeMutablePointer<Float>?,
+                                  count: Bool, viewLower vLo: Int, input ev: EventList, span: (Int, Int), inShape s: Shape, outShape o: Shape,
+                                  window w: Window, block b: RankBlock, into out: inout EventList) {
+        let c = s.channels, rs = s.rowStride, ownLo = b.own.lower
         let kh = w.kernelH, kw = w.kernelW, sh = w.strideH, sw = w.strideW
         let chLo = b.channelLower, chHi = b.channelUpper
-        if window.count != kh * kw * c { window = [Float](repeating: 0, count: kh * kw * c) }
         var scoreOffsets = [Int](), windowOffsets = [Int]()
         for ky in 0..<kh { for kx in 0..<kw { scoreOffsets.append((ky * s.width + kx) * c); windowOffsets.append((ky * kw + kx) * c) } }
         var heads = [Int](repeating: 0, count: kh), ends = heads, firsts = heads
-        let count = mode == .count
         ev.index.withUnsafeBufferPointer { idx in
         ev.value.withUnsafeBufferPointer { val in
-        score.withUnsafeMutableBufferPointer { score in
-        window.withUnsafeMutableBufferPointer { win in
-        emitted.withUnsafeMutableBufferPointer { emitted in
         scoreOffsets.withUnsafeBufferPointer { scoreOffsets in
         windowOffsets.withUnsafeBufferPointer { windowOffsets in
-            let sp = UnsafeRawPointer(score.baseAddress!), wp = UnsafeRawPointer(win.baseAddress!)
+            let wp = UnsafeRawPointer(win)
             for oy in b.rowLower..<b.rowUpper {
                 let iy0 = oy * sh
                 if iy0 >= s.height { break }
@@ -140,7 +207,7 @@ struct MaxPoolGate {
                             let gi = Int(idx[k])
                             if gi >= limit { break }
                             let v = val[k]
-                            score[gi - vLo] += v
+                            S.add(score + (gi - vLo), v)
                             win[wr + gi] = v
                             k += 1
                         }
@@ -153,20 +220,20 @@ struct MaxPoolGate {
                         while ch + 8 <= chHi {
                             var best = SIMD8<Float>(repeating: -.infinity), bestV = SIMD8<Float>.zero
                             for t in 0..<scoreOffsets.count {
-                                let sv = sp.loadUnaligned(fromByteOffset: (q0 + scoreOffsets[t] + ch) * 4, as: SIMD8<Float>.self)
+                                let sv = S.load8(score, q0 + scoreOffsets[t] + ch)
                                 let nv = wp.loadUnaligned(fromByteOffset: (windowOffsets[t] + ch) * 4, as: SIMD8<Float>.self)
                                 let gt = sv .> best
                                 best.replace(with: sv, where: gt); bestV.replace(with: nv, where: gt)
                             }
                             let j0 = jBase + ch
                             if count {
-                                let ep = UnsafeMutableRawPointer(emitted.baseAddress! + (j0 - ownLo))
+                                let ep = UnsafeMutableRawPointer(emitted! + (j0 - ownLo))
                                 let d = best - ep.loadUnaligned(as: SIMD8<Float>.self)
                                 var bits = laneBits(d .!= 0)
                                 while bits != 0 {
                                     let l = bits.trailingZeroBitCount
                                     bits &= bits - 1
-                                    out.append(j0 + l, d[l]); emitted[j0 - ownLo + l] = best[l]
+                                    out.append(j0 + l, d[l]); emitted![j0 - ownLo + l] = best[l]
                                 }
                             } else {
                                 var bits = laneBits(bestV .!= 0)
@@ -185,13 +252,14 @@ struct MaxPoolGate {
                         for ky in 0..<rows {
                             for kx in 0..<kw where ix0 + kx < s.width {
                                 let q = ((iy0 + ky) * s.width + ix0 + kx) * c + ch - vLo
-                                if score[q] > best { best = score[q]; bestV = win[(ky * kw + kx) * c + ch] }
+                                let sq = score[q].float
+                                if sq > best { best = sq; bestV = win[(ky * kw + kx) * c + ch] }
                             }
                         }
                         let j = jBase + ch
                         if count {
-                            let d = best - emitted[j - ownLo]
-                            if d != 0 { out.append(j, d); emitted[j - ownLo] = best }
+                            let d = best - emitted![j - ownLo]
+                            if d != 0 { out.append(j, d); emitted![j - ownLo] = best }
                         } else if bestV != 0 {
                             out.append(j, bestV)
                         }
@@ -204,7 +272,7 @@ struct MaxPoolGate {
                     }
                 }
             }
-        }}}}}}}
+        }}}}
     }
 
     /// For every marked output (ascending), passes on this step's event of the window input with the

@@ -6,6 +6,9 @@ extension RankSimulator {
         let v = s.block.view
         switch config.encoder {
         case .direct:
+            // Room for every pixel at once: growing by doubling would hold the old and the new arrays together
+            // (pages never written are not resident, so a sparse input costs only its events).
+            s.own.index.reserveCapacity(v.count); s.own.value.reserveCapacity(v.count)
             for i in v.lower..<v.upper where input[i] != 0 { s.own.append(i, input[i]) }
             return 0
         case .bernoulli, .poisson:

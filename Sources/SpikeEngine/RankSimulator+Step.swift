@@ -56,7 +56,8 @@ extension RankSimulator {
                     if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
                     ops += n
                 }
-                if s.constantInput { s.constOps = ops }
+                // A constant input's current is computed once per sample: its gather index is not needed until the next.
+                if s.constantInput { s.constOps = ops; s.positionIndex = [] }
             }
             return s.fire()
         }

@@ -132,8 +132,11 @@ public final class RankSimulator {
             }
             if case .maxPool(let w) = s.layer.op {
                 // Few-spike events carry values d(t): the count gate passes on exactly the window's max sum.
+                // Whole spikes over T steps: the running sums fit an 8- or 16-bit integer (the same comparisons).
+                let bound = fewSpike == nil ? LayerState.wholeSpikeBound(s.layer.inputs[0], network, encoder: config.encoder) : nil
                 s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count,
-                                     window: w, mode: fewSpike == nil ? config.maxPoolGate : .count)
+                                     window: w, mode: fewSpike == nil ? config.maxPoolGate : .count,
+                                     sumBound: bound.map { $0 * config.timesteps })
             }
             states.append(s)
         }
@@ -146,7 +149,11 @@ public final class RankSimulator {
             let s = states[o]
             s.isOutput = true
             s.inputSum = [Float](repeating: 0, count: s.block.own.count)
-            s.spikeSum = [Float](repeating: 0, count: s.block.own.count)
+            // Accumulator outputs never spike: they are read from their integrated input (or, few-spike, the membrane),
+            // and their membrane is read only by the output trace or a few-spike run.
+            let accumulates = s.layer.neuron?.kind == .accumulator
+            s.spikeSum = accumulates ? [] : [Float](repeating: 0, count: s.block.own.count)
+            if accumulates && fewSpike == nil && !config.outputTrace { s.membrane = [] }
         }
         self.network = network
         self.states = states
@@ -285,7 +292,8 @@ public final class RankSimulator {
             for s in states where !s.valueSum.isEmpty { for i in s.valueSum.indices { s.valueSum[i] = 0 } }
             for o in network.outputs {
                 let st = states[o]
-                for i in st.inputSum.indices { st.inputSum[i] = 0; st.spikeSum[i] = 0 }
+                for i in st.inputSum.indices { st.inputSum[i] = 0 }
+                for i in st.spikeSum.indices { st.spikeSum[i] = 0 }
             }
         }
         if config.checkpoints.contains(t) {

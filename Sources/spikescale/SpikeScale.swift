@@ -22,6 +22,10 @@ struct SpikeScale: ParsableCommand {
     /// Expands `--config` into options, then parses and runs. Errors found before MPI starts are printed by
     /// rank 0 only (every rank sees the same arguments), so a job prints them once.
     static func main() {
+        // Blocks of 128 kB and more are mapped on their own and unmapped when freed. glibc otherwise raises this
+        // threshold after the first large free, and later large buffers (a sample's input, a layer's event
+        // growth) stay in the heap after use, adding to every rank's peak memory.
+        setMmapThreshold(128 * 1024)
         let args = Array(CommandLine.arguments.dropFirst())
         let env = ProcessInfo.processInfo.environment
         let isRoot = (env["PMI_RANK"] ?? env["OMPI_COMM_WORLD_RANK"] ?? "0") == "0"
@@ -52,4 +56,12 @@ struct SpikeScale: ParsableCommand {
 /// Prints to standard error.
 func printError(_ s: String) {
     FileHandle.standardError.write((s.hasSuffix("\n") ? s : s + "\n").data(using: .utf8)!)
+}
+
+/// glibc's `mallopt(M_MMAP_THRESHOLD, bytes)` (looked up at run time: `<malloc.h>` is not in Swift's Glibc module);
+/// a no-op where the C library has no such call.
+func setMmapThreshold(_ bytes: Int32) {
+    guard let f = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }   // RTLD_DEFAULT
+    let mallopt = unsafeBitCast(f, to: (@convention(c) (Int32, Int32) -> Int32).self)
+    _ = mallopt(-3, bytes)   // M_MMAP_THRESHOLD
 }
