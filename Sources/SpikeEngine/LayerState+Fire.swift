@@ -35,7 +35,8 @@ extension LayerState {
                     let negTh = kind == .signedIBT ? th / alpha : Float.infinity
                     // Eight neurons at a time, lane by lane the scalar tail's IEEE operations (a quotient, its
                     // floor, a min, a product and a difference); the lanes that fire are then appended in order.
-                    let capV = SIMD8<Float>(repeating: cap), thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh)
+                    let thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh), one = SIMD8<Float>(repeating: 1)
+                    let burstEdges = self.burstEdges, negativeBurstEdges = self.negativeBurstEdges
                     for (sa, sb, go) in segments {
                     var i0 = sa
                     while i0 + 8 <= sb {
@@ -44,9 +45,11 @@ extension LayerState {
                         var nv = v
                         let fired = laneBits(fp .| fn)
                         if fired != 0 {
-                            // min(x, cap) as Swift.min forms it: cap < x ? cap : x.
-                            let qp = (v / thV).rounded(.down), qn = (-v / negV).rounded(.down)
-                            let kp = qp.replacing(with: capV, where: capV .< qp), kn = qn.replacing(with: capV, where: capV .< qn)
+                            // k = min(⌊v / θ⌋, cap), counted against the edges where the Float quotient reaches 2, 3, ...
+                            // (the division's bits without dividing); likewise for −v over θ/α.
+                            var kp = one, kn = one
+                            for e in burstEdges { kp.replace(with: kp + one, where: v .>= SIMD8<Float>(repeating: e)) }
+                            for e in negativeBurstEdges { kn.replace(with: kn + one, where: -v .>= SIMD8<Float>(repeating: e)) }
                             nv.replace(with: v - kp * thV, where: fp)
                             nv.replace(with: v + kn * negV, where: fn)
                             // A firing lane is positive or negative, never both: its event is kp or -kn.
@@ -243,4 +246,35 @@ func store8(_ v: SIMD8<Float>, _ V: UnsafeMutableBufferPointer<Float>, _ i: Int)
 @inline(__always)
 func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
     UInt32(SIMD8<Int32>.zero.replacing(with: SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128), where: m).wrappedSum())
+}
+
+/// The size of a burst, min(⌊v / d⌋, cap) with the quotient rounded as Float division rounds it, counted with
+/// comparisons instead of a division: `edges(d, upTo: cap)` once per layer, then `count(v, edges)` for v ≥ d.
+public enum BurstCount {
+    /// For k = 2 ... `cap`, the smallest positive Float v with `(v / d).rounded(.down) >= k` in Float arithmetic
+    /// (the quotient only grows with v, so a binary search over the ordered bit patterns of positive floats finds
+    /// it); +∞ where no finite v reaches k, or where d is not a positive finite number.
+    public static func edges(_ d: Float, upTo cap: Int) -> [Float] {
+        guard cap >= 2 else { return [] }
+        return (2...cap).map { k -> Float in
+            guard d > 0, d.isFinite else { return .infinity }
+            let target = Float(k)
+            func reaches(_ bits: UInt32) -> Bool { (Float(bitPattern: bits) / d).rounded(.down) >= target }
+            var lo: UInt32 = 0, hi = Float.greatestFiniteMagnitude.bitPattern   // reaches(lo) is false (0 / d = 0)
+            guard reaches(hi) else { return .infinity }
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2
+                if reaches(mid) { hi = mid } else { lo = mid }
+            }
+            return Float(bitPattern: hi)
+        }
+    }
+
+    /// min(⌊v / d⌋, cap) for v ≥ d: one plus the edges v reaches.
+    @inline(__always)
+    public static func count(_ v: Float, edges: [Float]) -> Float {
+        var k: Float = 1
+        for e in edges where v >= e { k += 1 }
+        return k
+    }
 }

@@ -97,6 +97,10 @@ final class LayerState {
     /// The neuron model's scalars `fire` reads every step (kept here so that the hot loop copies no struct).
     let neuronKind: NeuronKind?
     let threshold: Float, alpha: Float, tau: Float, burst: Int, resetToZero: Bool
+    /// Burst neurons: for k = 2 ... burst, the smallest membrane v with ⌊v / θ⌋ ≥ k as Float division rounds it
+    /// (`burstEdges`), and the same for −v over the negative threshold θ/α of IBT neurons (`negativeBurstEdges`):
+    /// a burst's size is then counted with comparisons, with the bits of the division (`BurstCount`).
+    let burstEdges: [Float], negativeBurstEdges: [Float]
     /// The owned neurons as ranges of the state arrays and the offset from a local index to the flat index: one
     /// range, or one per position of a layer split by output channels.
     let segments: [(Int, Int, Int)]
@@ -130,6 +134,8 @@ final class LayerState {
         neuronKind = layer.neuron?.kind
         threshold = layer.neuron?.threshold ?? 1; alpha = layer.neuron?.alpha ?? 1; tau = layer.neuron?.tau ?? 1
         burst = layer.neuron?.burst ?? 1; resetToZero = layer.neuron?.reset == .zero
+        burstEdges = burst > 1 ? BurstCount.edges(threshold, upTo: burst) : []
+        negativeBurstEdges = burst > 1 && neuronKind == .signedIBT ? BurstCount.edges(threshold / alpha, upTo: burst) : []
         let n = ownedCount
         if block.channelSplit {
             let c = layer.shape.channels, cl = block.channelLower, w = block.channelUpper - block.channelLower

@@ -87,3 +87,34 @@ struct DynamicsTests {
         #expect(r.counters[0][1].positiveSpikes == 3)
     }
 }
+
+/// Burst sizes counted against precomputed edges equal the Float division's floor, capped, at and around
+/// every edge (the vector update of burst neurons relies on it).
+@Suite("Burst size without division")
+struct BurstCountTests {
+    @Test("min(⌊v/θ⌋, cap) by comparisons equals the Float division's, within 2000 ulps of every edge and at random",
+          arguments: [Float(1), 0.1, 0.7, 1 / Float(0.1), 3.3e-3, 0.9999999, 1234.5] as [Float])
+    func edges(theta: Float) {
+        for cap in 2...4 {
+            let edges = BurstCount.edges(theta, upTo: cap)
+            #expect(edges.count == cap - 1)
+            func expected(_ v: Float) -> Float { min((v / theta).rounded(.down), Float(cap)) }
+            var checked = 0
+            for e in edges {
+                var v = e
+                for _ in 0..<2000 { v = v.nextDown }
+                for _ in 0..<4000 {
+                    if v >= theta { #expect(BurstCount.count(v, edges: edges) == expected(v), "θ \(theta), cap \(cap), v \(v)"); checked += 1 }
+                    v = v.nextUp
+                }
+            }
+            var g = SplitMix64(seed: 7)
+            for _ in 0..<5000 {
+                let v = theta * (1 + Float(g.next() % 1_000_000) / 1_000_000 * Float(cap + 1))
+                #expect(BurstCount.count(v, edges: edges) == expected(v), "θ \(theta), cap \(cap), v \(v)")
+            }
+            #expect(checked >= (cap - 1) * 3000)
+            #expect(BurstCount.count(.infinity, edges: edges) == Float(cap))
+        }
+    }
+}
