@@ -64,17 +64,21 @@ struct MaxPoolGate {
     init(view: FlatRange, ownCount: Int, window: Window, mode: MaxPoolGateMode = .leader, sumBound: Int? = nil) {
         self.mode = mode
         emitted = mode == .count ? [Float](repeating: 0, count: ownCount) : []
-        if window.tilesInput, let b = sumBound, b <= Int(Int8.max) {
-            score8 = [Int8](repeating: 0, count: view.count); score = []
-        } else if window.tilesInput, let b = sumBound, b <= Int(Int16.max) {
-            score16 = [Int16](repeating: 0, count: view.count); score = []
-        } else {
-            score = [Float](repeating: 0, count: view.count)
+        switch Self.sumBytes(window: window, sumBound: sumBound) {
+        case 1: score8 = [Int8](repeating: 0, count: view.count); score = []
+        case 2: score16 = [Int16](repeating: 0, count: view.count); score = []
+        default: score = [Float](repeating: 0, count: view.count)
         }
         now = []
         viewCount = view.count
         marks = window.tilesInput ? [] : [UInt64](repeating: 0, count: (ownCount + 63) / 64)
         viewLower = view.lower
+    }
+
+    /// Bytes per running sum: 1 or 2 (an integer) for tiling windows over whole spikes whose sums fit, else 4 (Float).
+    static func sumBytes(window: Window, sumBound: Int?) -> Int {
+        guard window.tilesInput, let b = sumBound else { return 4 }
+        return b <= Int(Int8.max) ? 1 : b <= Int(Int16.max) ? 2 : 4
     }
 
     mutating func reset() {
@@ -345,5 +349,16 @@ struct MaxPoolGate {
                 }
             }
         }}}}
+    }
+}
+
+/// What a max-pool layer's gate keeps per input neuron, for memory models (`ScalingModel`).
+public enum MaxPoolGateMemory {
+    /// Bytes per running sum of max-pool layer `i` at `timesteps` (rate coding): 1 or 2 where they are kept as
+    /// integers, else 4.
+    public static func bytesPerSum(_ network: Network, layer i: Int, timesteps: Int, encoder: InputEncoder = .direct) -> Int {
+        guard case .maxPool(let w) = network.layers[i].op, let src = network.layers[i].inputs.first else { return 4 }
+        let bound = LayerState.wholeSpikeBound(src, network, encoder: encoder).map { $0 * timesteps }
+        return MaxPoolGate.sumBytes(window: w, sumBound: bound)
     }
 }

@@ -117,7 +117,8 @@ public struct ScalingModel: Sendable {
             return share > 0 ? profile.layers[i].secondsPerStep / share : 0
         }
         let accounted = (0..<profile.ranks).map { r in
-            ScalingModel.rankMemory(network: network, partition: measured, rank: r, rates: profile.layers.map(\.firingRate), memory: memory)
+            ScalingModel.rankMemory(network: network, partition: measured, rank: r, rates: profile.layers.map(\.firingRate), memory: memory,
+                                    timesteps: profile.timesteps)
         }
         let fits = zip(profile.peakResidentBytes, accounted).map { Double($0) - ($1.weights + $1.neurons + $1.buffers) }
         baselineBytes = max(0, fits.min() ?? 0)
@@ -156,7 +157,8 @@ public struct ScalingModel: Sendable {
 
     /// What rank `rank` holds under `partition`, bytes: weights (all of a layer in row bands, its channels' share
     /// of one split by output channels), the state arrays of its blocks, event buffers.
-    public static func rankMemory(network: Network, partition: Partition, rank r: Int, rates: [Double], memory m: MemoryParameters)
+    public static func rankMemory(network: Network, partition: Partition, rank r: Int, rates: [Double], memory m: MemoryParameters,
+                                  timesteps: Int)
         -> (weights: Double, neurons: Double, buffers: Double) {
         var weights = 0.0, neurons = 0.0, buffers = 0.0
         var sharedCurrent = 0, gateScratch = 0
@@ -171,7 +173,8 @@ public struct ScalingModel: Sendable {
             }
             if case .maxPool(let w) = l.op, let src = l.inputs.first {
                 let view = partition.layers[src].blocks[r].view.count
-                neurons += 4 * Double(view)
+                // Running sums: 8- or 16-bit integers where whole spikes over T steps fit, else Float.
+                neurons += Double(MaxPoolGateMemory.bytesPerSum(network, layer: i, timesteps: timesteps)) * Double(view)
                 if !w.tilesInput { gateScratch = max(gateScratch, view) }   // tiling windows need no scratch
             }
             buffers += m.bytesPerEvent * rates[i] * Double(b.own.count + b.view.count)
@@ -219,7 +222,7 @@ public struct ScalingModel: Sendable {
         p.rootBoundImagesPerSecond = G > 1 ? min(p.imagesPerSecond, 1 / max(profile.overheadSecondsPerSample + resultSeconds, 1e-12)) : p.imagesPerSecond
         var worst = (0.0, 0.0, 0.0)
         for r in 0..<P {
-            let m = ScalingModel.rankMemory(network: network, partition: partition, rank: r, rates: rates, memory: memory)
+            let m = ScalingModel.rankMemory(network: network, partition: partition, rank: r, rates: rates, memory: memory, timesteps: timesteps)
             if m.weights + m.neurons + m.buffers > worst.0 + worst.1 + worst.2 { worst = (m.weights, m.neurons, m.buffers) }
         }
         (p.weightBytes, p.neuronBytes, p.bufferBytes) = worst

@@ -95,8 +95,8 @@ struct ScalingModelTests {
             let b = split.layers[i].blocks[0]
             w2 += 4 * (Double(l.weightCount) * (b.channelSplit ? Double(b.channelUpper - b.channelLower) / Double(l.shape.channels) : 1) + Double(l.bias.count))
         }
-        let r0 = ScalingModel.rankMemory(network: n, partition: split, rank: 0, rates: n.layers.map { _ in 0.1 }, memory: MemoryParameters())
-        let r1 = ScalingModel.rankMemory(network: n, partition: try Partition(network: n, ranks: 1), rank: 0, rates: n.layers.map { _ in 0.1 }, memory: MemoryParameters())
+        let r0 = ScalingModel.rankMemory(network: n, partition: split, rank: 0, rates: n.layers.map { _ in 0.1 }, memory: MemoryParameters(), timesteps: 16)
+        let r1 = ScalingModel.rankMemory(network: n, partition: try Partition(network: n, ranks: 1), rank: 0, rates: n.layers.map { _ in 0.1 }, memory: MemoryParameters(), timesteps: 16)
         #expect(r1.weights == w1 && r0.weights == w2)
         #expect(r0.weights < 0.6 * r1.weights, "\(r0.weights) of \(r1.weights)")
     }
@@ -251,5 +251,31 @@ struct ScalingModelTests {
         #expect(n.layers[1].weights.allSatisfy { $0 != 0 })
         #expect(throws: SpikeError.self) { var h = WeightInit(seed: 1); _ = try ModelZoo.yolov3(size: 416, init: &h, cfg: "/nonexistent/yolov3.cfg") }
         #expect(throws: SpikeError.self) { var h = WeightInit(seed: 1); _ = try ModelZoo.yolov3(size: 400, init: &h) }
+    }
+}
+
+@Suite("Max-pool gate memory")
+struct GateMemoryTests {
+    /// input -> conv of IBT neurons (burst 2) -> Darknet-style tiling pool (pad after) -> overlapping pool; and a pool
+    /// straight on the input.
+    static func network() throws -> Network {
+        var b = NetworkBuilder(name: "pools", input: Shape(8, 8, 2))
+        var ibt = NeuronModel(kind: .signedIBT, threshold: 1)
+        ibt.alpha = 0.1; ibt.burst = 2
+        _ = try b.add("conv", .conv(Window(kernel: 3, stride: 1, pad: 1), outChannels: 4, groups: 1), neuron: ibt,
+                      weights: [Float](repeating: 0.1, count: 3 * 3 * 2 * 4), bias: [Float](repeating: 0, count: 4))
+        _ = try b.add("tile", .maxPool(Window(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, padBottom: 1, padRight: 1)))
+        _ = try b.add("overlap", .maxPool(Window(kernel: 3, stride: 1, pad: 1)))
+        _ = try b.add("onInput", .maxPool(Window(kernel: 2, stride: 2)), inputs: [0])
+        return try b.build()
+    }
+
+    @Test("Running sums: 8-bit while T × burst fits, then 16-bit, then Float; Float for overlapping windows and analog input")
+    func bytesPerSum() throws {
+        let n = try Self.network()
+        #expect([16, 63, 64, 16383, 16384].map { MaxPoolGateMemory.bytesPerSum(n, layer: 2, timesteps: $0) } == [1, 1, 2, 2, 4])
+        #expect(MaxPoolGateMemory.bytesPerSum(n, layer: 3, timesteps: 16) == 4)
+        #expect(MaxPoolGateMemory.bytesPerSum(n, layer: 4, timesteps: 16) == 4)
+        #expect(MaxPoolGateMemory.bytesPerSum(n, layer: 4, timesteps: 16, encoder: .bernoulli) == 1)
     }
 }
