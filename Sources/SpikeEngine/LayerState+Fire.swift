@@ -27,6 +27,16 @@ extension LayerState {
             }
             EI[m] = Int32(truncatingIfNeeded: i); EV[m] = v; m += 1
         }
+        // Channel counts as the neurons fire (eligible layers: whole rows of C channels, C a multiple of 8, so the
+        // lanes of an 8-neuron group are 8 consecutive channels starting at a multiple of 8).
+        let C = layer.shape.channels
+        stepChannelCounts.withUnsafeMutableBufferPointer { CCbuf in
+        // (An empty array's buffer has a base address too: the shared empty storage, never to be written.)
+        let CC = CCbuf.isEmpty ? nil : CCbuf.baseAddress
+        @inline(__always) func count8(_ c0: Int, _ inc: SIMD8<Int32>) {
+            let p = UnsafeMutableRawPointer(CC! + c0)
+            p.storeBytes(of: p.loadUnaligned(as: SIMD8<Int32>.self) &+ inc, as: SIMD8<Int32>.self)
+        }
         membrane.withUnsafeMutableBufferPointer { V in
             current.withUnsafeBufferPointer { I in
                 if burst > 1 {
@@ -39,6 +49,7 @@ extension LayerState {
                     let burstEdges = self.burstEdges, negativeBurstEdges = self.negativeBurstEdges
                     for (sa, sb, go) in segments {
                     var i0 = sa
+                    var c0 = CC == nil ? 0 : sa % C
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
@@ -48,8 +59,16 @@ extension LayerState {
                             // k = min(⌊v / θ⌋, cap), counted against the edges where the Float quotient reaches 2, 3, ...
                             // (the division's bits without dividing); likewise for −v over θ/α.
                             var kp = one, kn = one
-                            for e in burstEdges { kp.replace(with: kp + one, where: v .>= SIMD8<Float>(repeating: e)) }
-                            for e in negativeBurstEdges { kn.replace(with: kn + one, where: -v .>= SIMD8<Float>(repeating: e)) }
+                            var kpI = SIMD8<Int32>(repeating: 1), knI = kpI
+                            for e in burstEdges {
+                                let m = v .>= SIMD8<Float>(repeating: e)
+                                kp.replace(with: kp + one, where: m); kpI.replace(with: kpI &+ 1, where: m)
+                            }
+                            for e in negativeBurstEdges {
+                                let m = -v .>= SIMD8<Float>(repeating: e)
+                                kn.replace(with: kn + one, where: m); knI.replace(with: knI &+ 1, where: m)
+                            }
+                            if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: kpI, where: fp).replacing(with: knI, where: fn)) }
                             nv.replace(with: v - kp * thV, where: fp)
                             nv.replace(with: v + kn * negV, where: fn)
                             // A firing lane is positive or negative, never both: its event is kp or -kn.
@@ -65,6 +84,7 @@ extension LayerState {
                         }
                         store8(nv, V, i0)
                         i0 += 8
+                        c0 += 8; if c0 == C { c0 = 0 }
                     }
                     for i in i0..<sb {
                         let v = V[i] + I[i]
@@ -72,10 +92,12 @@ extension LayerState {
                             let k = min((v / th).rounded(.down), cap)
                             V[i] = v - k * th
                             emit(go + i, k); pos += Int(k)
+                            if let CC { CC[i % C] += Int32(k) }
                         } else if v <= -negTh {
                             let k = min((-v / negTh).rounded(.down), cap)
                             V[i] = v + k * negTh
                             emit(go + i, -k); neg += Int(k)
+                            if let CC { CC[i % C] += Int32(k) }
                         } else { V[i] = v }
                     }
                     }
@@ -87,12 +109,14 @@ extension LayerState {
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
                     for (sa, sb, go) in segments {
                     var i0 = sa
+                    var c0 = CC == nil ? 0 : sa % C
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
                         let f = v .>= th
                         var nv = v
                         var bits = laneBits(f)
                         if bits != 0 {
+                            if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: f)) }
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: f)
                             while bits != 0 {
                                 emit(go + i0 + bits.trailingZeroBitCount, 1); pos += 1
@@ -101,12 +125,14 @@ extension LayerState {
                         }
                         store8(nv, V, i0)
                         i0 += 8
+                        c0 += 8; if c0 == C { c0 = 0 }
                     }
                     for i in i0..<sb {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
                             emit(go + i, 1); pos += 1
+                            if let CC { CC[i % C] += 1 }
                         } else { V[i] = v }
                     }
                     }
@@ -115,6 +141,7 @@ extension LayerState {
                     let toZero = resetToZero
                     for (sa, sb, go) in segments {
                     var i0 = sa
+                    var c0 = CC == nil ? 0 : sa % C
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
@@ -122,6 +149,7 @@ extension LayerState {
                         let pb = laneBits(fp), nb = laneBits(fn)
                         var bits = pb | nb
                         if bits != 0 {
+                            if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: fp .| fn)) }
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn)
                             // The sign of each spike without a branch (it is data-dependent and mispredicts).
@@ -134,15 +162,18 @@ extension LayerState {
                         }
                         store8(nv, V, i0)
                         i0 += 8
+                        c0 += 8; if c0 == C { c0 = 0 }
                     }
                     for i in i0..<sb {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
                             emit(go + i, 1); pos += 1
+                            if let CC { CC[i % C] += 1 }
                         } else if v <= -negTh {
                             V[i] = toZero ? 0 : v + negTh
                             emit(go + i, -1); neg += 1
+                            if let CC { CC[i % C] += 1 }
                         } else { V[i] = v }
                     }
                     }
@@ -165,6 +196,7 @@ extension LayerState {
                     else { pos += fireLeaky(UniformLeaky(threshold: th, d), d, fires: fires, V, I, lo) }
                 }
             }
+        }
         }
         }}
         if m > 0 {

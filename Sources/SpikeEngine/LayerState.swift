@@ -64,6 +64,10 @@ final class LayerState {
     /// images (few-spike) own theirs.
     var current: [Float] = []
     var sharesCurrent = false
+    /// Layers whose update counts their spikes per channel as it fires (`fire`; eight lanes are eight channels):
+    /// this step's counts, drained into the rank's channel totals after the update. Empty for the others, whose
+    /// events are counted afterwards (`RankSimulator.countChannels`).
+    var stepChannelCounts: [Int32] = []
     var membrane: [Float] = []
     var lastSpike: [UInt8] = []     // LIF reset gate; leaky neurons: spiked last step (subtractNext)
     var synaptic: [Float] = []      // leaky neurons with a synaptic current state

@@ -178,6 +178,16 @@ public final class RankSimulator {
         channelSpikes = network.layers.enumerated().map { i, l in
             network.countsSpikes(i) ? [Int64](repeating: 0, count: l.shape.channels) : []
         }
+        // Rate-coded IF and IBT layers of whole rows whose channel count is a multiple of 8 count their channels'
+        // spikes as they fire (eight lanes are eight channels); the others after, from their events.
+        if fewSpike == nil {
+            for (i, s) in states.enumerated() where network.countsSpikes(i) && !s.block.channelSplit {
+                let c = s.layer.shape.channels
+                guard let kind = s.layer.neuron?.kind, kind == .integrateAndFire || kind == .signedIBT,
+                      c % 8 == 0, s.block.own.lower % c == 0, s.ownedCount % 8 == 0 else { continue }
+                s.stepChannelCounts = [Int32](repeating: 0, count: c)
+            }
+        }
         rasterNeurons = network.layers.enumerated().map { i, l in
             guard config.rasterNeurons > 0, network.countsSpikes(i) else { return [] }
             let block = states[i].block
@@ -253,7 +263,14 @@ public final class RankSimulator {
         s.own.removeAll()
         let fired = step(s, sample: p.sample, t: t, input: p.input)
         p.stepSpikes += fired
-        if fired > 0 { countChannels(s, recording: p.recording ? t : 0, into: &p.raster) }
+        if fired > 0 {
+            if s.stepChannelCounts.isEmpty {
+                countChannels(s, recording: p.recording ? t : 0, into: &p.raster)
+            } else {
+                drainChannelCounts(s)
+                if p.recording { countChannels(s, recording: t, into: &p.raster, counting: false) }
+            }
+        }
         if !s.valueSum.isEmpty, s.own.count > 0 {
             let b = s.block, c = s.layer.shape.channels, n = s.valueSum.count
             for k in 0..<s.own.count {
@@ -326,7 +343,18 @@ public final class RankSimulator {
 
     /// Adds the spikes layer `s` just emitted to its per-channel counts (owned neurons only) and, at
     /// `recording` = t > 0, records those of the raster neurons.
-    func countChannels(_ s: LayerState, recording t: Int, into raster: inout [(layer: Int, neuron: Int, time: Int)]) {
+    /// Adds the channel counts `s` took as it fired to the rank's totals, and clears them.
+    func drainChannelCounts(_ s: LayerState) {
+        channelSpikes[s.index].withUnsafeMutableBufferPointer { totals in
+            s.stepChannelCounts.withUnsafeMutableBufferPointer { step in
+                for c in step.indices { totals[c] += Int64(step[c]); step[c] = 0 }
+            }
+        }
+    }
+
+    /// Counts this step's events of `s` per channel (unless `counting` is false: its update counted them) and
+    /// records the raster neurons' spikes at `t` (0: not recording).
+    func countChannels(_ s: LayerState, recording t: Int, into raster: inout [(layer: Int, neuron: Int, time: Int)], counting: Bool = true) {
         let c = s.layer.shape.channels
         let own = s.block.own
         let picks = rasterNeurons[s.index]
@@ -347,7 +375,7 @@ public final class RankSimulator {
                         posBase = i / c * c
                     }
                 }
-                counts[i - posBase] += multi ? Int64(abs(val[k])) : 1
+                if counting { counts[i - posBase] += multi ? Int64(abs(val[k])) : 1 }
                 if record, Self.sortedContains(picks, Int32(i)) {
                     raster.append((s.index, i, val[k] < 0 ? -t : t))
                 }
