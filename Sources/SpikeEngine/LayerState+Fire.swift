@@ -7,7 +7,8 @@ extension LayerState {
     /// of spikes this step. The rules are those of DESIGN.md section 3.
     func fire() -> Int {
         guard let kind = neuronKind else { return 0 }
-        let n = current.count, lo = block.own.lower
+        // The owned neurons' count: a borrowed scratch current may be longer (it is sized by the largest layer).
+        let n = ownedCount, lo = block.own.lower
         let th = threshold
         var pos = 0, neg = 0
         let firstEvent = own.count

@@ -240,8 +240,8 @@ final class LayerState {
     /// Sets each owned neuron's value in `a` to its channel's bias (owned neurons are a flat range in HWC order):
     /// the channels up to the first pixel boundary, one pixel, then the filled pixels copied onto the next ones,
     /// doubling, so a layer costs a handful of memory copies whatever its channel count.
-    func fillBias(_ a: inout [Float]) {
-        let c = channelBias.count, n = a.count
+    func fillBias(_ a: inout [Float], count: Int? = nil) {
+        let c = channelBias.count, n = Swift.min(count ?? a.count, a.count)
         guard c > 0, n > 0 else { return }
         a.withUnsafeMutableBufferPointer { dst in
             channelBias.withUnsafeBufferPointer { b in

@@ -38,18 +38,18 @@ extension RankSimulator {
         case .conv, .dense, .avgPool, .globalAvgPool, .add:
             if s.block.own.isEmpty { return 0 }
             if s.sharesCurrent {
-                // Borrow the rank's scratch current, sized to this layer (fillBias below sets every entry).
+                // Borrow the rank's scratch current; it only grows (to the largest layer's size), and this layer uses
+                // its first `ownedCount` entries (fillBias below sets each of them), so no entry is written twice.
                 swap(&s.current, &s.scratch.current)
                 let n = s.ownedCount
-                if s.current.count > n { s.current.removeLast(s.current.count - n) }
-                else if s.current.count < n { s.current.append(contentsOf: repeatElement(0, count: n - s.current.count)) }
+                if s.current.count < n { s.current.append(contentsOf: repeatElement(0, count: n - s.current.count)) }
             }
             defer { if s.sharesCurrent { swap(&s.current, &s.scratch.current) } }
             if s.constantInput && t > 1 {
                 // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
                 s.counters.macs += Int64(s.constOps)
             } else {
-                s.fillBias(&s.current)
+                s.fillBias(&s.current, count: s.ownedCount)
                 var ops = 0
                 for (k, i) in s.layer.inputs.enumerated() {
                     let n = scatter(s, input: k, from: states[i])
