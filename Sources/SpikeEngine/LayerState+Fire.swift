@@ -105,54 +105,26 @@ extension LayerState {
                     return
                 }
                 switch kind {
-                case .integrateAndFire:
+                case .integrateAndFire, .signedIBT:
+                    // IF is IBT without the negative threshold: the same loop, with the negative test switched off.
+                    let signed = kind == .signedIBT
+                    let negTh = signed ? th / alpha : Float.infinity
                     let toZero = resetToZero
+                    let never = SIMDMask<SIMD8<Int32>>(repeating: false)
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
                     for (sa, sb, go) in segments {
                     var i0 = sa
                     var c0 = CC == nil ? 0 : sa % C
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
-                        let f = v .>= th
-                        var nv = v
-                        var bits = laneBits(f)
-                        if bits != 0 {
-                            if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: f)) }
-                            nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: f)
-                            while bits != 0 {
-                                emit(go + i0 + bits.trailingZeroBitCount, 1); pos += 1
-                                bits &= bits - 1
-                            }
-                        }
-                        store8(nv, V, i0)
-                        i0 += 8
-                        c0 += 8; if c0 == C { c0 = 0 }
-                    }
-                    for i in i0..<sb {
-                        let v = V[i] + I[i]
-                        if v >= th {
-                            V[i] = toZero ? 0 : v - th
-                            emit(go + i, 1); pos += 1
-                            if let CC { CC[i % C] += 1 }
-                        } else { V[i] = v }
-                    }
-                    }
-                case .signedIBT:
-                    let negTh = th / alpha
-                    let toZero = resetToZero
-                    for (sa, sb, go) in segments {
-                    var i0 = sa
-                    var c0 = CC == nil ? 0 : sa % C
-                    while i0 + 8 <= sb {
-                        let v = sum8(V, I, i0)
-                        let fp = v .>= th, fn = v .<= -negTh
+                        let fp = v .>= th, fn = signed ? v .<= -negTh : never
                         var nv = v
                         let pb = laneBits(fp), nb = laneBits(fn)
                         var bits = pb | nb
                         if bits != 0 {
                             if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: fp .| fn)) }
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
-                            nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn)
+                            if nb != 0 { nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn) }
                             // The sign of each spike without a branch (it is data-dependent and mispredicts).
                             pos += pb.nonzeroBitCount; neg += nb.nonzeroBitCount
                             while bits != 0 {
@@ -171,7 +143,7 @@ extension LayerState {
                             V[i] = toZero ? 0 : v - th
                             emit(go + i, 1); pos += 1
                             if let CC { CC[i % C] += 1 }
-                        } else if v <= -negTh {
+                        } else if signed && v <= -negTh {
                             V[i] = toZero ? 0 : v + negTh
                             emit(go + i, -1); neg += 1
                             if let CC { CC[i % C] += 1 }
