@@ -1,6 +1,5 @@
 import ArgumentParser
 import SpikeCore
-import SpikeEngine
 
 /// What `spikescale plan` shows: the partition over each rank count, or with `project` the scaling model's
 /// projection from a measured profile and an assumed latency/bandwidth network.
@@ -9,8 +8,7 @@ public struct PlanOptions: ParsableArguments {
     public var ranks: CommaList<Int>
     @Option(help: "With --project: comma-separated rank-group counts for weak scaling (default: every power-of-two group size a partition allows).")
     public var groups: CommaList<Int>?
-    @Option(help: "How each layer is split over a partition's ranks: auto (a cost model picks row bands or output-channel ranges per convolution) or rows (row bands everywhere).")
-    public var partition: PartitionPolicy = .auto
+    @OptionGroup public var partitioning: PartitionOptions
     @Flag(help: "Project time per image, throughput and per-rank memory for strong and weak scaling (needs --profile).")
     public var project = false
     @Option(help: "Per-layer costs measured on this machine (`spikescale profile --output P.json`).")

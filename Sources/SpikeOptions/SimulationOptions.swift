@@ -29,8 +29,7 @@ public struct SimulationOptions: ParsableArguments {
     public var rateLimitedAnn = false
     @Option(help: "Rank groups: split the ranks into this many groups of consecutive ranks, each a model partition simulating its own samples (data x model parallel); results do not depend on it.")
     public var groups = 1
-    @Option(help: "How each layer is split over a group's ranks: auto (a cost model picks, per convolution, row bands or output-channel ranges; a rank of a channel-split layer holds only its channels' weights) or rows (row bands everywhere, every rank holding the whole layer's weights); results do not depend on it.")
-    public var partition: PartitionPolicy = .auto
+    @OptionGroup public var partitioning: PartitionOptions
     @Option(help: "Few-spike networks: images in flight in the layer pipeline of each group (layer l works on image i while layer l-1 works on image i+1; one image per K sub-steps once full); results do not depend on it. Ignored for rate-coded networks.")
     public var pipeline = 8
     @Option(help: "Rate-coded networks: samples simulated together on each rank (each layer runs for the whole batch in turn, reusing its weights from cache, and one exchange round per layer and step carries every sample's spikes); results do not depend on it. Few-spike networks batch through --pipeline.")
@@ -85,4 +84,11 @@ public struct SimulationOptions: ParsableArguments {
         try c.validate()
         return c
     }
+}
+
+/// How each layer is split over a partition's ranks: one option shared by the commands that run or plan a partition.
+public struct PartitionOptions: ParsableArguments {
+    @Option(help: "How each layer is split over a group's ranks: auto (a cost model picks, per convolution, row bands or output-channel ranges; a rank of a channel-split layer holds only its channels' weights) or rows (row bands everywhere, every rank holding the whole layer's weights); results do not depend on it.")
+    public var partition: PartitionPolicy = .auto
+    public init() {}
 }

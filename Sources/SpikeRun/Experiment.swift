@@ -84,7 +84,7 @@ public struct Experiment {
         o.groups = simulation.groups
         o.pipeline = simulation.pipeline
         o.batch = simulation.batch
-        o.partition = simulation.partition
+        o.partition = simulation.partitioning.partition
         o.skipBadSamples = data.skipBadSamples
         return o
     }

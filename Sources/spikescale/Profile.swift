@@ -62,7 +62,7 @@ struct Profile: ParsableCommand {
         var again: Network?
         try agreeAll(t) { again = try exp.network(save: false) }
         let engine = try ScalingProfiler.measure(model: try exp.modelSpec(), network: again!, transport: t, config: cfg,
-                                                  policy: experiment.simulation.partition, inputs: inputs,
+                                                  policy: experiment.simulation.partitioning.partition, inputs: inputs,
                                                   machine: "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
                                                   date: f.string(from: Date()) + " UTC")
         guard let engine, let run else { return }

@@ -53,7 +53,7 @@ struct Plan: ParsableCommand {
         do {
             let n = try ModelSource.load(model)
             guard options.project, let path = options.profile else {
-                for r in options.ranks.values { print(try SpikeEngine.Partition(network: n, ranks: r, policy: options.partition).describe(n)) }
+                for r in options.ranks.values { print(try SpikeEngine.Partition(network: n, ranks: r, policy: options.partitioning.partition).describe(n)) }
                 return
             }
             let profile = try ScalingProfile.read(path)
@@ -61,7 +61,7 @@ struct Plan: ParsableCommand {
             let net = NetworkParameters(latencySeconds: options.latencyMicroseconds * 1e-6,
                                         bandwidthBytesPerSecond: options.bandwidthGigabytesPerSecond * 1e9)
             let sm = try ScalingModel(network: n, profile: profile, net: net, memory: MemoryParameters(weightCopies: options.weightCopies),
-                                      timesteps: options.timesteps, policy: options.partition)
+                                      timesteps: options.timesteps, policy: options.partitioning.partition)
             let checks = try (options.measured?.values ?? []).map { try ProjectionCheck.check(sm, result: $0) }
             print(ScalingReport.render(sm, profilePath: path, ranks: options.ranks.values, groups: options.groups?.values,
                                        images: options.images, checks: checks))
