@@ -87,7 +87,11 @@ enum ConvGather {
     static func run(events ev: EventList, span: (Int, Int), index pi: inout PositionIndex, view: FlatRange,
                     input inS: Shape, output outS: Shape, window w: Window, groups: Int,
                     packed: UnsafePointer<Float>, chunks: [Int],
-                    block b: RankBlock, current: UnsafeMutablePointer<Float>) -> Int {
+                    block b: RankBlock, rows: (Range<Int>, Range<Int>)? = nil, current: UnsafeMutablePointer<Float>) -> Int {
+        // The output rows computed: all owned ones, or the given two ranges (an overlapped layer's interior rows
+        // before its input's exchange completes, then the rest). Each row is computed whole in one call, so a
+        // neuron's order of addition is the same either way.
+        let bands = rows ?? (b.rowLower ..< b.rowUpper, b.rowUpper ..< b.rowUpper)
         let inC = inS.channels, outC = outS.channels
         let cw = chunkWidth(outChannelsPerGroup: outC / groups)
         var chunkNo = 0
@@ -115,9 +119,11 @@ enum ConvGather {
                     // within a tile, one kernel offset at a time, so the weight rows of that offset
                     // (in-channels x 32 floats) are reused across the tile's positions.
                     let tileRows = Swift.max(1, 32768 / Swift.max(1, outS.width * cw * 4))
-                    var tile = b.rowLower
-                    while tile < b.rowUpper {
-                        let tileEnd = Swift.min(b.rowUpper, tile + tileRows)
+                    for bandNo in 0..<2 {
+                    let band = bandNo == 0 ? bands.0 : bands.1
+                    var tile = band.lowerBound
+                    while tile < band.upperBound {
+                        let tileEnd = Swift.min(band.upperBound, tile + tileRows)
                         for ky in 0..<w.kernelH {
                             for kx in 0..<w.kernelW {
                                 let packedRow = chunkBase + ((ky * w.kernelW + kx) * ipg - icLo) * width
@@ -235,6 +241,7 @@ enum ConvGather {
                             }
                         }
                         tile = tileEnd
+                    }
                     }
                     c += width
                 }

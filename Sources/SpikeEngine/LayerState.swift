@@ -86,6 +86,11 @@ final class LayerState {
     var packedWeights: [Float] = []
     var packedChunks: [Int] = []
     var usesGather = false
+    /// Overlap (`RankSimulator.run(batch:)`, rule 5): the owned output rows whose whole input window lies in the rows
+    /// this rank's input layer owns, computed while that input's exchange is in flight; empty where no overlap
+    /// applies. `interiorReady` is set by that early pass and cleared by the step that completes the current.
+    var interiorRows: Range<Int> = 0..<0
+    var interiorReady = false
     /// Event-order scatter kernel of the other conv layers: its tables (see ConvScatterTables).
     var scatterTables: ConvScatterTables?
 

@@ -95,16 +95,24 @@ public final class LocalTransport: Transport, @unchecked Sendable {
     }
 
     public func exchange(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> ExchangeResult {
+        try complete(post(sends, from: sources, tag: tag))
+    }
+
+    public func post(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> PendingExchange {
         let t0 = monotonicSeconds()
         for m in sends { post(m.bytes, to: m.destination, tag: tag) }
+        return PendingExchange(sendSizes: sends.map { ($0.destination, $0.bytes.count) }, sources: sources, tag: tag, postSeconds: monotonicSeconds() - t0)
+    }
+
+    public func complete(_ pending: PendingExchange) throws -> ExchangeResult {
         let t1 = monotonicSeconds()
         var got = [[UInt8]]()
-        for s in sources {
-            let b = try take(from: s.rank, tag: tag)
+        for s in pending.sources {
+            let b = try take(from: s.rank, tag: pending.tag)
             guard b.count <= s.maxBytes else { throw SpikeError("message of \(b.count) bytes exceeds the \(s.maxBytes)-byte bound") }
             got.append(b)
         }
-        return ExchangeResult(received: got, postSeconds: t1 - t0, waitSeconds: monotonicSeconds() - t1)
+        return ExchangeResult(received: got, postSeconds: pending.postSeconds, waitSeconds: monotonicSeconds() - t1)
     }
 
     public func broadcast(_ bytes: inout [UInt8], root: Int) throws {

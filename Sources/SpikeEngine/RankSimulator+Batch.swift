@@ -28,7 +28,12 @@ extension RankSimulator {
     ///    the ranks whose view needs them (halo rows, or everything for global fan-in), all samples in one
     ///    message per destination, and each sample's view is assembled from the pieces in rank order, which is
     ///    ascending index order (for a layer split by output channels, the pieces are merged into it).
-    ///    Consumers read only the view.
+    ///    Consumers read only the view. Overlap (`SimulationConfig.overlap`): when the next layer is a convolution
+    ///    that reads only this one, the messages are posted, then that layer's interior rows (whose input window
+    ///    lies in this rank's own rows) are computed from the owned events for every sample, then the exchange is
+    ///    waited for and the view assembled, and the rest of that layer's rows are computed from the view in its
+    ///    turn (rule 1). Every output row is computed whole in one of the two passes, so each neuron adds the same
+    ///    events in the same order as without overlap (rule 3), and the results do not depend on it.
     /// 6. Counters count owned neurons only, so their sum over ranks counts each event once.
     public func run(batch: [(sample: Int, input: [Float])]) throws -> [RankSampleResult] {
         if isFewSpike { return try runFewSpike(samples: batch) }
@@ -40,7 +45,14 @@ extension RankSimulator {
         for t in 1...config.timesteps {
             for i in states.indices {
                 for (k, lane) in lanes.enumerated() { lane.advance(lane.states[i], t: t, &progress[k]) }
-                if i > 0 && !partition.layers[i].transfers.isEmpty && !(states[i].onlyOnce && t > 1) { try exchange(layer: i, lanes: lanes) }
+                guard i > 0 && !partition.layers[i].transfers.isEmpty && !(states[i].onlyOnce && t > 1) else { continue }
+                if i + 1 < states.count && !states[i + 1].interiorRows.isEmpty {
+                    let pending = try postExchange(layer: i, lanes: lanes)
+                    for lane in lanes { lane.computeInterior(lane.states[i + 1]) }
+                    try completeExchange(layer: i, lanes: lanes, pending)
+                } else {
+                    try exchange(layer: i, lanes: lanes)
+                }
             }
             for (k, lane) in lanes.enumerated() { lane.endStep(t, &progress[k]) }
             if t == 1 {
@@ -76,6 +88,11 @@ extension RankSimulator {
     /// view. One message per destination: a lane's packet alone for one lane, else each lane's packet after its
     /// length (4 bytes, little endian).
     func exchange(layer i: Int, lanes: [RankSimulator]) throws {
+        try completeExchange(layer: i, lanes: lanes, postExchange(layer: i, lanes: lanes))
+    }
+
+    /// The first half of `exchange(layer:lanes:)`: packs every lane's events of layer `i` and posts the messages.
+    func postExchange(layer i: Int, lanes: [RankSimulator]) throws -> PendingExchange {
         let s = states[i]
         let t0 = monotonicSeconds()
         let framed = lanes.count > 1
@@ -104,7 +121,16 @@ extension RankSimulator {
                                                 : SpikePacket.maxSize(rangeCount: r.range.count, signed: s.signed)
             return (r.source, framed ? lanes.count * (one + 4) : one)
         }
-        let result = try transport.exchange(msgs, from: sources, tag: i)
+        let pending = try transport.post(msgs, from: sources, tag: i)
+        timing.exchange += pending.postSeconds
+        return pending
+    }
+
+    /// The second half: waits for the pending exchange of layer `i` and assembles each lane's view.
+    func completeExchange(layer i: Int, lanes: [RankSimulator], _ pending: PendingExchange) throws {
+        let s = states[i]
+        let framed = lanes.count > 1
+        let result = try transport.complete(pending)
         let t2 = monotonicSeconds()
         var pieces = [[ArraySlice<UInt8>]]()
         for (r, bytes) in result.received.enumerated() where framed {
@@ -138,7 +164,7 @@ extension RankSimulator {
             // A layer split by output channels: each rank's events span every position, so the pieces interleave.
             if ls.mergesView { ls.view.mergeRuns(starts, scratch: &ls.mergeScratch) }
         }
-        timing.exchange += result.postSeconds + (monotonicSeconds() - t2)
+        timing.exchange += monotonicSeconds() - t2
         timing.wait += result.waitSeconds
     }
 

@@ -37,22 +37,29 @@ extension RankSimulator {
             Routing.flatten(input: inputEvents(s, 0), block: s.block, into: &s.own)
         case .conv, .dense, .avgPool, .globalAvgPool, .add:
             if s.block.own.isEmpty { return 0 }
-            if s.sharesCurrent {
+            // Overlap: the interior rows were computed while the input's exchange was in flight (`computeInterior`,
+            // which lent the current); the rows next to the halo are added now.
+            let early = s.interiorReady
+            s.interiorReady = false
+            if early {
+                // (the current was lent by computeInterior)
+            } else if s.sharesCurrent {
                 // Borrow the rank's scratch current; it only grows (to the largest layer's size), and this layer uses
                 // its first `ownedCount` entries (fillBias below sets each of them), so no entry is written twice.
                 swap(&s.current, &s.scratch.current)
                 let n = s.ownedCount
                 if s.current.count < n { s.current.append(contentsOf: repeatElement(0, count: n - s.current.count)) }
             }
-            defer { if s.sharesCurrent { swap(&s.current, &s.scratch.current) } }
+            defer { if early { lendOverlapCurrent(s) } else if s.sharesCurrent { swap(&s.current, &s.scratch.current) } }
             if s.constantInput && t > 1 {
                 // The current is the one computed at t = 1 (still in `current`; fire() does not modify it).
                 s.counters.macs += Int64(s.constOps)
             } else {
-                s.fillBias(&s.current, count: s.ownedCount)
+                if !early { s.fillBias(&s.current, count: s.ownedCount) }
+                let rest = early ? (s.block.rowLower ..< s.interiorRows.lowerBound, s.interiorRows.upperBound ..< s.block.rowUpper) : nil
                 var ops = 0
                 for (k, i) in s.layer.inputs.enumerated() {
-                    let n = scatter(s, input: k, from: states[i])
+                    let n = scatter(s, input: k, from: states[i], rows: rest)
                     if states[i].analog { s.counters.macs += Int64(n) } else { s.counters.synapticOps += Int64(n) }
                     ops += n
                 }
@@ -68,9 +75,35 @@ extension RankSimulator {
         return 0   // relayed events are not new spikes
     }
 
-    /// Adds the events of input `k` (layer `src`) to the current of `s`; returns the operation count.
-    func scatter(_ s: LayerState, input k: Int, from src: LayerState) -> Int {
-        let ev = inputEvents(s, k)
+    /// The interior pass of an overlapped layer `s` (rule 5 of `run(batch:)`): sets its current to the bias and adds
+    /// the events of its input that this rank owns to its interior rows, whose windows read no others. The rest of
+    /// its update (`step`) adds the assembled view's events to the other rows.
+    func computeInterior(_ s: LayerState) {
+        let t0 = monotonicSeconds()
+        lendOverlapCurrent(s)
+        let n = s.ownedCount
+        if s.current.count < n { s.current.append(contentsOf: repeatElement(0, count: n - s.current.count)) }
+        s.fillBias(&s.current, count: n)
+        let src = states[s.layer.inputs[0]]
+        let ops = scatter(s, input: 0, from: src, rows: (s.interiorRows, s.interiorRows.upperBound ..< s.interiorRows.upperBound), events: src.own)
+        if src.analog { s.counters.macs += Int64(ops) } else { s.counters.synapticOps += Int64(ops) }
+        s.interiorReady = true
+        let dt = monotonicSeconds() - t0
+        timing.update += dt
+        layerSeconds[s.index] += dt
+    }
+
+    /// Swaps the current of overlapped layer `s` with where it is kept between its interior pass and the rest of its
+    /// update: the shared scratch current on the first lane of a batch, the lane's own buffer on the others.
+    func lendOverlapCurrent(_ s: LayerState) {
+        if ownsScratch { swap(&s.current, &s.scratch.current) } else { swap(&s.current, &overlapCurrent) }
+    }
+
+    /// Adds the events of input `k` (layer `src`) to the current of `s`; returns the operation count. `rows`: on the
+    /// gather kernel, only these output rows (an overlapped layer's two passes); `events`: instead of the input's view.
+    func scatter(_ s: LayerState, input k: Int, from src: LayerState, rows: (Range<Int>, Range<Int>)? = nil,
+                 events: EventList? = nil) -> Int {
+        let ev = events ?? inputEvents(s, k)
         let span = ev.span(s.inputRanges[k])
         if span.0 == span.1 { return 0 }
         return s.current.withUnsafeMutableBufferPointer { cur -> Int in
@@ -83,7 +116,7 @@ extension RankSimulator {
                         guard let packed = pp.baseAddress else { return 0 }
                         return ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
                                        output: s.layer.shape, window: w, groups: groups, packed: packed,
-                                       chunks: s.packedChunks, block: s.block, current: c)
+                                       chunks: s.packedChunks, block: s.block, rows: rows, current: c)
                     }
                 }
                 return s.layer.weights.withUnsafeBufferPointer { wp in

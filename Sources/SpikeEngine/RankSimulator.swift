@@ -54,6 +54,12 @@ public final class RankSimulator {
     public let isFewSpike: Bool
     /// The lanes of a batch after this simulator's own (`run(batch:)`).
     var extraLanes: [RankSimulator] = []
+    /// True for the simulator that built the emission scratch (the first lane of a batch); the other lanes
+    /// share it.
+    let ownsScratch: Bool
+    /// Overlap: the current an extra lane's layer holds from its interior pass to the rest of its update (the
+    /// first lane holds the shared scratch current meanwhile, which no other layer uses in between).
+    var overlapCurrent: [Float] = []
 
     /// `sharing`: a simulator of the same network, partition and rank whose read-only tables (packed weights,
     /// scatter tables, emission scratch) this one uses instead of building its own: a batch's lanes.
@@ -166,6 +172,7 @@ public final class RankSimulator {
             scratch.index = [Int32](repeating: 0, count: most); scratch.value = [Float](repeating: 0, count: most)
         }
         for s in states { s.scratch = scratch }
+        ownsScratch = template == nil
 
         // A constant source runs at t = 1 only if every consumer reads it at t = 1 only (consumers come later in
         // topological order, so they are decided first).
@@ -173,6 +180,11 @@ public final class RankSimulator {
         for (j, l) in network.layers.enumerated() { for i in Set(l.inputs) { consumers[i].append(j) } }
         for i in network.layers.indices.reversed() where constant[i] && !network.outputs.contains(i) {
             states[i].onlyOnce = consumers[i].allSatisfy { states[$0].constantInput || states[$0].onlyOnce }
+        }
+        if config.overlap == .interior && fewSpike == nil {
+            for s in states.dropFirst() {
+                s.interiorRows = Self.interiorRows(s, input: states[s.index - 1], plan: partition.layers[s.index - 1])
+            }
         }
         layerSeconds = [Double](repeating: 0, count: network.layers.count)
         channelSpikes = network.layers.enumerated().map { i, l in
@@ -193,6 +205,34 @@ public final class RankSimulator {
             let block = states[i].block
             return Self.rasterPicks(count: l.shape.count, per: config.rasterNeurons).filter { block.owns($0, channels: l.shape.channels) }.map { Int32($0) }
         }
+    }
+
+    /// The layers whose interior rows overlap their input's exchange on this rank (`SimulationConfig.overlap`), and
+    /// those rows.
+    public var overlappedRows: [Int: Range<Int>] {
+        var out = [Int: Range<Int>]()
+        for s in states where !s.interiorRows.isEmpty { out[s.index] = s.interiorRows }
+        return out
+    }
+
+    /// The owned rows of `s` computed while the exchange of `src`, the layer before it, is in flight (rule 5 of
+    /// `run(batch:)`): those whose input window lies, within the image, in the rows of `src` this rank owns, so
+    /// their events are all local. Only a convolution on the gather kernel whose one input is `src`, with its
+    /// current computed afresh each step, overlaps; and only when `src` is split in row bands and its events
+    /// cross ranks every step. Empty otherwise.
+    static func interiorRows(_ s: LayerState, input src: LayerState, plan: LayerPlan) -> Range<Int> {
+        guard case .conv(let w, _, _) = s.layer.op, s.layer.inputs == [src.index], s.usesGather, s.sharesCurrent,
+              !s.constantInput, !s.block.own.isEmpty, !plan.transfers.isEmpty, plan.scheme == .rows,
+              !src.onlyOnce, !src.block.channelSplit, !src.block.own.isEmpty else { return 0..<0 }
+        let h = src.layer.shape.height, lo = src.block.rowLower, hi = src.block.rowUpper
+        var first = -1, last = -1
+        for oy in s.block.rowLower..<s.block.rowUpper {
+            let (a, b) = w.inputRows(outputRows: oy, oy + 1, inputHeight: h)
+            guard a >= lo && b <= hi && a < b else { continue }
+            if first < 0 { first = oy }
+            last = oy
+        }
+        return first < 0 ? 0..<0 : first..<(last + 1)
     }
 
     /// The weights this rank holds, per layer: the packed copy of its output channels for layers on the gather

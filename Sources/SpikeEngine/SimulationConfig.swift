@@ -51,6 +51,16 @@ public enum MaxPoolGateMode: String, Sendable, Codable, CaseIterable {
     case count
 }
 
+/// Whether a rank computes while its spike exchange is in flight. Results do not depend on it.
+public enum ExchangeOverlap: String, Sendable, Codable, CaseIterable {
+    /// A convolution right after a layer whose events cross ranks computes its interior rows (those whose
+    /// input window lies in this rank's own rows of that layer) between posting the exchange and waiting for
+    /// it, and the rows next to the halo after (`RankSimulator.run(batch:)`, rule 5).
+    case interior
+    /// Post, wait, then compute: no overlap (the reference the overlap is measured against).
+    case none
+}
+
 /// Parameters of a simulation run that every rank must agree on.
 public struct SimulationConfig: Sendable, Codable {
     public var timesteps: Int
@@ -59,6 +69,7 @@ public struct SimulationConfig: Sendable, Codable {
     public var decoding: Decoding
     public var convKernel: ConvKernel = .auto
     public var maxPoolGate: MaxPoolGateMode = .leader
+    public var overlap: ExchangeOverlap = .interior
     /// Timesteps t < T at which the outputs are also decoded (as a run with T = t would decode them):
     /// one simulation gives the accuracy-vs-T curve.
     public var checkpoints: [Int] = []

@@ -19,6 +19,19 @@ public struct ExchangeResult: Sendable {
     }
 }
 
+/// A neighbour exchange that has been posted (`Transport.post`) and not yet completed (`Transport.complete`).
+public struct PendingExchange: Sendable {
+    /// The destination and length of each message sent.
+    public let sendSizes: [(destination: Int, bytes: Int)]
+    public let sources: [(rank: Int, maxBytes: Int)]
+    public let tag: Int
+    /// Seconds spent posting.
+    public var postSeconds: Double
+    public init(sendSizes: [(destination: Int, bytes: Int)], sources: [(rank: Int, maxBytes: Int)], tag: Int, postSeconds: Double) {
+        self.sendSizes = sendSizes; self.sources = sources; self.tag = tag; self.postSeconds = postSeconds
+    }
+}
+
 /// The small communication protocol the engine and the coordinator need. One implementation runs
 /// over MPI (target SpikeMPI); `LocalGroup` runs ranks as threads of one process for unit tests.
 ///
@@ -29,6 +42,11 @@ public protocol Transport: AnyObject {
     var size: Int { get }
     /// Sends each message and receives one message from each source (at most `maxBytes` each).
     func exchange(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> ExchangeResult
+    /// The first half of `exchange`: starts the sends and receives and returns without waiting, so the caller can
+    /// compute while the messages travel. At most one exchange is pending at a time; `complete` ends it.
+    func post(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)], tag: Int) throws -> PendingExchange
+    /// The second half: waits for the pending exchange and returns what it delivered (as `exchange` would).
+    func complete(_ pending: PendingExchange) throws -> ExchangeResult
     /// Replaces `bytes` on every rank with root's.
     func broadcast(_ bytes: inout [UInt8], root: Int) throws
     /// Root receives every rank's bytes in rank order; the other ranks receive an empty array.

@@ -33,16 +33,33 @@ public final class MPITransport: Transport, @unchecked Sendable {
         return MPITransport(communicator: try communicator.subgroup(color: layout.group(of: rank), key: rank))
     }
 
-    /// Sends each message and receives one message from each source (at most `maxBytes` bytes each).
-    ///
-    /// Posts one `MPI_Irecv` per source, then one `MPI_Isend` per message (payloads are copied into a
-    /// staging buffer first), then waits for all with `MPI_Waitall`. `postSeconds` covers the staging and
-    /// posting, `waitSeconds` the wait (monotonic clock, seconds). Only the ranks named here take part;
-    /// each send must be matched by a source entry with the same tag on its destination, and several
-    /// messages between the same pair are matched in posting order. A message longer than its
-    /// `maxBytes` throws an `MPIError` (message truncated) on the receiving rank.
+    /// The exchange in flight between `post` and `complete`: its requests and where its receives land.
+    private struct InFlight {
+        var requests: [MPI_Request]
+        var recvBase: UnsafeMutableRawPointer
+        var recvOffsets: [Int]
+        var tag: Int
+        var posted: ContinuousClock.Instant
+    }
+    private var inFlight: InFlight?
+
+    /// Sends each message and receives one message from each source (at most `maxBytes` bytes each):
+    /// `post` then `complete`.
     public func exchange(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)],
                          tag: Int) throws -> ExchangeResult {
+        try complete(post(sends, from: sources, tag: tag))
+    }
+
+    /// Posts one `MPI_Irecv` per source, then one `MPI_Isend` per message (payloads are copied into a
+    /// staging buffer first), and returns without waiting. `postSeconds` covers the staging and posting.
+    /// Only the ranks named here take part; each send must be matched by a source entry with the same tag
+    /// on its destination, and several messages between the same pair are matched in posting order. One
+    /// exchange at a time: posting while one is pending throws (the staging buffers belong to it).
+    public func post(_ sends: [OutgoingMessage], from sources: [(rank: Int, maxBytes: Int)],
+                     tag: Int) throws -> PendingExchange {
+        guard inFlight == nil else {
+            throw MPIError(call: "MPI_Isend", code: nil, message: "an exchange (tag \(inFlight!.tag)) is still pending; complete it before posting tag \(tag)")
+        }
         let comm = communicator.comm
         let start = ContinuousClock.now
         let t = try mpiTag(tag, "MPI_Irecv")
@@ -87,9 +104,26 @@ public final class MPITransport: Transport, @unchecked Sendable {
             posted += 1
         }
         let posting = ContinuousClock.now
+        inFlight = InFlight(requests: requests, recvBase: recvBase, recvOffsets: recvOffsets, tag: tag, posted: posting)
+        // Only the sizes are kept (for errors): the payloads are in the staging buffer.
+        return PendingExchange(sendSizes: sends.map { ($0.destination, $0.bytes.count) }, sources: sources, tag: tag,
+                               postSeconds: seconds(posting - start))
+    }
 
+    /// Waits for the pending exchange with `MPI_Waitall` (under the peer watchdog) and returns what it
+    /// received, in the order of its sources. `waitSeconds` is the time from the start of the wait (not from
+    /// the post: the caller's work in between is not waiting). A message longer than its `maxBytes` throws
+    /// an `MPIError` (message truncated) on the receiving rank.
+    public func complete(_ pending: PendingExchange) throws -> ExchangeResult {
+        guard var f = inFlight, f.tag == pending.tag else {
+            throw MPIError(call: "MPI_Waitall", code: nil, message: "no exchange with tag \(pending.tag) is pending")
+        }
+        inFlight = nil
+        let sources = pending.sources
+        let count = f.requests.count
+        let waitStart = ContinuousClock.now
         var statuses = [MPI_Status](repeating: MPI_Status(), count: count)
-        let outcome = MPIActivity.shared.during(.exchange) { waitAll(&requests, &statuses) }
+        let outcome = MPIActivity.shared.during(.exchange) { waitAll(&f.requests, &statuses) }
         let waited = ContinuousClock.now
         switch outcome {
         case .success: break
@@ -97,7 +131,7 @@ public final class MPITransport: Transport, @unchecked Sendable {
             sendPool.abandon(); recvPool.abandon()   // operations may still be active
             throw MPIError(call: "MPI_Waitall", code: rc)
         case .failed(let errors):
-            throw exchangeError(errors, sources, sends)
+            throw exchangeError(errors, sources, pending.sendSizes)
         }
 
         var received = [[UInt8]](); received.reserveCapacity(sources.count)
@@ -108,22 +142,22 @@ public final class MPITransport: Transport, @unchecked Sendable {
                 throw MPIError(call: "MPI_Get_count", code: nil,
                                message: "receive from rank \(sources[i].rank) has no valid byte count")
             }
-            received.append(Array(UnsafeRawBufferPointer(start: recvBase + recvOffsets[i], count: Int(n))))
+            received.append(Array(UnsafeRawBufferPointer(start: f.recvBase + f.recvOffsets[i], count: Int(n))))
         }
-        return ExchangeResult(received: received, postSeconds: seconds(posting - start),
-                              waitSeconds: seconds(waited - posting))
+        return ExchangeResult(received: received, postSeconds: pending.postSeconds,
+                              waitSeconds: seconds(waited - waitStart))
     }
 
     /// The error for an exchange in which some operations failed (all others completed), naming the
     /// first failed one.
     private func exchangeError(_ errors: [Int32], _ sources: [(rank: Int, maxBytes: Int)],
-                               _ sends: [OutgoingMessage]) -> MPIError {
+                               _ sends: [(destination: Int, bytes: Int)]) -> MPIError {
         guard let i = errors.firstIndex(where: { $0 != MPI_SUCCESS }) else {
             return MPIError(call: "MPI_Waitall", code: nil, message: "failed without a failed request")
         }
         let what = i < sources.count
             ? "receive from rank \(sources[i].rank), at most \(sources[i].maxBytes) bytes"
-            : "send of \(sends[i - sources.count].bytes.count) bytes to rank \(sends[i - sources.count].destination)"
+            : "send of \(sends[i - sources.count].bytes) bytes to rank \(sends[i - sources.count].destination)"
         return MPIError(call: "MPI_Waitall", code: errors[i], message: "\(mpiErrorString(errors[i])) (\(what))")
     }
 

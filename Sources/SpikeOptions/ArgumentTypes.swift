@@ -49,6 +49,7 @@ extension InputEncoder: ExpressibleByArgument {}
 extension Decoding: ExpressibleByArgument {}
 extension NIRConvention: ExpressibleByArgument {}
 extension MaxPoolGateMode: ExpressibleByArgument {}
+extension ExchangeOverlap: ExpressibleByArgument {}
 extension PartitionPolicy: ExpressibleByArgument {}
 extension NormMode: ExpressibleByArgument {}
 extension Coding: ExpressibleByArgument {}

@@ -30,6 +30,8 @@ public struct SimulationOptions: ParsableArguments {
     @Option(help: "Rank groups: split the ranks into this many groups of consecutive ranks, each a model partition simulating its own samples (data x model parallel); results do not depend on it.")
     public var groups = 1
     @OptionGroup public var partitioning: PartitionOptions
+    @Option(help: "Exchange overlap: interior (a convolution after a layer whose spikes cross ranks computes its interior rows while that exchange is in flight, then the rows next to the halo) or none (wait, then compute); results do not depend on it.")
+    public var overlap: ExchangeOverlap = .interior
     @Option(help: "Few-spike networks: images in flight in the layer pipeline of each group (layer l works on image i while layer l-1 works on image i+1; one image per K sub-steps once full); results do not depend on it. Ignored for rate-coded networks.")
     public var pipeline = 8
     @Option(help: "Rate-coded networks: samples simulated together on each rank (each layer runs for the whole batch in turn, reusing its weights from cache, and one exchange round per layer and step carries every sample's spikes); results do not depend on it. Few-spike networks batch through --pipeline.")
@@ -81,6 +83,7 @@ public struct SimulationOptions: ParsableArguments {
         c.burnIn = burnIn
         c.layerValues = layerErrors
         c.maxPoolGate = maxpoolGate
+        c.overlap = overlap
         try c.validate()
         return c
     }

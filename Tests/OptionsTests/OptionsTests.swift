@@ -128,6 +128,7 @@ struct OptionMergingTests {
                 case "maxpool": value = "average"
                 case "maxpoolGate": value = "count"
                 case "partition": value = "rows"
+                case "overlap": value = "none"
                 case "residual": value = "max"
                 case "neurons": value = "relu"
                 case "outputNeurons": value = "spiking"

@@ -1,0 +1,83 @@
+import Testing
+import TestSupport
+import SpikeCore
+import SpikeEngine
+import SpikeData
+import SpikeRun
+
+/// Overlap of the spike exchange with the interior rows of the next convolution (`--overlap interior`,
+/// `RankSimulator.run(batch:)` rule 5): the layers that overlap, their interior rows, and the same bits as
+/// without overlap and as on one rank.
+@Suite("Exchange overlap: interior rows computed while the halo is in flight, the same bits")
+struct OverlapTests {
+    /// Per rank: the layers whose interior rows overlap the exchange, and those rows.
+    private func plans(_ net: Network, ranks: Int, overlap: ExchangeOverlap) throws -> [[Int: Range<Int>]] {
+        let partition = try Partition(network: net, ranks: ranks)
+        var c = SimulationConfig(timesteps: 2)
+        c.overlap = overlap
+        let config = c
+        let rows = try LocalGroup(size: ranks).run { t -> [Int: Range<Int>] in
+            try RankSimulator(network: net, partition: partition, transport: t, config: config).overlappedRows
+        }
+        return rows
+    }
+
+    @Test("Which layers overlap, and their interior rows (3x3 convolutions, 2x2 pools, Darknet's stride-1 pool)")
+    func interiorRows() throws {
+        let net = try ModelSource.zoo("tiny-yolov3", seed: 5, targetRate: 0.15, inputSize: 64)
+        let two = try plans(net, ranks: 2, overlap: .interior)
+        // One rank: nothing crosses ranks. `none`: nothing overlaps.
+        #expect(try plans(net, ranks: 1, overlap: .interior) == [[:]])
+        #expect(try plans(net, ranks: 2, overlap: .none) == [[:], [:]])
+        // Every convolution on the gather kernel (at least 16 output channels per group) that reads the layer just
+        // before it, when that layer is split in row bands and its events cross ranks, overlaps; the first does not
+        // (its input is encoded locally on every rank).
+        let partition = try Partition(network: net, ranks: 2)
+        let expected = net.layers.indices.filter { i in
+            guard i > 1, case .conv(_, let outC, let groups) = net.layers[i].op, outC / groups >= 16 else { return false }
+            let p = partition.layers[i - 1]
+            return net.layers[i].inputs == [i - 1] && p.scheme == .rows && !p.transfers.isEmpty
+        }
+        #expect(expected.count >= 4, "\(expected)")
+        var threeByThree = 0
+        for i in expected {
+            let l = net.layers[i], src = net.layers[i - 1]
+            guard case .conv(let w, _, _) = l.op else { continue }
+            for r in 0..<2 {
+                // Interior: the rows whose window (within the image) lies in the input rows this rank owns.
+                let own = partition.layers[i - 1].blocks[r], mine = partition.layers[i].blocks[r]
+                let rows = (mine.rowLower..<mine.rowUpper).filter {
+                    let (a, b) = w.inputRows(outputRows: $0, $0 + 1, inputHeight: src.shape.height)
+                    return a >= own.rowLower && b <= own.rowUpper
+                }
+                // A layer with no interior row (a band of 2 rows under a 3x3 window) does not overlap.
+                #expect(two[r][i] == (rows.isEmpty ? nil : rows.first! ..< rows.last! + 1), "\(l.name) rank \(r)")
+            }
+            // A row-split 3x3 convolution with padding 1 and stride 1 leaves out the one row next to the halo.
+            let h = l.shape.height
+            if w.kernelH == 3 && w.strideH == 1 && h == src.shape.height && partition.layers[i].scheme == .rows {
+                #expect(two[0][i] == 0 ..< h / 2 - 1 && two[1][i] == h / 2 + 1 ..< h, "\(l.name)")
+                threeByThree += 1
+            }
+        }
+        #expect(threeByThree >= 2)
+        for r in 0..<2 { #expect(Set(two[r].keys).isSubset(of: expected), "rank \(r): \(two[r].keys.sorted()) of \(expected)") }
+    }
+
+    @Test("Tiny-YOLOv3 (128x128) on 2, 3 and 4 ranks, in batches of 3 on 2: overlap or not, the 1-rank bits")
+    func sameBits() throws {
+        let net = try ModelSource.zoo("tiny-yolov3", seed: 5, targetRate: 0.15, inputSize: 128)
+        let src = SyntheticSource(shape: net.inputShape, seed: 6, count: 3)
+        let inputs = try (0..<3).map { try src.sample($0).input }
+        var config = SimulationConfig(timesteps: 6, seed: 2, encoder: .bernoulli)
+        config.maxPoolGate = .count
+        let runs: [(ranks: Int, batch: Int)] = [(2, 1), (3, 1), (4, 1), (2, 3)]
+        let base = try expectSameBits(net, inputs: inputs, config: config, runs: runs)
+        config.overlap = .none
+        for (k, b) in [(1, 1), (2, 1), (2, 3)] {
+            let r = try simulateLocally(net, ranks: k, config: config, inputs: inputs, batch: b)
+            #expect(r.counters == base.counters, "no overlap, \(k) ranks, batch \(b): counters differ")
+            for s in inputs.indices { #expect(bits(r.outputs[s]) == bits(base.outputs[s]), "no overlap, \(k) ranks, batch \(b): outputs differ") }
+        }
+    }
+}
