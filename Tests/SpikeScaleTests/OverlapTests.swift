@@ -38,6 +38,13 @@ struct OverlapTests {
             let p = partition.layers[i - 1]
             return net.layers[i].inputs == [i - 1] && p.scheme == .rows && !p.transfers.isEmpty
         }
+        // Layers whose weights on a rank outgrow the overlap's bound do not overlap (the second pass would stream them
+        // again): conv10 and conv12 of Tiny-YOLOv3 hold 4.7 and 18.9 MB.
+        let heavy = Set(expected.filter {
+            net.layers[$0].weightCount * 4 / (partition.layers[$0].scheme == .channels ? 2 : 1) > RankSimulator.overlapWeightBytes
+        })
+        let conv12: Int? = net.index(of: "conv12")
+        #expect(conv12.map(heavy.contains) == true && heavy.count < expected.count, "\(heavy.sorted()) of \(expected)")
         #expect(expected.count >= 4, "\(expected)")
         var threeByThree = 0
         for i in expected {
@@ -51,7 +58,7 @@ struct OverlapTests {
                     return a >= own.rowLower && b <= own.rowUpper
                 }
                 // A layer with no interior row (a band of 2 rows under a 3x3 window) does not overlap.
-                #expect(two[r][i] == (rows.isEmpty ? nil : rows.first! ..< rows.last! + 1), "\(l.name) rank \(r)")
+                #expect(two[r][i] == (rows.isEmpty || heavy.contains(i) ? nil : rows.first! ..< rows.last! + 1), "\(l.name) rank \(r)")
             }
             // A row-split 3x3 convolution with padding 1 and stride 1 leaves out the one row next to the halo.
             let h = l.shape.height
