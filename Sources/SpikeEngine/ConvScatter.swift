@@ -17,6 +17,8 @@ final class ConvScatterTables {
     /// `rowStart[iy] ..< rowStart[iy + 1]`: entries of input row iy; `rowCurrent` = oy·outW·outC,
     /// `rowWeight` = ky·kw·ipg·outC.
     let rowStart: UnsafeMutableBufferPointer<Int>, rowCurrent: UnsafeMutableBufferPointer<Int>, rowWeight: UnsafeMutableBufferPointer<Int>
+    /// The output row of each entry (non-increasing within an input row's entries, as ky grows).
+    let rowOutput: UnsafeMutableBufferPointer<Int>
     /// The same per input column: `colCurrent` = ox·outC, `colWeight` = kx·ipg·outC.
     let colStart: UnsafeMutableBufferPointer<Int>, colCurrent: UnsafeMutableBufferPointer<Int>, colWeight: UnsafeMutableBufferPointer<Int>
     /// Per input channel: offset of its first reached owned output channel in the currents (minus the
@@ -27,7 +29,7 @@ final class ConvScatterTables {
     init(input inS: Shape, output outS: Shape, window w: Window, groups: Int, block b: RankBlock) {
         let inC = inS.channels, outC = outS.channels
         let ipg = inC / groups, opg = outC / groups
-        var rowStart = [0], rowCurrent = [Int](), rowWeight = [Int]()
+        var rowStart = [0], rowCurrent = [Int](), rowWeight = [Int](), rowOutput = [Int]()
         var colStart = [0], colCurrent = [Int](), colWeight = [Int]()
         var chanCurrent = [Int](), chanWeight = [Int](), chanCount = [Int]()
         for iy in 0..<inS.height {
@@ -36,7 +38,7 @@ final class ConvScatterTables {
                 if ty < 0 || ty % w.strideH != 0 { continue }
                 let oy = ty / w.strideH
                 if oy < b.rowLower || oy >= b.rowUpper { continue }
-                rowCurrent.append(oy * outS.width * outC); rowWeight.append(ky * w.kernelW * ipg * outC)
+                rowCurrent.append(oy * outS.width * outC); rowWeight.append(ky * w.kernelW * ipg * outC); rowOutput.append(oy)
             }
             rowStart.append(rowCurrent.count)
         }
@@ -62,20 +64,23 @@ final class ConvScatterTables {
             return p
         }
         self.rowStart = copy(rowStart); self.rowCurrent = copy(rowCurrent); self.rowWeight = copy(rowWeight)
+        self.rowOutput = copy(rowOutput)
         self.colStart = copy(colStart); self.colCurrent = copy(colCurrent); self.colWeight = copy(colWeight)
         self.chanCurrent = copy(chanCurrent); self.chanWeight = copy(chanWeight); self.chanCount = copy(chanCount)
     }
 
     deinit {
-        for p in [rowStart, rowCurrent, rowWeight, colStart, colCurrent, colWeight, chanCurrent, chanWeight, chanCount] { p.deallocate() }
+        for p in [rowStart, rowCurrent, rowWeight, rowOutput, colStart, colCurrent, colWeight, chanCurrent, chanWeight, chanCount] { p.deallocate() }
     }
 
     /// Adds the events `range` of `events` (input of shape `inS`) to `current`; returns the accumulate count.
+    /// `rows`: only to these output rows (an overlapped layer's passes, `RankSimulator.computeInterior`); each
+    /// neuron of them still receives its events in event order.
     func run(events: EventList, range: (Int, Int), input inS: Shape, weights: UnsafePointer<Float>,
-             current: UnsafeMutablePointer<Float>) -> Int {
+             current: UnsafeMutablePointer<Float>, rows: Range<Int>? = nil) -> Int {
         let inC = inS.channels, inW = inS.width
         var ops = 0
-        let rs = rowStart, rc = rowCurrent, rw = rowWeight, cs = colStart, cc = colCurrent, cwt = colWeight
+        let rs = rowStart, rc = rowCurrent, rw = rowWeight, ro = rowOutput, cs = colStart, cc = colCurrent, cwt = colWeight
         let chc = chanCurrent, chw = chanWeight, chn = chanCount
         events.index.withUnsafeBufferPointer { idxs in
         events.value.withUnsafeBufferPointer { vals in
@@ -88,6 +93,11 @@ final class ConvScatterTables {
                     let iy = p / inW, ix = p - iy * inW
                     posBase = p * inC; posEnd = posBase + inC
                     r0 = rs[iy]; r1 = rs[iy + 1]; c0 = cs[ix]; c1 = cs[ix + 1]
+                    if let band = rows {
+                        // The entries of the band: a contiguous run, output rows falling as the kernel row grows.
+                        while r0 < r1 && ro[r0] >= band.upperBound { r0 += 1 }
+                        while r1 > r0 && ro[r1 - 1] < band.lowerBound { r1 -= 1 }
+                    }
                 }
                 let ic = idx - posBase
                 let cnt = chn[ic]

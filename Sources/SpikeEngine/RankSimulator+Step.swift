@@ -100,7 +100,7 @@ extension RankSimulator {
     }
 
     /// Adds the events of input `k` (layer `src`) to the current of `s`; returns the operation count. `rows`: on the
-    /// gather kernel, only these output rows (an overlapped layer's two passes); `events`: instead of the input's view.
+    /// gather or table kernel, only these output rows (an overlapped layer's two passes); `events`: instead of the input's view.
     func scatter(_ s: LayerState, input k: Int, from src: LayerState, rows: (Range<Int>, Range<Int>)? = nil,
                  events: EventList? = nil) -> Int {
         let ev = events ?? inputEvents(s, k)
@@ -121,8 +121,16 @@ extension RankSimulator {
                 }
                 return s.layer.weights.withUnsafeBufferPointer { wp in
                     if let tables = s.scatterTables {
-                        return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c)
+                        guard let rows else {
+                            return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c)
+                        }
+                        var ops = 0
+                        for band in [rows.0, rows.1] where !band.isEmpty {
+                            ops += tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c, rows: band)
+                        }
+                        return ops
                     }
+                    precondition(rows == nil, "layer '\(s.layer.name)': a row band needs the gather or table kernel")
                     return Kernels.conv(events: ev, range: span, input: src.layer.shape, output: s.layer.shape, window: w, groups: groups,
                                         weights: wp.baseAddress!, block: s.block, current: c)
                 }

@@ -221,14 +221,14 @@ public final class RankSimulator {
 
     /// The owned rows of `s` computed while the exchange of `src`, the layer before it, is in flight (rule 5 of
     /// `run(batch:)`): those whose input window lies, within the image, in the rows of `src` this rank owns, so
-    /// their events are all local. Only a convolution on the gather kernel whose one input is `src`, with its
+    /// their events are all local. Only a convolution on the gather or table kernel whose one input is `src`, with its
     /// current computed afresh each step, overlaps; and only when `src` is split in row bands and its events
     /// cross ranks every step. And only when this rank's packed weights of `s` fit in `overlapWeightBytes`: the two
     /// passes each stream every weight, which for a layer whose weights outgrow the cache costs more than the wait
     /// it hides (Tiny-YOLOv3's conv12, 9.4 MB per rank: 3.66 → 3.95 ms a step on 2 ranks). Empty otherwise.
     static func interiorRows(_ s: LayerState, input src: LayerState, plan: LayerPlan) -> Range<Int> {
-        guard case .conv(let w, _, _) = s.layer.op, s.layer.inputs == [src.index], s.usesGather, s.sharesCurrent,
-              s.packedWeights.count * MemoryLayout<Float>.size <= overlapWeightBytes,
+        guard case .conv(let w, _, _) = s.layer.op, s.layer.inputs == [src.index], s.usesGather || s.scatterTables != nil,
+              s.sharesCurrent, (s.usesGather ? s.packedWeights.count : s.layer.weights.count) * MemoryLayout<Float>.size <= overlapWeightBytes,
               !s.constantInput, !s.block.own.isEmpty, !plan.transfers.isEmpty, plan.scheme == .rows,
               !src.onlyOnce, !src.block.channelSplit, !src.block.own.isEmpty else { return 0..<0 }
         let h = src.layer.shape.height, lo = src.block.rowLower, hi = src.block.rowUpper
