@@ -99,6 +99,29 @@ extension RankSimulator {
         if ownsScratch { swap(&s.current, &s.scratch.current) } else { swap(&s.current, &overlapCurrent) }
     }
 
+    /// The convolution kernel of `s` (gather, table or reference scatter) over events `span` of `ev` (its input `k`,
+    /// layer `src`), into all owned rows or only `band` (gather and table kernels).
+    private func conv(_ s: LayerState, _ k: Int, _ src: LayerState, _ w: Window, _ groups: Int, _ ev: EventList, _ span: (Int, Int),
+                      _ band: Range<Int>?, _ c: UnsafeMutablePointer<Float>) -> Int {
+        if s.usesGather {
+            if s.positionIndex.count != s.layer.inputs.count { s.positionIndex = .init(repeating: .init(), count: s.layer.inputs.count) }
+            return s.packedWeights.withUnsafeBufferPointer { pp in
+                guard let packed = pp.baseAddress else { return 0 }
+                return ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
+                                      output: s.layer.shape, window: w, groups: groups, packed: packed, chunks: s.packedChunks,
+                                      block: s.block, rows: band.map { ($0, $0.upperBound ..< $0.upperBound) }, current: c)
+            }
+        }
+        return s.layer.weights.withUnsafeBufferPointer { wp in
+            if let tables = s.scatterTables {
+                return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c, rows: band)
+            }
+            precondition(band == nil, "layer '\(s.layer.name)': a row band needs the gather or table kernel")
+            return Kernels.conv(events: ev, range: span, input: src.layer.shape, output: s.layer.shape, window: w, groups: groups,
+                                weights: wp.baseAddress!, block: s.block, current: c)
+        }
+    }
+
     /// Adds the events of input `k` (layer `src`) to the current of `s`; returns the operation count. `rows`: on the
     /// gather or table kernel, only these output rows (an overlapped layer's two passes); `events`: instead of the input's view.
     func scatter(_ s: LayerState, input k: Int, from src: LayerState, rows: (Range<Int>, Range<Int>)? = nil,
@@ -110,30 +133,19 @@ extension RankSimulator {
             let c = cur.baseAddress!
             switch s.layer.op {
             case .conv(let w, _, let groups):
-                if s.usesGather {
-                    if s.positionIndex.count != s.layer.inputs.count { s.positionIndex = .init(repeating: .init(), count: s.layer.inputs.count) }
-                    return s.packedWeights.withUnsafeBufferPointer { pp in
-                        guard let packed = pp.baseAddress else { return 0 }
-                        return ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
-                                       output: s.layer.shape, window: w, groups: groups, packed: packed,
-                                       chunks: s.packedChunks, block: s.block, rows: rows, current: c)
+                if let rows {
+                    // Row bands (an overlapped layer's passes): each band reads only the events of its window's input rows.
+                    let inS = src.layer.shape
+                    var ops = 0
+                    for band in [rows.0, rows.1] where !band.isEmpty {
+                        let (lo, hi) = w.inputRows(outputRows: band.lowerBound, band.upperBound, inputHeight: inS.height)
+                        let need = FlatRange(lo * inS.rowStride, hi * inS.rowStride).intersection(s.inputRanges[k])
+                        let part = ev.span(need)
+                        if part.0 < part.1 { ops += conv(s, k, src, w, groups, ev, part, band, c) }
                     }
+                    return ops
                 }
-                return s.layer.weights.withUnsafeBufferPointer { wp in
-                    if let tables = s.scatterTables {
-                        guard let rows else {
-                            return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c)
-                        }
-                        var ops = 0
-                        for band in [rows.0, rows.1] where !band.isEmpty {
-                            ops += tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c, rows: band)
-                        }
-                        return ops
-                    }
-                    precondition(rows == nil, "layer '\(s.layer.name)': a row band needs the gather or table kernel")
-                    return Kernels.conv(events: ev, range: span, input: src.layer.shape, output: s.layer.shape, window: w, groups: groups,
-                                        weights: wp.baseAddress!, block: s.block, current: c)
-                }
+                return conv(s, k, src, w, groups, ev, span, nil, c)
             case .dense(let out):
                 return s.layer.weights.withUnsafeBufferPointer { wp in
                     Kernels.dense(events: ev, range: span, outFeatures: out, weights: wp.baseAddress!, block: s.block, current: c)
