@@ -103,8 +103,14 @@ struct KernelEquivalenceTests {
         try b.add("dw2", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 32, groups: 16), neuron: ibt, weights: g.he(count: 9 * 32, fanIn: 9), bias: g.small(32))
         try b.add("c6", .conv(Window(kernel: 3, pad: 1), outChannels: 6, groups: 2), neuron: burst, weights: g.he(count: 9 * 16 * 6, fanIn: 144), bias: g.small(6))
         try b.add("p8", .conv(Window(kernel: 1), outChannels: 8, groups: 1), neuron: ibt, weights: g.he(count: 6 * 8, fanIn: 6), bias: g.small(8))
+        // Depthwise with a channel tail past the last 8-wide chunk (20) and a wide one (64, burst) where positions with
+        // few events take the one-by-one path and those with many the 8-channel one.
+        try b.add("p20", .conv(Window(kernel: 1), outChannels: 20, groups: 1), neuron: ibt, weights: g.he(count: 8 * 20, fanIn: 8), bias: g.small(20))
+        try b.add("dw20", .conv(Window(kernel: 3, pad: 1), outChannels: 20, groups: 20), neuron: ibt, weights: g.he(count: 9 * 20, fanIn: 9), bias: g.small(20))
+        try b.add("p64", .conv(Window(kernel: 1), outChannels: 64, groups: 1), neuron: ibt, weights: g.he(count: 20 * 64, fanIn: 20), bias: g.small(64))
+        try b.add("dw64", .conv(Window(kernel: 3, pad: 1), outChannels: 64, groups: 64), neuron: burst, weights: g.he(count: 9 * 64, fanIn: 9), bias: g.small(64))
         try b.add("gap", .globalAvgPool, neuron: .ibt(alpha: 1))
-        try b.add("v48", .conv(Window(kernel: 1), outChannels: 48, groups: 1), neuron: ibt, weights: g.he(count: 8 * 48, fanIn: 8), bias: g.small(48))
+        try b.add("v48", .conv(Window(kernel: 1), outChannels: 48, groups: 1), neuron: ibt, weights: g.he(count: 64 * 48, fanIn: 64), bias: g.small(48))
         try b.add("out", .dense(outFeatures: 10), neuron: .accumulator, weights: g.he(count: 480, fanIn: 48), bias: g.small(10))
         let raw = try b.build()
         let src = SyntheticSource(shape: raw.inputShape, seed: 3, count: 2)
@@ -123,7 +129,7 @@ struct KernelEquivalenceTests {
             let inputs = enc != .events ? inputs : inputs.map { x in (0..<12).flatMap { t in x.map { $0 > 0.3 + 0.04 * Float(t) ? 1 : 0 } } }
             let ref = try simulateLocally(net, ranks: 1, config: scatter, inputs: inputs)
             #expect(ref.counters[0].reduce(Int64(0)) { $0 + $1.spikes } > 0)
-            for name in ["dw", "dw2", "c6", "p8"] {
+            for name in ["dw", "dw2", "c6", "p8", "dw20", "dw64"] {
                 let i = net.layers.firstIndex { $0.name == name }!
                 #expect(ref.counters[0][i].spikes > 0, "\(enc): layer \(name) is silent, so it tests nothing")
             }
