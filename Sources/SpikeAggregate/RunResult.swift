@@ -102,6 +102,8 @@ public struct RunResult: Codable, Sendable {
     public var groups: Int?
     /// The partition policy (`--partition`) when it is not the default `auto`; each layer's scheme is in `layers[].partition`.
     public var partitionPolicy: String?
+    /// The exchange overlap (`--overlap`) when it is not the default `interior`.
+    public var exchangeOverlap: String?
     public var timesteps: Int
     public var samples: Int
     public var seed: UInt64

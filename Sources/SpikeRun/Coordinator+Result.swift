@@ -38,6 +38,7 @@ extension Coordinator {
         }
         if options.groups > 1 { result.groups = options.groups }
         if options.partition != .auto { result.partitionPolicy = options.partition.rawValue }
+        if config.overlap != .interior { result.exchangeOverlap = config.overlap.rawValue }
         addChannelRates(&result, counts: channelCounts, sim: sim, simulated: state.simulatedHere)
         result.raster = state.raster
         if let e = state.layerErrors, e.samples > 0 { result.layerErrors = e.result }

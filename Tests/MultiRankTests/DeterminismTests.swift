@@ -80,11 +80,13 @@ struct TinyYOLOTests {
         let dir = TestPaths.tempDir("spikescale-mpi")
         var results = [RunResult]()
         var runs = [RunInvariant]()
-        // The default partition on 1 and 2 ranks, then row bands only (`--partition rows`) on 2.
-        for (k, policy) in [(1, "auto"), (2, "auto"), (2, "rows")] {
-            let out = "\(dir)/ty-\(k)-\(policy).json"
+        // The default partition on 1 and 2 ranks, then row bands only (`--partition rows`) on 2, then the default
+        // without overlapping the exchange (`--overlap none`) on 2.
+        for (k, policy, overlap) in [(1, "auto", "interior"), (2, "auto", "interior"), (2, "rows", "interior"), (2, "auto", "none")] {
+            let out = "\(dir)/ty-\(k)-\(policy)-\(overlap).json"
             let r = try MPIHarness.run(ranks: k, ["simulate", "--model", "zoo:tiny-yolov3", "--input", "synthetic", "-T", "16",
-                                                  "--samples", "1", "--seed", "1", "--partition", policy, "--json", out, "--quiet"], timeout: 600)
+                                                  "--samples", "1", "--seed", "1", "--partition", policy, "--overlap", overlap,
+                                                  "--json", out, "--quiet"], timeout: 600)
             #expect(r.status == 0, "\(r.stderr)")
             guard r.status == 0 else { return }
             results.append(try ResultReader.run(out))
@@ -102,7 +104,7 @@ struct TinyYOLOTests {
         for r in results { #expect(r.communication.allSatisfy { $0.peakResidentBytes > 0 }) }
         // One copy of the weights on 1 rank; on 2, each rank holds its share of the layers split by output channels.
         // With row bands only, every rank holds all of them, and the result says which policy ran.
-        if results.count == 3 {
+        if results.count == 4 {
             let one = results[0].communication.compactMap(\.weightBytes), two = results[1].communication.compactMap(\.weightBytes)
             let rows = results[2].communication.compactMap(\.weightBytes)
             #expect(one.count == 1 && two.count == 2 && rows.count == 2)
@@ -112,6 +114,7 @@ struct TinyYOLOTests {
                 #expect(rows.allSatisfy { $0 == one[0] }, "row bands: 2 ranks hold \(rows) of \(one[0])")
             }
             #expect(results[1].partitionPolicy == nil && results[2].partitionPolicy == "rows")
+            #expect(results[1].exchangeOverlap == nil && results[3].exchangeOverlap == "none")
             #expect(results[1].layers.contains { $0.partition.hasPrefix("channels") })
             #expect(!results[2].layers.contains { $0.partition.hasPrefix("channels") })
         }
