@@ -85,7 +85,9 @@ public struct Projection: Sendable, Equatable {
 /// - exchange: per layer, on each rank, one message per transfer the partition lists (latency each) plus
 ///   the packet bytes (the engine's delta-list or bitmap encoding, whichever is smaller, at the layer's
 ///   measured firing rate) over the bandwidth; the busiest rank per layer, layers one after the other
-///   (the engine exchanges layer by layer without overlap); plus one collective (`ceil(log2 P)` latencies);
+///   (layers one after the other: the exchange is charged in full, though `--overlap interior` computes the next
+///   convolution's interior rows while it is in flight; at 2 ranks that measured no gain, RESULTS "Exchange overlap",
+///   so the model does not credit it: an upper bound); plus one collective (`ceil(log2 P)` latencies);
 /// - per image: the measured per-image overhead (not divided by ranks) and a gather of the outputs.
 /// Groups work on different images; the coordinator receives one result message per image.
 /// Memory per rank: replicated weights, owned neurons' state, event buffers of the owned and viewed
