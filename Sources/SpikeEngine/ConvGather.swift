@@ -118,7 +118,11 @@ enum ConvGather {
                     // Tiles of output rows whose partial sums of this chunk stay in L1 (about 32 KB);
                     // within a tile, one kernel offset at a time, so the weight rows of that offset
                     // (in-channels x 32 floats) are reused across the tile's positions.
-                    let tileRows = Swift.max(1, 32768 / Swift.max(1, outS.width * cw * 4))
+                    // A map whose partial sums of this chunk fit in 128 KB (L2) is one tile: each kernel offset's weight
+                    // rows are then read once per step, not once per tile (Tiny-YOLOv3's conv12: 13 rows, 18.9 MB of
+                    // weights, was two tiles).
+                    let rowBytes = Swift.max(1, outS.width * cw * 4), owned = b.rowUpper - b.rowLower
+                    let tileRows = owned * rowBytes <= 131072 ? Swift.max(1, owned) : Swift.max(1, 32768 / rowBytes)
                     for bandNo in 0..<2 {
                     let band = bandNo == 0 ? bands.0 : bands.1
                     var tile = band.lowerBound
