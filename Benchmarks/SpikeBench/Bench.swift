@@ -52,6 +52,8 @@ struct Figure: Codable {
     var date: String
     /// `--overlap` of the run (absent in figures from before it existed).
     var overlap: String?
+    /// The kernels OpenBLAS ran the dense forward with (`openblas_get_corename`; absent in older figures).
+    var blasCore: String?
 }
 
 struct Measure: ParsableCommand {
@@ -66,6 +68,7 @@ struct Measure: ParsableCommand {
     func run() throws {
         try MPIRuntime.initialize()
         let t = try MPITransport.world()
+        if t.rank == 0, let w = BLASInfo.fallbackWarning { FileHandle.standardError.write(Data("spikescale-bench: warning: \(w)\n".utf8)) }
         var figures = [Figure]()
         for name in networks.split(separator: ",").map(String.init) {
             figures.append(try measure(name, t))
@@ -145,7 +148,7 @@ struct Measure: ParsableCommand {
                       synapticOpsPerSecondPerRank: ops / secondsPerStep / Double(t.size), updateSeconds: g.map { $0[0] },
                       waitSeconds: g.map { $0[1] }, bytesSentPerStep: g.reduce(0) { $0 + $1[2] } / T,
                       peakResidentBytes: g.map { Int($0[3]) }, layers: layers, machine: Report.machine(), date: Report.date(),
-                      overlap: overlap)
+                      overlap: overlap, blasCore: BLASInfo.core)
     }
 }
 

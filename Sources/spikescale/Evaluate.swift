@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpikeAggregate
+import SpikeANN
 import SpikeCore
 import SpikeData
 import SpikeOptions
@@ -34,6 +35,7 @@ struct Evaluate: ParsableCommand {
             let source = try DataSource.open(folder, split: data.split, expecting: network.inputShape,
                                              classes: network.heads.first?.classes, events: ev)
             let n = data.samples ?? (source.count - data.firstSample)
+            if let w = BLASInfo.fallbackWarning { printError("spikescale: warning: \(w)") }
             let r = try ANNEvaluation.run(network: network, modelPath: spec, source: source, first: data.firstSample, count: n,
                                           progress: !quiet)
             print(ANNEvaluation.summary(r))

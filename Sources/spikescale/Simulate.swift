@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpikeANN
 import SpikeCore
 import SpikeData
 import SpikeEngine
@@ -47,6 +48,7 @@ struct Simulate: ParsableCommand {
         setup = nil   // the coordinator's copy is then the only one: its simulator can free the weights it packs
         let coordinator = try Coordinator(network: consume network, transport: t, config: cfg, options: opts)
         if showPlan && t.rank == 0 { print(coordinator.partition.describe(coordinator.network)) }
+        if t.rank == 0 && (opts.compareANN || cfg.layerValues), let w = BLASInfo.fallbackWarning { printError("spikescale: warning: \(w)") }
         if let result = try coordinator.run(source: source) {
             print(SummaryTable.render(result))
             for s in result.skippedSamples ?? [] { print("skipped sample \(s.sample): \(s.reason)") }

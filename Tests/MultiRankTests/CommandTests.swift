@@ -42,6 +42,21 @@ struct CommandTests {
         #expect(csv[1].split(separator: ",")[8] == "1.0000", "the 1-rank run is the speedup's base")
     }
 
+    @Test("evaluate warns when OpenBLAS runs kernels without AVX2 on an AVX2 machine (OPENBLAS_CORETYPE=Prescott), not with its Haswell kernels")
+    func blasFallbackWarning() throws {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let flags = Set(cpu.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        let avx2 = flags.contains("avx2") && flags.contains("fma")
+        let args = [MPIHarness.binary, "evaluate", TestPaths.fixtures + "/mnist-mlp.onnx", "--data", TestPaths.sharedData + "/mnist",
+                    "--samples", "20", "--quiet"]
+        let slow = try Command.run(args, environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        let fast = try Command.run(args, environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(slow.status == 0 && fast.status == 0, "\(slow.stderr)\n\(fast.stderr)")
+        #expect(!fast.stderr.contains("warning"), "\(fast.stderr)")
+        #expect(slow.stderr.contains("warning: OpenBLAS runs its Prescott kernels on this AVX2 CPU") == avx2, "\(slow.stderr)")
+        #expect(slow.stdout.contains("20 samples") && fast.stdout.contains("20 samples"))
+    }
+
     @Test("profile measures per-layer costs; plan --project projects them and sets measured 1- and 2-rank runs beside")
     func profileAndProjection() throws {
         let dir = TestPaths.tempDir("spikescale-commands")
