@@ -58,7 +58,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "SpikeBench", dependencies: [
-            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeData", "SpikeRun",
+            "SpikeCore", "SpikeEngine", "SpikeMPI", "SpikeANN", "SpikeData", "SpikeRun", "SpikeOptions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/SpikeBench", swiftSettings: fast),
         // The parsers' fuzz targets (Launch/fuzz.sh builds the driver with -sanitize=fuzzer,address -DFUZZING).

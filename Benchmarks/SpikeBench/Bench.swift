@@ -5,6 +5,7 @@ import SpikeCore
 import SpikeEngine
 import SpikeMPI
 import SpikeData
+import SpikeOptions
 import SpikeRun
 
 /// Engine benchmark: synaptic operations per second, SNN timestep vs dense ANN forward (OpenBLAS),
@@ -63,7 +64,7 @@ struct Measure: ParsableCommand {
     @Option(help: "Target firing rate for the weight scaling.") var targetRate: Float = 0.1
     @Option(help: "Repetitions of the dense forward and of the timed SNN run (the fastest of each is kept, per layer too).") var repeats = 3
     @Option(help: "Write figures here (rank 0).") var json: String?
-    @Option(help: "Exchange overlap: interior or none (as simulate's --overlap).") var overlap = "interior"
+    @Option(help: "Exchange overlap: interior or none (as simulate's --overlap).") var overlap: ExchangeOverlap = .interior
 
     func run() throws {
         try MPIRuntime.initialize()
@@ -99,10 +100,7 @@ struct Measure: ParsableCommand {
         }
         let partition = try Partition(network: net, ranks: t.size)
         var config = SimulationConfig(timesteps: timesteps, seed: 1)
-        guard let ov = ExchangeOverlap(rawValue: overlap) else {
-            throw ValidationError("--overlap must be \(ExchangeOverlap.allCases.map(\.rawValue).joined(separator: " or ")), got '\(overlap)'")
-        }
-        config.overlap = ov
+        config.overlap = overlap
         let sim = try RankSimulator(network: net, partition: partition, transport: t, config: config)
         _ = try sim.run(sample: 0, input: input)              // warm-up: page in weights and buffers
         // The timed run, `repeats` times like the forward: the fastest wall time, and per layer the fastest, are kept
@@ -148,7 +146,7 @@ struct Measure: ParsableCommand {
                       synapticOpsPerSecondPerRank: ops / secondsPerStep / Double(t.size), updateSeconds: g.map { $0[0] },
                       waitSeconds: g.map { $0[1] }, bytesSentPerStep: g.reduce(0) { $0 + $1[2] } / T,
                       peakResidentBytes: g.map { Int($0[3]) }, layers: layers, machine: Report.machine(), date: Report.date(),
-                      overlap: overlap, blasCore: BLASInfo.core)
+                      overlap: overlap.rawValue, blasCore: BLASInfo.core)
     }
 }
 
