@@ -87,11 +87,11 @@ enum ConvGather {
     static func run(events ev: EventList, span: (Int, Int), index pi: inout PositionIndex, view: FlatRange,
                     input inS: Shape, output outS: Shape, window w: Window, groups: Int,
                     packed: UnsafePointer<Float>, chunks: [Int],
-                    block b: RankBlock, rows: (Range<Int>, Range<Int>)? = nil, current: UnsafeMutablePointer<Float>) -> Int {
-        // The output rows computed: all owned ones, or the given two ranges (an overlapped layer's interior rows
-        // before its input's exchange completes, then the rest). Each row is computed whole in one call, so a
-        // neuron's order of addition is the same either way.
-        let bands = rows ?? (b.rowLower ..< b.rowUpper, b.rowUpper ..< b.rowUpper)
+                    block b: RankBlock, rows: Range<Int>? = nil, current: UnsafeMutablePointer<Float>) -> Int {
+        // The output rows computed: all owned ones, or one band of them (an overlapped layer's interior rows before
+        // its input's exchange completes, then each band next to the halo). Each row is computed whole in one call,
+        // so a neuron's order of addition is the same either way.
+        let band = rows ?? (b.rowLower ..< b.rowUpper)
         let inC = inS.channels, outC = outS.channels
         let cw = chunkWidth(outChannelsPerGroup: outC / groups)
         var chunkNo = 0
@@ -123,8 +123,6 @@ enum ConvGather {
                     // weights, was two tiles).
                     let rowBytes = Swift.max(1, outS.width * cw * 4), owned = b.rowUpper - b.rowLower
                     let tileRows = owned * rowBytes <= 131072 ? Swift.max(1, owned) : Swift.max(1, 32768 / rowBytes)
-                    for bandNo in 0..<2 {
-                    let band = bandNo == 0 ? bands.0 : bands.1
                     var tile = band.lowerBound
                     while tile < band.upperBound {
                         let tileEnd = Swift.min(band.upperBound, tile + tileRows)
@@ -245,7 +243,6 @@ enum ConvGather {
                             }
                         }
                         tile = tileEnd
-                    }
                     }
                     c += width
                 }

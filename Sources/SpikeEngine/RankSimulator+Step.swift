@@ -109,7 +109,7 @@ extension RankSimulator {
                 guard let packed = pp.baseAddress else { return 0 }
                 return ConvGather.run(events: ev, span: span, index: &s.positionIndex[k], view: src.block.view, input: src.layer.shape,
                                       output: s.layer.shape, window: w, groups: groups, packed: packed, chunks: s.packedChunks,
-                                      block: s.block, rows: band.map { ($0, $0.upperBound ..< $0.upperBound) }, current: c)
+                                      block: s.block, rows: band, current: c)
             }
         }
         return s.layer.weights.withUnsafeBufferPointer { wp in
