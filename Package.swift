@@ -79,7 +79,7 @@ let package = Package(
             "SpikeOptions", "SpikeRun", "SpikeAggregate", "SpikeCore", "SpikeEngine", "SpikeConvert", "SpikeMetrics", "SpikeData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: cpuFlags),
-        .testTarget(name: "MultiRankTests", dependencies: ["TestSupport", "SpikeAggregate", "SpikeMetrics", "spikescale"],
+        .testTarget(name: "MultiRankTests", dependencies: ["TestSupport", "SpikeAggregate", "SpikeMetrics", "SpikeANN", "spikescale"],
                     swiftSettings: cpuFlags),
     ]
 )

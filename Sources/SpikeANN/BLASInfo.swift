@@ -23,7 +23,7 @@ public enum BLASInfo {
     }
 
     /// True if /proc/cpuinfo lists the avx2 and fma flags.
-    static var cpuHasAVX2AndFMA: Bool {
+    public static var cpuHasAVX2AndFMA: Bool {
         guard let f = fopen("/proc/cpuinfo", "r") else { return false }
         defer { fclose(f) }
         var line: UnsafeMutablePointer<CChar>? = nil, cap = 0

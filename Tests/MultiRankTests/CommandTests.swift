@@ -1,5 +1,6 @@
 import Foundation
 import SpikeAggregate
+import SpikeANN
 import Testing
 import TestSupport
 
@@ -44,9 +45,7 @@ struct CommandTests {
 
     @Test("evaluate warns when OpenBLAS runs kernels without AVX2 on an AVX2 machine (OPENBLAS_CORETYPE=Prescott), not with its Haswell kernels")
     func blasFallbackWarning() throws {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let flags = Set(cpu.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
-        let avx2 = flags.contains("avx2") && flags.contains("fma")
+        let avx2 = BLASInfo.cpuHasAVX2AndFMA
         let args = [MPIHarness.binary, "evaluate", TestPaths.fixtures + "/mnist-mlp.onnx", "--data", TestPaths.sharedData + "/mnist",
                     "--samples", "20", "--quiet"]
         let slow = try Command.run(args, environment: ["OPENBLAS_CORETYPE": "Prescott"])
