@@ -5,7 +5,7 @@ import PackageDescription
 // (AVX2 + FMA) on x86_64 unless SPIKESCALE_PORTABLE is set when building.
 #if arch(x86_64)
 let cpuFlags: [SwiftSetting] = Context.environment["SPIKESCALE_PORTABLE"] == nil
-    ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("SPIKESCALE_AVX2")] : []
 #else
 let cpuFlags: [SwiftSetting] = []
 #endif
@@ -43,7 +43,10 @@ let package = Package(
         // HDF5 for NIR files (Debian's serial build; its pkg-config name is hdf5-serial).
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "SpikeCore", swiftSettings: fast),
-        .target(name: "SpikeEngine", dependencies: ["SpikeCore"], swiftSettings: fast),
+        // Header-only C: AVX2 lane permutations the engine's spike emission uses (Swift's SIMD types have no
+        // run-time shuffle).
+        .target(name: "CSpikeSIMD", path: "Sources/CSpikeSIMD"),
+        .target(name: "SpikeEngine", dependencies: ["SpikeCore", "CSpikeSIMD"], swiftSettings: fast),
         .target(name: "SpikeMPI", dependencies: ["CMPI", "SpikeEngine"], swiftSettings: fast),
         .target(name: "SpikeANN", dependencies: ["SpikeCore", "CBLAS"], swiftSettings: fast),
         .target(name: "SpikeImport", dependencies: ["SpikeCore", "CHDF5", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

@@ -1,4 +1,7 @@
 import SpikeCore
+#if arch(x86_64) && SPIKESCALE_AVX2
+import CSpikeSIMD
+#endif
 
 /// The neuron updates of one layer's owned neurons: a rate-coded step (`fire`: IF, signed IBT, burst, LIF,
 /// leaky and accumulator neurons, DESIGN.md section 3) and a few-spike sub-step (`fireFewSpike`).
@@ -21,12 +24,33 @@ extension LayerState {
         // The IF, IBT and burst updates emit through the scratch buffers (no per-event array growth checks);
         // a full buffer is appended to the layer's events, in order, and reused.
         let cap = EI.count
+        let leftPack = LeftPack.rows
+        @inline(__always) func flush() {
+            own.index.append(contentsOf: UnsafeBufferPointer(rebasing: EI[0..<m]))
+            own.value.append(contentsOf: UnsafeBufferPointer(rebasing: EV[0..<m]))
+            m = 0
+        }
         @inline(__always) func emit(_ i: Int, _ v: Float) {
-            if _slowPath(m == cap) {
-                own.index.append(contentsOf: UnsafeBufferPointer(EI)); own.value.append(contentsOf: UnsafeBufferPointer(EV))
-                m = 0
-            }
+            if _slowPath(m == cap) { flush() }
             EI[m] = Int32(truncatingIfNeeded: i); EV[m] = v; m += 1
+        }
+        // The firing lanes of eight neurons, in lane order: the events of neurons `first ..< first + 8` whose bit
+        // is set in `bits`, with values `v`. On AVX2 one left-packing permutation and two 8-lane stores, with no
+        // branch per spike (a spike's lane is data-dependent and mispredicts); elsewhere lane by lane.
+        @inline(__always) func emit8(_ first: Int, _ bits: UInt32, _ v: SIMD8<Float>) {
+            #if arch(x86_64) && SPIKESCALE_AVX2
+            if _slowPath(m > cap - 8) { flush() }
+            let index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first)) &+ SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+            cs_left_pack8(index, v, leftPack + Int(bits) * 8, EI.baseAddress! + m, EV.baseAddress! + m)
+            m += bits.nonzeroBitCount
+            #else
+            var b = bits
+            while b != 0 {
+                let l = b.trailingZeroBitCount
+                b &= b - 1
+                emit(first + l, v[l])
+            }
+            #endif
         }
         // Channel counts as the neurons fire (eligible layers: whole rows of C channels, C a multiple of 8, so the
         // lanes of an 8-neuron group are 8 consecutive channels starting at a multiple of 8).
@@ -47,7 +71,9 @@ extension LayerState {
                     // Eight neurons at a time, lane by lane the scalar tail's IEEE operations (a quotient, its
                     // floor, a min, a product and a difference); the lanes that fire are then appended in order.
                     let thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh), one = SIMD8<Float>(repeating: 1)
-                    let burstEdges = self.burstEdges, negativeBurstEdges = self.negativeBurstEdges
+                    // (Through buffer pointers: an array's iterator here costs a call per group of eight.)
+                    self.burstEdges.withUnsafeBufferPointer { burstEdges in
+                    self.negativeBurstEdges.withUnsafeBufferPointer { negativeBurstEdges in
                     for (sa, sb, go) in segments {
                     var i0 = sa
                     var c0 = CC == nil ? 0 : sa % C
@@ -55,33 +81,35 @@ extension LayerState {
                         let v = sum8(V, I, i0)
                         let fp = v .>= th, fn = v .<= -negTh
                         var nv = v
-                        let fired = laneBits(fp .| fn)
+                        let pb = laneBits(fp), nb = laneBits(fn)
+                        let fired = pb | nb
                         if fired != 0 {
                             // k = min(⌊v / θ⌋, cap), counted against the edges where the Float quotient reaches 2, 3, ...
-                            // (the division's bits without dividing); likewise for −v over θ/α.
+                            // (the division's bits without dividing); likewise for −v over θ/α. The spike counts
+                            // are the lanes' k summed: one per firing lane plus one per edge a firing lane reaches.
                             var kp = one, kn = one
                             var kpI = SIMD8<Int32>(repeating: 1), knI = kpI
+                            var spikes = pb.nonzeroBitCount
                             for e in burstEdges {
                                 let m = v .>= SIMD8<Float>(repeating: e)
                                 kp.replace(with: kp + one, where: m); kpI.replace(with: kpI &+ 1, where: m)
+                                spikes += (laneBits(m) & pb).nonzeroBitCount
                             }
-                            for e in negativeBurstEdges {
-                                let m = -v .>= SIMD8<Float>(repeating: e)
-                                kn.replace(with: kn + one, where: m); knI.replace(with: knI &+ 1, where: m)
+                            pos += spikes
+                            if nb != 0 {
+                                var negSpikes = nb.nonzeroBitCount
+                                for e in negativeBurstEdges {
+                                    let m = -v .>= SIMD8<Float>(repeating: e)
+                                    kn.replace(with: kn + one, where: m); knI.replace(with: knI &+ 1, where: m)
+                                    negSpikes += (laneBits(m) & nb).nonzeroBitCount
+                                }
+                                neg += negSpikes
+                                nv.replace(with: v + kn * negV, where: fn)
                             }
                             if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: kpI, where: fp).replacing(with: knI, where: fn)) }
                             nv.replace(with: v - kp * thV, where: fp)
-                            nv.replace(with: v + kn * negV, where: fn)
                             // A firing lane is positive or negative, never both: its event is kp or -kn.
-                            let k = kp.replacing(with: -kn, where: fn)
-                            var bits = fired
-                            while bits != 0 {
-                                let l = bits.trailingZeroBitCount
-                                bits &= bits - 1
-                                let kl = k[l], ki = Int(kl)
-                                emit(go + i0 + l, kl)
-                                pos += Swift.max(ki, 0); neg += Swift.max(-ki, 0)
-                            }
+                            emit8(go + i0, fired, kp.replacing(with: -kn, where: fn))
                         }
                         store8(nv, V, i0)
                         i0 += 8
@@ -102,6 +130,7 @@ extension LayerState {
                         } else { V[i] = v }
                     }
                     }
+                    }}
                     return
                 }
                 switch kind {
@@ -120,18 +149,14 @@ extension LayerState {
                         let fp = v .>= th, fn = signed ? v .<= -negTh : never
                         var nv = v
                         let pb = laneBits(fp), nb = laneBits(fn)
-                        var bits = pb | nb
+                        let bits = pb | nb
                         if bits != 0 {
                             if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: fp .| fn)) }
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
                             if nb != 0 { nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn) }
                             // The sign of each spike without a branch (it is data-dependent and mispredicts).
                             pos += pb.nonzeroBitCount; neg += nb.nonzeroBitCount
-                            while bits != 0 {
-                                let l = bits.trailingZeroBitCount
-                                emit(go + i0 + l, Float(Int32((pb >> UInt32(l)) & 1) * 2 - 1))
-                                bits &= bits - 1
-                            }
+                            emit8(go + i0, bits, SIMD8<Float>(repeating: -1).replacing(with: 1, where: fp))
                         }
                         store8(nv, V, i0)
                         i0 += 8
@@ -235,6 +260,19 @@ extension LayerState {
     }
 }
 
+/// For each 8-lane firing mask, the lanes whose bit is set in ascending order, then zeros: row `mask` (8 lane
+/// numbers) is the permutation that left-packs those lanes (`emit8` in `fire`). Allocated once, never freed.
+enum LeftPack {
+    nonisolated(unsafe) static let rows: UnsafePointer<Int32> = {
+        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 256 * 8)
+        for mask in 0..<256 {
+            let lanes = (0..<8).filter { mask >> $0 & 1 == 1 }
+            for j in 0..<8 { p[mask * 8 + j] = j < lanes.count ? Int32(lanes[j]) : 0 }
+        }
+        return UnsafePointer(p)
+    }()
+}
+
 /// `V[i ..< i + 8] + I[i ..< i + 8]`, lane by lane.
 @inline(__always)
 func sum8(_ V: UnsafeMutableBufferPointer<Float>, _ I: UnsafeBufferPointer<Float>, _ i: Int) -> SIMD8<Float> {
@@ -250,7 +288,12 @@ func store8(_ v: SIMD8<Float>, _ V: UnsafeMutableBufferPointer<Float>, _ i: Int)
 /// library's `any(_:)` reduces through a generic `min()` that is not inlined here.
 @inline(__always)
 func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
+    #if arch(x86_64) && SPIKESCALE_AVX2
+    // One movemask (a mask's storage is its lanes as all-ones or all-zeros Int32).
+    cs_lane_bits8(unsafeBitCast(m, to: SIMD8<Int32>.self))
+    #else
     UInt32(SIMD8<Int32>.zero.replacing(with: SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128), where: m).wrappedSum())
+    #endif
 }
 
 /// The size of a burst, min(⌊v / d⌋, cap) with the quotient rounded as Float division rounds it, counted with
