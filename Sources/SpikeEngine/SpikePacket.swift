@@ -85,34 +85,44 @@ public enum SpikePacket {
             let n = try getVarint(bytes, &pos)
             guard n <= UInt64(range.count) else { throw SpikeError("spike packet: \(n) events for a range of \(range.count)") }
             var prev = range.lower - 1
-            for _ in 0..<Int(n) {
-                var d = try getVarint(bytes, &pos)
-                var v: Float = 1
-                if signed { if d & 1 == 1 { v = -1 }; d >>= 1 }
-                guard d < UInt64(range.count) else { throw SpikeError("spike packet: index gap \(d) outside the range") }
-                let i = prev + 1 + Int(d)
-                guard i < range.upper else { throw SpikeError("spike packet: index \(i) outside \(range)") }
-                events.append(i, v)
-                prev = i
+            try events.append(upTo: Int(n)) { I, V in
+                for k in 0..<Int(n) {
+                    var d = try getVarint(bytes, &pos)
+                    var v: Float = 1
+                    if signed { if d & 1 == 1 { v = -1 }; d >>= 1 }
+                    guard d < UInt64(range.count) else { throw SpikeError("spike packet: index gap \(d) outside the range") }
+                    let i = prev + 1 + Int(d)
+                    guard i < range.upper else { throw SpikeError("spike packet: index \(i) outside \(range)") }
+                    I[k] = Int32(truncatingIfNeeded: i); V[k] = v
+                    prev = i
+                }
+                return Int(n)
             }
             guard pos == bytes.count else { throw SpikeError("spike packet: \(bytes.count - pos) trailing bytes") }
         case 2:
             let nb = bitmapBytes(range.count, signed)
             guard bytes.count == 1 + nb else { throw SpikeError("spike packet: bitmap of \(bytes.count - 1) bytes, expected \(nb)") }
             bytes.withUnsafeBufferPointer { b in
-                for byte in 0..<nb where b[1 + byte] != 0 {
-                    let bits = b[1 + byte]
-                    for j in 0..<8 where bits & (1 << UInt8(j)) != 0 {
-                        let bit = byte * 8 + j
-                        if signed {
-                            if bit & 1 == 0 {
-                                let neg = (bit + 1) < nb * 8 && (b[1 + (bit + 1) >> 3] & (1 << UInt8((bit + 1) & 7))) != 0
-                                events.append(range.lower + bit / 2, neg ? -1 : 1)
+                // At most one event per set bit.
+                var most = 0
+                for byte in 0..<nb { most += b[1 + byte].nonzeroBitCount }
+                events.append(upTo: most) { I, V in
+                    var k = 0
+                    for byte in 0..<nb where b[1 + byte] != 0 {
+                        let bits = b[1 + byte]
+                        for j in 0..<8 where bits & (1 << UInt8(j)) != 0 {
+                            let bit = byte * 8 + j
+                            if signed {
+                                if bit & 1 == 0 {
+                                    let neg = (bit + 1) < nb * 8 && (b[1 + (bit + 1) >> 3] & (1 << UInt8((bit + 1) & 7))) != 0
+                                    I[k] = Int32(truncatingIfNeeded: range.lower + bit / 2); V[k] = neg ? -1 : 1; k += 1
+                                }
+                            } else {
+                                I[k] = Int32(truncatingIfNeeded: range.lower + bit); V[k] = 1; k += 1
                             }
-                        } else {
-                            events.append(range.lower + bit, 1)
                         }
                     }
+                    return k
                 }
             }
         case 3:

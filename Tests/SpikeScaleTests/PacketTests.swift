@@ -67,6 +67,51 @@ struct PacketTests {
             g = Philox(seed: 7)
         }
     }
+
+    @Test("Decoding appends to a view's events; a packet rejected part-way leaves them as they were")
+    func decodeAppends() throws {
+        let range = FlatRange(100, 200)
+        var view = EventList()
+        view.append(3, 1); view.append(7, -1)
+        for (idx, signed) in [([100, 150, 199], true), (Array(stride(from: 100, to: 200, by: 2)), false)] {
+            var buf = [UInt8]()
+            var ev = EventList()
+            for i in idx { ev.append(i, 1) }
+            SpikePacket.encode(ev, from: 0, to: ev.count, range: range, signed: signed, into: &buf)
+            var out = view
+            try SpikePacket.decode(buf, range: range, signed: signed, into: &out)
+            #expect(out.index.map(Int.init) == [3, 7] + idx && out.value == [1, -1] + idx.map { _ in 1 })
+            #expect(out.index.count == out.value.count)
+        }
+        // A delta list whose third event lies outside the range: an error, and nothing appended.
+        var out = view
+        #expect(throws: SpikeError.self) { try SpikePacket.decode([1, 3, 0, 0, 120], range: range, signed: false, into: &out) }
+        #expect(out.index == view.index && out.value == view.value)
+    }
+
+    @Test("Merging runs of events: sorted, values kept with their indices, whatever the scratch held")
+    func mergeRuns() {
+        var g = SplitMix64(seed: 11)
+        for trial in 0..<200 {
+            // Up to 4 runs (one per rank), each ascending; indices distinct across runs.
+            let runs = 1 + Int(g.next() % 4)
+            let all = (0..<(Int(g.next() % 300))).map { $0 * 3 + Int(g.next() % 3) }
+            var owner = all.map { _ in Int(g.next() % UInt64(runs)) }
+            if trial % 10 == 0 { owner = owner.map { _ in 0 } }
+            var list = EventList(), starts = [Int]()
+            for r in 0..<runs {
+                starts.append(list.count)
+                for (i, o) in zip(all, owner) where o == r { list.append(i, Float(i) * 0.5 - 7) }
+            }
+            // Scratch larger, smaller or empty, with unequal arrays never arising.
+            var scratch = EventList()
+            for k in 0..<Int(g.next() % 600) { scratch.append(k, 0) }
+            list.mergeRuns(starts, scratch: &scratch)
+            #expect(list.index.map(Int.init) == all)
+            #expect(list.value == all.map { Float($0) * 0.5 - 7 })
+            #expect(scratch.index.count == scratch.value.count)
+        }
+    }
 }
 
 @Suite("Partition planner")
