@@ -260,19 +260,6 @@ extension LayerState {
     }
 }
 
-/// For each 8-lane firing mask, the lanes whose bit is set in ascending order, then zeros: row `mask` (8 lane
-/// numbers) is the permutation that left-packs those lanes (`emit8` in `fire`). Allocated once, never freed.
-enum LeftPack {
-    nonisolated(unsafe) static let rows: UnsafePointer<Int32> = {
-        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 256 * 8)
-        for mask in 0..<256 {
-            let lanes = (0..<8).filter { mask >> $0 & 1 == 1 }
-            for j in 0..<8 { p[mask * 8 + j] = j < lanes.count ? Int32(lanes[j]) : 0 }
-        }
-        return UnsafePointer(p)
-    }()
-}
-
 /// Whether `fire` runs a group of eight neurons' firing path whether or not one fires: with the left-packing
 /// emission it has no per-spike branch, and skipping it for silent groups costs a mispredicted branch whenever
 /// the firing lanes are scattered (a group fires in most steps at 10-40% firing).

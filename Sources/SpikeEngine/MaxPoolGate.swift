@@ -173,6 +173,8 @@ struct MaxPoolGate {
         var scoreOffsets = [Int](), windowOffsets = [Int]()
         for ky in 0..<kh { for kx in 0..<kw { scoreOffsets.append((ky * s.width + kx) * c); windowOffsets.append((ky * kw + kx) * c) } }
         var heads = [Int](repeating: 0, count: kh), ends = heads, firsts = heads
+        var emitter = LaneEmitter()
+        defer { emitter.flush(into: &out); emitter.deallocate() }
         ev.index.withUnsafeBufferPointer { idx in
         ev.value.withUnsafeBufferPointer { val in
         scoreOffsets.withUnsafeBufferPointer { scoreOffsets in
@@ -232,20 +234,13 @@ struct MaxPoolGate {
                             let j0 = jBase + ch
                             if count {
                                 let ep = UnsafeMutableRawPointer(emitted! + (j0 - ownLo))
-                                let d = best - ep.loadUnaligned(as: SIMD8<Float>.self)
-                                var bits = laneBits(d .!= 0)
-                                while bits != 0 {
-                                    let l = bits.trailingZeroBitCount
-                                    bits &= bits - 1
-                                    out.append(j0 + l, d[l]); emitted![j0 - ownLo + l] = best[l]
-                                }
+                                let before = ep.loadUnaligned(as: SIMD8<Float>.self)
+                                let d = best - before
+                                let moved = d .!= 0
+                                emitter.emit8(j0, laneBits(moved), d, into: &out)
+                                ep.storeBytes(of: before.replacing(with: best, where: moved), as: SIMD8<Float>.self)
                             } else {
-                                var bits = laneBits(bestV .!= 0)
-                                while bits != 0 {
-                                    let l = bits.trailingZeroBitCount
-                                    bits &= bits - 1
-                                    out.append(j0 + l, bestV[l])
-                                }
+                                emitter.emit8(j0, laneBits(bestV .!= 0), bestV, into: &out)
                             }
                             ch += 8
                         }
@@ -263,9 +258,9 @@ struct MaxPoolGate {
                         let j = jBase + ch
                         if count {
                             let d = best - emitted![j - ownLo]
-                            if d != 0 { out.append(j, d); emitted![j - ownLo] = best }
+                            if d != 0 { emitter.emit(j, d, into: &out); emitted![j - ownLo] = best }
                         } else if bestV != 0 {
-                            out.append(j, bestV)
+                            emitter.emit(j, bestV, into: &out)
                         }
                         ch += 1
                     }
@@ -292,6 +287,8 @@ struct MaxPoolGate {
         for ky in 0..<kh { for kx in 0..<kw { offsets.append((ky * w.dilationH * s.width + kx * w.dilationW) * c) } }
         let spanH = (kh - 1) * w.dilationH, spanW = (kw - 1) * w.dilationW
         let count = mode == .count
+        var emitter = LaneEmitter()
+        defer { emitter.flush(into: &out); emitter.deallocate() }
         score.withUnsafeBufferPointer { score in
         now.withUnsafeBufferPointer { now in
         marks.withUnsafeMutableBufferPointer { marks in
@@ -342,9 +339,9 @@ struct MaxPoolGate {
                     }
                     if count {
                         let d = best - emitted[j - ownLo]
-                        if d != 0 { out.append(j, d); emitted[j - ownLo] = best }
+                        if d != 0 { emitter.emit(j, d, into: &out); emitted[j - ownLo] = best }
                     } else if bestV != 0 {
-                        out.append(j, bestV)
+                        emitter.emit(j, bestV, into: &out)
                     }
                 }
             }
