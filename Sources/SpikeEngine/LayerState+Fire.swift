@@ -36,7 +36,8 @@ extension LayerState {
         }
         // The firing lanes of eight neurons, in lane order: the events of neurons `first ..< first + 8` whose bit
         // is set in `bits`, with values `v`. On AVX2 one left-packing permutation and two 8-lane stores, with no
-        // branch per spike (a spike's lane is data-dependent and mispredicts); elsewhere lane by lane.
+        // branch per spike (a spike's lane is data-dependent and mispredicts); elsewhere lane by lane. (This is
+        // `LaneEmitter.emit8` with the count in a local: through a LaneEmitter the update measured 4% slower.)
         @inline(__always) func emit8(_ first: Int, _ bits: UInt32, _ v: SIMD8<Float>) {
             #if arch(x86_64) && SPIKESCALE_AVX2
             if _slowPath(m > cap - 8) { flush() }
