@@ -9,10 +9,13 @@ public enum RateCalibration {
     /// With `targetRate <= 0`, every layer gets λ = max |a| (classic max normalization: no neuron saturates).
     public static func scaleToRate(_ network: Network, samples: [[Float]], targetRate: Float) throws -> Network {
         precondition(!samples.isEmpty)
-        let forward = try DenseForward(network)
-        let outs = samples.map { forward.run($0) }
+        // The activations are dropped layer by layer as their scales are found, and the executor (with its im2col
+        // scratch) as soon as they are computed, so that the normalized copy of the weights is not made beside them.
+        var outs = try { let forward = try DenseForward(network); return samples.map { forward.run($0) } }()
         var lambda = [[Float]](repeating: [], count: network.layers.count)
-        for (i, l) in network.layers.enumerated() where l.op.hasNeurons {
+        for (i, l) in network.layers.enumerated() {
+            defer { for s in outs.indices { outs[s][i] = [] } }
+            guard l.op.hasNeurons else { continue }
             var a = [Float]()
             for o in outs { a.append(contentsOf: o[i].map { abs($0) }) }
             let lam: Float
