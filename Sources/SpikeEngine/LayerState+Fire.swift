@@ -34,24 +34,11 @@ extension LayerState {
             if _slowPath(m == cap) { flush() }
             EI[m] = Int32(truncatingIfNeeded: i); EV[m] = v; m += 1
         }
-        // The firing lanes of eight neurons, in lane order: the events of neurons `first ..< first + 8` whose bit
-        // is set in `bits`, with values `v`. On AVX2 one left-packing permutation and two 8-lane stores, with no
-        // branch per spike (a spike's lane is data-dependent and mispredicts); elsewhere lane by lane. (This is
-        // `LaneEmitter.emit8` with the count in a local: through a LaneEmitter the update measured 4% slower.)
+        // The firing lanes of eight neurons, in lane order (`packLanes`). The buffer count stays in a local: through
+        // a `LaneEmitter` the update measured 4% slower. (Called only for groups of eight, so the buffer has room.)
         @inline(__always) func emit8(_ first: Int, _ bits: UInt32, _ v: SIMD8<Float>) {
-            #if arch(x86_64) && SPIKESCALE_AVX2
             if _slowPath(m > cap - 8) { flush() }
-            let index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first)) &+ SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-            cs_left_pack8(index, v, leftPack + Int(bits) * 8, EI.baseAddress! + m, EV.baseAddress! + m)
-            m += bits.nonzeroBitCount
-            #else
-            var b = bits
-            while b != 0 {
-                let l = b.trailingZeroBitCount
-                b &= b - 1
-                emit(first + l, v[l])
-            }
-            #endif
+            m += packLanes(first, bits, v, EI.baseAddress! + m, EV.baseAddress! + m, table: leftPack)
         }
         // Channel counts as the neurons fire (eligible layers: whole rows of C channels, C a multiple of 8, so the
         // lanes of an 8-neuron group are 8 consecutive channels starting at a multiple of 8).
