@@ -12,7 +12,11 @@ let cpuFlags: [SwiftSetting] = []
 let fast: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 // The two programs link the Swift runtime and Foundation statically on Linux: one binary that runs on a cluster
 // node without the toolchain, and 5-6 MB less resident memory per rank (a shared library's relocated and touched
-// pages are per process; Benchmarks/RESULTS.md, "Static runtime").
+// pages are per process; Benchmarks/RESULTS.md, "Spike emission, max-pool gate, view assembly and a static runtime").
+// Not `swift build --static-swift-stdlib`: that flag applies to every product, and the test bundle must keep the
+// dynamic runtime XCTest is built against. Linking only these two targets statically leaves their modules compiled
+// for the dynamic runtime, so Foundation's static archives and their dependencies are named here, in one group the
+// linker searches until nothing is left unresolved (this toolchain's swift_static/linux archives).
 let staticLibraries = ["Foundation", "FoundationEssentials", "FoundationInternationalization", "CoreFoundation",
                         "_FoundationICU", "_FoundationCShims", "_FoundationCollections", "swiftSynchronization", "stdc++"]
 let staticRuntime: [LinkerSetting] = [.unsafeFlags(
