@@ -66,7 +66,7 @@ public struct ResultBuilder {
 
     func describe(_ m: NeuronModel) -> String {
         switch m.kind {
-        case .integrateAndFire: return "if(θ=\(m.threshold), reset=\(m.reset.rawValue))"
+        case .integrateAndFire: return "if(θ=\(m.threshold), reset=\(m.reset.rawValue)\(m.memory ? ", memory" : ""))"
         case .signedIBT: return "ibt(θ=\(m.threshold), α=\(m.alpha))"
         case .leakyIntegrateAndFire: return "lif(θ=\(m.threshold), τ=\(m.tau))"
         case .accumulator: return "accumulator"

@@ -59,6 +59,13 @@ public struct ConversionOptions: Sendable {
     /// False: the Spiking-YOLO ablation "plain ReLU neurons": leaky-ReLU and linear layers get IF
     /// neurons too, so negative activations are dropped (no signed IBT neurons).
     public var signedNeurons = true
+    /// True: the IF neurons of ReLU layers get memory (`NeuronModel.memory`): they take a spike back when their
+    /// membrane falls below 0, so their net count follows the ReLU of their integrated input instead of keeping
+    /// the spikes of an early excursion. The CLI's default (with burst 1 and reset by subtraction): at low T it
+    /// lifts the residual MNIST CNN from 61.7% to 89.3% at T = 8 (Benchmarks/RESULTS.md, "Rate conversion at
+    /// low T"). Layers with bursts or reset to zero keep plain IF neurons (memory takes a spike back by adding θ);
+    /// the CLI refuses an explicit `--relu-neurons memory` with them.
+    public var reluMemory = true
     /// True: output layers get spiking signed neurons (linear IBT, α = 1) normalized like any other
     /// layer, so outputs can be decoded from spike counts (Spiking-YOLO's decoding ablation); their
     /// λ is kept as the layer's `outputScale`. False: non-spiking accumulators (membrane decoding).
@@ -110,6 +117,8 @@ public struct ConversionReport: Codable, Sendable {
     /// (nil in reports written before the two were separate: there it applied to every neuron).
     public var initialMembrane: Float
     public var signedInitialMembrane: Float?
+    /// Neurons of ReLU layers: "memory" (IF with memory) or "if" (nil in reports written before the option existed: "if").
+    public var reluNeurons: String?
     public var thresholdScale: Float
     public var maxPool: String
     public var residual: String?
@@ -163,6 +172,7 @@ public enum Converter {
                                       calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
                                       replacements: replacements)
         report.signedInitialMembrane = o.signedInitialMembrane
+        report.reluNeurons = o.reluMemory && o.burst == 1 && o.reset == .subtract ? "memory" : "if"
         return (snn, report)
     }
 
@@ -268,6 +278,10 @@ public enum Converter {
                 n.reset = o.reset
                 n.initialMembrane = nonNegative[i] || rectified[i] ? o.initialMembrane : o.signedInitialMembrane
                 if n.kind == .integrateAndFire || n.kind == .signedIBT { n.burst = o.burst }
+                // ReLU layers only: not the IF neurons that the plain-ReLU ablation (`signedNeurons == false`) gives to
+                // leaky-ReLU and linear layers.
+                n.memory = o.reluMemory && n.kind == .integrateAndFire && l.neuron?.kind == .integrateAndFire
+                    && n.burst == 1 && n.reset == .subtract
             }
             snn.layers[i].neuron = n
             if o.spikingOutputs && snn.outputs.contains(i) && n.kind != .accumulator { snn.layers[i].outputScale = scales[i] }
@@ -307,7 +321,7 @@ public enum Converter {
 
     static func describe(_ n: NeuronModel) -> String {
         switch n.kind {
-        case .integrateAndFire: return "IF θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
+        case .integrateAndFire: return "IF" + (n.memory ? " with memory" : "") + " θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
         case .signedIBT: return "IBT α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
         case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
         case .accumulator: return "accumulator"
@@ -322,7 +336,7 @@ extension ConversionReport {
     /// The report as a readable table.
     public var table: String {
         func f(_ x: Float) -> String { String(format: "%.4g", x) }
-        var out = ["conversion of \(source): \(norm)-norm, statistic \(statistic), reset \(reset), initial membrane \(initialMembrane)θ\(signedInitialMembrane.map { " (signed neurons \($0)θ)" } ?? ""), threshold x\(thresholdScale), max-pool \(maxPool)",
+        var out = ["conversion of \(source): \(norm)-norm, statistic \(statistic), reset \(reset), initial membrane \(initialMembrane)θ\(signedInitialMembrane.map { " (signed neurons \($0)θ)" } ?? ""), threshold x\(thresholdScale), max-pool \(maxPool)\(reluNeurons.map { ", ReLU neurons \($0)" } ?? "")",
                    "calibration: \(calibrationSamples) sample(s) from \(calibrationData)"]
         out.append("layer          op             ANN act          neuron                           max|a|    stat      λ min     λ med     λ max")
         for r in layers {

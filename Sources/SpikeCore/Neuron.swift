@@ -43,6 +43,12 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     /// event of value k (`k = min(⌊V/θ⌋, burst)`, `V −= kθ`), so activations up to burst·θ are not
     /// clipped. 1 (default) is the ordinary neuron.
     public var burst: Int = 1
+    /// IF neurons with memory (Wang et al. 2022, "Signed Neuron with Memory"): a neuron whose membrane falls
+    /// below 0 while it has sent more positive than negative spikes this sample sends a negative spike and
+    /// takes θ back (`V < 0 && n > 0: s = −1, V += θ, n −= 1`). Its net count n then follows the ReLU of its
+    /// integrated input, rounded (V0 = θ/2) or floored (V0 = 0), instead of only ever growing: an early
+    /// positive spike that later input cancels is taken back. False (default): the plain IF neuron.
+    public var memory = false
     /// Spikes one burst event may carry.
     public static let burstRange = 1...64
     /// Few-spike neurons only: T(t), h(t), d(t) for the K sub-steps.
@@ -50,7 +56,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     /// Leaky and leaky-integrator neurons only: the discrete update.
     public var dynamics: LeakyDynamics?
 
-    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst, fewSpike, dynamics }
+    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst, memory, fewSpike, dynamics }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(NeuronKind.self, forKey: .kind)
@@ -60,6 +66,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         tau = try c.decode(Float.self, forKey: .tau)
         initialMembrane = try c.decode(Float.self, forKey: .initialMembrane)
         burst = try c.decodeIfPresent(Int.self, forKey: .burst) ?? 1
+        memory = try c.decodeIfPresent(Bool.self, forKey: .memory) ?? false
         fewSpike = try c.decodeIfPresent(FewSpikeCode.self, forKey: .fewSpike)
         dynamics = try c.decodeIfPresent(LeakyDynamics.self, forKey: .dynamics)
     }
@@ -68,6 +75,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         try c.encode(kind, forKey: .kind); try c.encode(threshold, forKey: .threshold); try c.encode(reset, forKey: .reset)
         try c.encode(alpha, forKey: .alpha); try c.encode(tau, forKey: .tau); try c.encode(initialMembrane, forKey: .initialMembrane)
         if burst != 1 { try c.encode(burst, forKey: .burst) }   // files without bursts stay as they were
+        if memory { try c.encode(memory, forKey: .memory) }
         try c.encodeIfPresent(fewSpike, forKey: .fewSpike)
         try c.encodeIfPresent(dynamics, forKey: .dynamics)
     }
@@ -106,7 +114,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     }
 
     /// True if the neurons emit negative spikes as well as positive ones.
-    public var isSigned: Bool { kind == .signedIBT }
+    public var isSigned: Bool { kind == .signedIBT || memory }
     /// K for few-spike neurons, 0 otherwise.
     public var subSteps: Int { kind == .fewSpike ? fewSpike?.steps ?? 0 : 0 }
 
@@ -137,6 +145,11 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         if burst > 1 {
             guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract else {
                 throw SpikeError("layer '\(layer)': burst spikes need IF or IBT neurons with reset by subtraction")
+            }
+        }
+        if memory {
+            guard kind == .integrateAndFire, reset == .subtract, burst == 1 else {
+                throw SpikeError("layer '\(layer)': memory (taking spikes back) needs IF neurons with reset by subtraction and no bursts, got \(kind.rawValue) neurons, reset \(reset.rawValue), burst \(burst)")
             }
         }
         if kind == .fewSpike {

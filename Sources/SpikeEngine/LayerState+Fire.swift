@@ -123,25 +123,36 @@ extension LayerState {
                 }
                 switch kind {
                 case .integrateAndFire, .signedIBT:
-                    // IF is IBT without the negative threshold: the same loop, with the negative test switched off.
+                    // IF is IBT without the negative threshold: the same loop, with the negative test switched off. IF with
+                    // memory instead fires −1 at V < 0 while its net count this sample is positive, and takes θ back.
+                    // (`run` is inlined at its two calls, so each variant's loop has its tests folded away.)
                     let signed = kind == .signedIBT
                     let negTh = signed ? th / alpha : Float.infinity
                     let toZero = resetToZero
                     let never = SIMDMask<SIMD8<Int32>>(repeating: false)
+                    @inline(__always) func run(_ withMemory: Bool, _ NC: UnsafeMutablePointer<Int32>?) {
+                    // A negative spike adds θ/α (IBT) or θ (memory) back.
+                    let back = withMemory ? th : negTh
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
                     for (sa, sb, go) in segments {
                     var i0 = sa
                     var c0 = CC == nil ? 0 : sa % C
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
-                        let fp = v .>= th, fn = signed ? v .<= -negTh : never
+                        let cnt = withMemory ? UnsafeRawPointer(NC! + i0).loadUnaligned(as: SIMD8<Int32>.self) : .zero
+                        let fp = v .>= th
+                        let fn = withMemory ? (v .< SIMD8<Float>.zero) .& (cnt .> SIMD8<Int32>.zero) : signed ? v .<= -negTh : never
                         var nv = v
                         let pb = laneBits(fp), nb = laneBits(fn)
                         let bits = pb | nb
                         if branchFree || bits != 0 {
                             if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: fp .| fn)) }
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
-                            nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn)
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v + back, where: fn)
+                            if withMemory {
+                                UnsafeMutableRawPointer(NC! + i0).storeBytes(
+                                    of: cnt &+ SIMD8<Int32>.zero.replacing(with: 1, where: fp).replacing(with: -1, where: fn), as: SIMD8<Int32>.self)
+                            }
                             // The sign of each spike without a branch (it is data-dependent and mispredicts).
                             pos += pb.nonzeroBitCount; neg += nb.nonzeroBitCount
                             emit8(go + i0, bits, SIMD8<Float>(repeating: -1).replacing(with: 1, where: fp))
@@ -154,15 +165,19 @@ extension LayerState {
                         let v = V[i] + I[i]
                         if v >= th {
                             V[i] = toZero ? 0 : v - th
+                            if withMemory { NC![i] += 1 }
                             emit(go + i, 1); pos += 1
                             if let CC { CC[i % C] += 1 }
-                        } else if signed && v <= -negTh {
-                            V[i] = toZero ? 0 : v + negTh
+                        } else if withMemory ? v < 0 && NC![i] > 0 : signed && v <= -negTh {
+                            V[i] = toZero ? 0 : v + back
+                            if withMemory { NC![i] -= 1 }
                             emit(go + i, -1); neg += 1
                             if let CC { CC[i % C] += 1 }
                         } else { V[i] = v }
                     }
                     }
+                    }
+                    if memory { netCount.withUnsafeMutableBufferPointer { run(true, $0.baseAddress) } } else { run(false, nil) }
                 case .leakyIntegrateAndFire:
                     let tau = self.tau
                     for i in 0..<n {

@@ -71,6 +71,7 @@ final class LayerState {
     var membrane: [Float] = []
     var lastSpike: [UInt8] = []     // LIF reset gate; leaky neurons: spiked last step (subtractNext)
     var synaptic: [Float] = []      // leaky neurons with a synaptic current state
+    var netCount: [Int32] = []      // IF neurons with memory: positive minus negative spikes this sample
     /// Leaky layers with per-neuron parameters (`Layer.perNeuron`): every parameter per owned neuron, read
     /// from the layer's arrays by global index; nil is the per-layer fast path.
     var leakyParams: LeakyParams?
@@ -105,7 +106,7 @@ final class LayerState {
     let viewIsOwn: Bool
     /// The neuron model's scalars `fire` reads every step (kept here so that the hot loop copies no struct).
     let neuronKind: NeuronKind?
-    let threshold: Float, alpha: Float, tau: Float, burst: Int, resetToZero: Bool
+    let threshold: Float, alpha: Float, tau: Float, burst: Int, resetToZero: Bool, memory: Bool
     /// Burst neurons: for k = 2 ... burst, the smallest membrane v with ⌊v / θ⌋ ≥ k as Float division rounds it
     /// (`burstEdges`), and the same for −v over the negative threshold θ/α of IBT neurons (`negativeBurstEdges`):
     /// a burst's size is then counted with comparisons, with the bits of the division (`BurstCount`).
@@ -142,7 +143,7 @@ final class LayerState {
         ownedCount = block.ownedCount(channels: layer.shape.channels)
         neuronKind = layer.neuron?.kind
         threshold = layer.neuron?.threshold ?? 1; alpha = layer.neuron?.alpha ?? 1; tau = layer.neuron?.tau ?? 1
-        burst = layer.neuron?.burst ?? 1; resetToZero = layer.neuron?.reset == .zero
+        burst = layer.neuron?.burst ?? 1; resetToZero = layer.neuron?.reset == .zero; memory = layer.neuron?.memory ?? false
         burstEdges = burst > 1 ? BurstCount.edges(threshold, upTo: burst) : []
         negativeBurstEdges = burst > 1 && neuronKind == .signedIBT ? BurstCount.edges(threshold / alpha, upTo: burst) : []
         let n = ownedCount
@@ -157,6 +158,7 @@ final class LayerState {
             membrane = [Float](repeating: 0, count: n)
             if layer.neuron?.kind == .leakyIntegrateAndFire || layer.neuron?.kind == .leaky { lastSpike = [UInt8](repeating: 0, count: n) }
             if layer.neuron?.dynamics?.synapseDecay != nil { synaptic = [Float](repeating: 0, count: n) }
+            if memory { netCount = [Int32](repeating: 0, count: n) }
             if let nm = layer.neuron, let d = nm.dynamics, !layer.perNeuron.isEmpty {
                 leakyParams = LeakyParams(layer.perNeuron, nm, d, lower: block.own.lower, count: n, channels: layer.shape.channels)
             }
@@ -198,6 +200,7 @@ final class LayerState {
             }
             for i in lastSpike.indices { lastSpike[i] = 0 }
             for i in synaptic.indices { synaptic[i] = 0 }
+            for i in netCount.indices { netCount[i] = 0 }
         }
         trace.removeAll()
         for i in inputSum.indices { inputSum[i] = 0 }
@@ -237,6 +240,15 @@ final class LayerState {
         if let n = l.neuron { return n.burst > 1 || n.kind == .fewSpike || n.kind == .leakyIntegrator }
         if case .input = l.op { return false }
         return l.inputs.contains { multiValued($0, network) }
+    }
+
+    /// True if layer `i`'s events are those of IF neurons with memory (`NeuronModel.memory`), directly or
+    /// through routing layers: spikes that a later negative spike may take back.
+    static func takesSpikesBack(_ i: Int, _ network: Network) -> Bool {
+        let l = network.layers[i]
+        if let n = l.neuron { return n.memory }
+        if case .input = l.op { return false }
+        return !l.inputs.isEmpty && l.inputs.allSatisfy { takesSpikesBack($0, network) }
     }
 
     /// The events consumers on this rank read: the view, or the owned events when they coincide.

@@ -137,11 +137,14 @@ public final class RankSimulator {
                                                     window: w, groups: groups, block: s.block)
             }
             if case .maxPool(let w) = s.layer.op {
-                // Few-spike events carry values d(t): the count gate passes on exactly the window's max sum.
+                // Few-spike events carry values d(t): the count gate passes on exactly the window's max sum. So does
+                // a gate over IF neurons with memory: their meaning is the net count, and the leader gate would drop
+                // a spike taken back whenever the leader changes.
                 // Whole spikes over T steps: the running sums fit an 8- or 16-bit integer (the same comparisons).
                 let bound = fewSpike == nil ? LayerState.wholeSpikeBound(s.layer.inputs[0], network, encoder: config.encoder) : nil
+                let counts = fewSpike != nil || LayerState.takesSpikesBack(s.layer.inputs[0], network)
                 s.gate = MaxPoolGate(view: partition.layers[s.layer.inputs[0]].blocks[transport.rank].view, ownCount: s.block.own.count,
-                                     window: w, mode: fewSpike == nil ? config.maxPoolGate : .count,
+                                     window: w, mode: counts ? .count : config.maxPoolGate,
                                      sumBound: bound.map { $0 * config.timesteps })
             }
             states.append(s)

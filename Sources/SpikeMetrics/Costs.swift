@@ -74,7 +74,7 @@ public struct MemoryCost: Codable, Sendable {
     public var weightBits: Int
     /// ANN: one 32-bit activation per neuron.
     public var activationBits: Int
-    /// SNN: one 32-bit membrane potential per neuron.
+    /// SNN: one 32-bit membrane potential per neuron, and a 32-bit net spike count per IF neuron with memory.
     public var membraneBits: Int
     /// SNN: spikes of the busiest timestep of any sample, one bit each.
     public var spikeBits: Int64
@@ -89,8 +89,9 @@ public struct MemoryCost: Codable, Sendable {
     /// An SNN run's memory beside its ANN's: `busiestStepSpikes` is the largest number of spikes in one timestep.
     public static func snn(_ network: Network, busiestStepSpikes: Int64) -> MemoryCost {
         let w = CostModel.weightBits(network), n = CostModel.neuronStateBits(network)
-        return MemoryCost(weightBits: w, activationBits: n, membraneBits: n, spikeBits: busiestStepSpikes,
-                          annBits: w + n, snnBits: Int64(w + n) + busiestStepSpikes)
+        let counts = network.layers.reduce(0) { $0 + ($1.neuron?.memory == true ? $1.shape.count * 32 : 0) }
+        return MemoryCost(weightBits: w, activationBits: n, membraneBits: n + counts, spikeBits: busiestStepSpikes,
+                          annBits: w + n, snnBits: Int64(w + n + counts) + busiestStepSpikes)
     }
 
     /// An ANN alone (no membranes, no spikes).

@@ -27,6 +27,14 @@ public enum NeuronChoice: String, CaseIterable, ExpressibleByArgument, Sendable 
     case relu
 }
 
+/// Neurons for ReLU layers (and pooling of them).
+public enum RectifierNeuronChoice: String, CaseIterable, ExpressibleByArgument, Sendable {
+    /// Plain IF neurons: a spike once sent stays sent.
+    case `if`
+    /// IF neurons with memory: a neuron whose membrane falls below 0 takes back one of its spikes.
+    case memory
+}
+
 /// Output layers of a conversion.
 public enum OutputNeuronChoice: String, CaseIterable, ExpressibleByArgument, Sendable {
     /// Non-spiking accumulators, decoded from the membrane.

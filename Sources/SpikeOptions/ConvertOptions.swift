@@ -35,6 +35,8 @@ public struct ConvertOptions: ParsableArguments {
     public var residual: ResidualScaling = .perSource
     @Option(help: "Neurons for leaky-ReLU and linear layers: ibt (signed IBT) or relu (IF, negative activations dropped: the ablation).")
     public var neurons: NeuronChoice = .ibt
+    @Option(help: "Neurons for ReLU layers: memory (IF neurons that send a negative spike when their membrane falls below 0 after they have fired, so a neuron's net count follows the ReLU of its integrated input; Wang et al. 2022) or if (plain IF: a spike once sent stays sent). (default: memory, or if with --burst above 1 or --reset zero, which memory neurons cannot have)")
+    public var reluNeurons: RectifierNeuronChoice?
     @Option(help: "Output layers: accumulator (non-spiking, membrane decoding) or spiking (signed neurons normalized like hidden layers, so --decoding spikes reads spike counts).")
     public var outputNeurons: OutputNeuronChoice = .accumulator
     @Option(help: "Burst spikes: IF/IBT neurons fire up to this many spikes per step as one event of value k, so activations above λ are carried instead of clipped.")
@@ -53,6 +55,8 @@ public struct ConvertOptions: ParsableArguments {
         try check(FewSpikeCode.stepRange.contains(subSteps), "subSteps", "must be between 1 and \(FewSpikeCode.stepRange.upperBound), got \(subSteps)")
         try check(coding == .rate || (burst == 1 && outputNeurons == .accumulator), "coding",
                   "fs codes each activation in K sub-steps: it takes no --burst and keeps output accumulators")
+        try check(reluNeurons != .memory || (burst == 1 && reset == .subtract), "reluNeurons",
+                  "memory neurons take a spike back by adding θ: they need --reset subtract and no --burst")
         try check(burst == 1 || reset == .subtract, "burst", "needs reset by subtraction (--reset subtract), got --reset \(reset.rawValue)")
     }
 
@@ -62,7 +66,7 @@ public struct ConvertOptions: ParsableArguments {
         o.norm = norm; o.explicitStatistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
         o.signedInitialMembrane = signedInitialMembrane
         o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
-        o.signedNeurons = neurons == .ibt; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
+        o.signedNeurons = neurons == .ibt; o.reluMemory = reluNeurons != .if; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
         o.coding = coding; o.subSteps = subSteps; o.fsSigned = fsSigned
         return o
     }

@@ -29,7 +29,7 @@ extension ReportBuilder {
         if !c.replacements.isEmpty {
             blocks.append(.keyValues(c.replacements.enumerated().map { KeyValue("replacement \($0.offset + 1)", $0.element) }))
         }
-        let para = "Conversion of \(c.source): \(c.norm)-norm, statistic \(c.statistic), reset \(c.reset), initial membrane \(Fmt.compact(Double(c.initialMembrane)))θ\(c.signedInitialMembrane.map { " (signed neurons \(Fmt.compact(Double($0)))θ)" } ?? ""), threshold ×\(Fmt.compact(Double(c.thresholdScale))), max-pool \(c.maxPool); calibration on \(c.calibrationSamples) sample\(c.calibrationSamples == 1 ? "" : "s") from \(c.calibrationData)."
+        let para = "Conversion of \(c.source): \(c.norm)-norm, statistic \(c.statistic), reset \(c.reset), initial membrane \(Fmt.compact(Double(c.initialMembrane)))θ\(c.signedInitialMembrane.map { " (signed neurons \(Fmt.compact(Double($0)))θ)" } ?? ""), threshold ×\(Fmt.compact(Double(c.thresholdScale))), max-pool \(c.maxPool)\(c.reluNeurons.map { ", ReLU neurons \($0)" } ?? ""); calibration on \(c.calibrationSamples) sample\(c.calibrationSamples == 1 ? "" : "s") from \(c.calibrationData)."
         return ReportSection("Conversion: \(input.name)", paragraph: para, blocks: blocks)
     }
 }

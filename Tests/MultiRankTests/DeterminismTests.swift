@@ -9,15 +9,17 @@ import TestSupport
 struct DeterminismTests {
     static let mnist = TestPaths.sharedData + "/mnist"
 
+    /// Returns the directory of the runs' results (LABEL-K.json).
+    @discardableResult
     func compareAcrossRanks(_ args: [String], ranks: [Int] = [1, 2, 3, 4], label: String,
-                            extra: (Int) -> [String] = { _ in [] }) throws {
+                            extra: (Int) -> [String] = { _ in [] }) throws -> String {
         let dir = TestPaths.tempDir("spikescale-mpi")
         var base: RunInvariant?
         for k in ranks {
             let out = "\(dir)/\(label)-\(k).json"
             let r = try MPIHarness.run(ranks: k, args + extra(k) + ["--json", out, "--quiet"])
             #expect(r.status == 0, "\(label) on \(k) ranks failed: \(r.stderr)")
-            guard r.status == 0 else { return }
+            guard r.status == 0 else { return dir }
             let result = try ResultReader.run(out)
             #expect(result.complete)
             #expect(result.ranks == k && result.timing.count == k && result.communication.count == k)
@@ -30,6 +32,7 @@ struct DeterminismTests {
                 #expect(result.layers.reduce(Int64(0)) { $0 + $1.spikes } > 0)
             }
         }
+        return dir
     }
 
     @Test("(a) CNN with conv, pooling and dense layers on real MNIST digits", .tags(.slow))
@@ -53,6 +56,21 @@ struct DeterminismTests {
         try compareAcrossRanks(["simulate", "--model", TestPaths.fixtures + "/mnist-cnn.onnx", "--calibration", Self.mnist,
                                 "--calibration-count", "20", "--coding", "fs", "-K", "6", "--data", Self.mnist, "--samples", "5"],
                                ranks: [1, 2, 3], label: "mnist-fs") { ["--pipeline", ["1", "3", "8"][$0 - 1]] }
+    }
+
+    @Test("(d) IF neurons with memory (the default for ReLU layers): the residual CNN fixture on 1, 2, 3 and 4 ranks, and 2 ranks in batches of 2", .tags(.slow))
+    func memoryNeurons() throws {
+        let dir = TestPaths.tempDir("spikescale-mpi")
+        let c = try MPIHarness.run(ranks: 1, ["convert", TestPaths.fixtures + "/mnist-resnet.onnx", "--calibration", Self.mnist,
+                                              "--calibration-count", "10", "--output", "\(dir)/res.json"])
+        #expect(c.status == 0, "\(c.stderr)")
+        #expect(try ResultReader.conversionReport("\(dir)/res.report.json").reluNeurons == "memory")
+        let model = try String(contentsOfFile: "\(dir)/res.json", encoding: .utf8)
+        #expect(model.components(separatedBy: "\"memory\" : true").count - 1 == 6, "six ReLU layers (two convs, two convs in blocks, two adds) get memory")
+        let runs = try compareAcrossRanks(["simulate", "--model", "\(dir)/res.json", "--data", Self.mnist, "--samples", "4", "-T", "8"],
+                                          label: "memory") { $0 == 2 ? ["--batch", "2"] : [] }
+        let r = try ResultReader.run("\(runs)/memory-1.json")
+        #expect(r.layers.contains { $0.negativeSpikes > 0 && $0.name.contains("conv_a") }, "memory neurons took spikes back")
     }
 
     @Test("(b) residual add, concat, slice, upsample and signed IBT neurons", .tags(.slow))

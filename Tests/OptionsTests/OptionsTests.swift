@@ -51,6 +51,9 @@ struct OptionMergingTests {
         #expect(c.conversion.calibrationCount == 100 && c.conversion.statistic == nil && c.conversion.rules.statistic == .percentile(99.9) && c.conversion.calibrationSplit == "train")
         #expect(c.conversion.norm == .channel && c.conversion.burst == 1 && c.data.binMs == 10 && c.data.samples == nil)
         #expect(try c.simulation.energy().name == "spiking-yolo-fp32")
+        // ReLU layers get IF neurons with memory unless told otherwise; bursts keep plain IF neurons.
+        #expect(c.conversion.reluNeurons == nil && c.conversion.rules.reluMemory)
+        #expect(try !parse(SimulateLike.self, "simulate", ["--relu-neurons", "if"]).conversion.rules.reluMemory)
     }
 
     @Test("A config key sets its option; the command line overrides it; other keys keep their defaults")
@@ -96,7 +99,7 @@ struct OptionMergingTests {
                             ("thresholdScale: 0", "thresholdScale"), ("initialMembrane: 2", "initialMembrane"), ("binMs: 0", "binMs"),
                             ("samples: 0", "samples"), ("targetRate: 1.5", "targetRate"), ("inputSize: 40", "inputSize"),
                             ("energyPreset: nope", "energyPreset"), ("representation: movie", "representation"), ("norm: rows", "norm"),
-                            ("burst: 2\nreset: zero", "burst")] {
+                            ("burst: 2\nreset: zero", "burst"), ("reluNeurons: memory\nburst: 2", "reluNeurons")] {
             let p = try writeConfig(yaml + "\n")
             let e = try ConfigExpansion(["simulate", "--config", p], commands: commands)
             do {
@@ -131,6 +134,7 @@ struct OptionMergingTests {
                 case "overlap": value = "none"
                 case "residual": value = "max"
                 case "neurons": value = "relu"
+                case "reluNeurons": value = "if"
                 case "outputNeurons": value = "spiking"
                 case "coding": value = "fs"
                 case "fsSigned": value = "fit"

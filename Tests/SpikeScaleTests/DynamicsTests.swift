@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+import SpikeAggregate
 import SpikeCore
 import SpikeEngine
 
@@ -76,6 +78,77 @@ struct DynamicsTests {
         let r = try simulateLocally(net, ranks: 1, config: SimulationConfig(timesteps: 8), inputs: [[0.375]])
         #expect(r.outputs[0][0][0] == 0.75)
         #expect(r.counters[0][1].spikes == 0)
+    }
+
+    @Test("IF with memory takes a spike back when its membrane falls below 0 after firing: eight-lane groups and the scalar tail equal a scalar model, on 1 and 2 ranks")
+    func memoryNeuron() throws {
+        // Two signed linear IBT sources fed 0.7 and -0.45 every step send fixed trains of ±1 spikes; 20 neurons with memory
+        // (two groups of eight and a tail of four) mix them through weights in eighths, so every sum is exact.
+        var b = NetworkBuilder(name: "memory", input: Shape(1, 1, 2))
+        try b.add("src", .dense(outFeatures: 2), neuron: .ibt(alpha: 1), weights: [1, 0, 0, 1])
+        var model = NeuronModel.integrateAndFire()
+        model.memory = true; model.initialMembrane = 0.5
+        let n = 20, T = 40
+        let w0 = (0..<n).map { Float(($0 * 5) % 17 - 6) / 8 }, w1 = (0..<n).map { Float(($0 * 3) % 13 - 6) / 8 }
+        try b.add("m", .dense(outFeatures: n), neuron: model, weights: w0 + w1)
+        let net = try b.build()
+        let x: [Float] = [0.7, -0.45]
+        // The scalar model: the sources' IBT rule, then the memory rule on each neuron.
+        var src: [Float] = [0, 0], v = [Float](repeating: 0.5, count: n), count = [Int](repeating: 0, count: n)
+        var pos: Int64 = 0, neg: Int64 = 0, tookBack = 0
+        for _ in 0..<T {
+            var s: [Float] = [0, 0]
+            for k in 0..<2 {
+                let u = src[k] + x[k]
+                if u >= 1 { src[k] = u - 1; s[k] = 1 } else if u <= -1 { src[k] = u + 1; s[k] = -1 } else { src[k] = u }
+            }
+            for j in 0..<n {
+                var current: Float = 0
+                if s[0] != 0 { current += s[0] * w0[j] }
+                if s[1] != 0 { current += s[1] * w1[j] }
+                let u = v[j] + current
+                if u >= 1 { v[j] = u - 1; count[j] += 1; pos += 1 }
+                else if u < 0 && count[j] > 0 { v[j] = u + 1; count[j] -= 1; neg += 1; tookBack += 1 }
+                else { v[j] = u }
+            }
+        }
+        #expect(tookBack > 0 && count.allSatisfy { $0 >= 0 })
+        let cfg = SimulationConfig(timesteps: T, decoding: .spikes)
+        let r = try simulateLocally(net, ranks: 1, config: cfg, inputs: [x])
+        #expect(r.counters[0][2].positiveSpikes == pos && r.counters[0][2].negativeSpikes == neg)
+        for j in 0..<n { #expect((r.outputs[0][0][j] * Float(T)).rounded() == Float(count[j]), "neuron \(j)") }
+        let r2 = try simulateLocally(net, ranks: 2, config: cfg, inputs: [x])
+        #expect(r2.counters == r.counters && r2.outputs == r.outputs)
+        // A plain IF neuron keeps every spike: never a negative one, and at least as many positive ones.
+        model.memory = false
+        var plain = NetworkBuilder(name: "plain", input: Shape(1, 1, 2))
+        try plain.add("src", .dense(outFeatures: 2), neuron: .ibt(alpha: 1), weights: [1, 0, 0, 1])
+        try plain.add("m", .dense(outFeatures: n), neuron: model, weights: w0 + w1)
+        let p = try simulateLocally(try plain.build(), ranks: 1, config: cfg, inputs: [x])
+        #expect(p.counters[0][2].negativeSpikes == 0 && p.counters[0][2].positiveSpikes >= pos - neg)
+    }
+
+    @Test("Memory is for IF neurons with reset by subtraction and no bursts; a model file keeps it")
+    func memoryValidation() throws {
+        var m = NeuronModel.lif(tau: 0.9)
+        m.memory = true
+        #expect(throws: SpikeError.self) { try m.validate(layer: "x") }
+        var z = NeuronModel.integrateAndFire(reset: .zero)
+        z.memory = true
+        #expect { try z.validate(layer: "conv3") } throws: { "\($0)".contains("conv3") && "\($0)".contains("memory") }
+        var ok = NeuronModel.integrateAndFire()
+        ok.memory = true
+        try ok.validate(layer: "x")
+        let data = try JSONEncoder().encode(ok)
+        #expect(try JSONDecoder().decode(NeuronModel.self, from: data) == ok)
+        #expect(!String(decoding: try JSONEncoder().encode(NeuronModel.integrateAndFire()), as: UTF8.self).contains("memory"))
+        // A run's network fingerprint tells memory neurons apart, and is the one from before the field for the others
+        // (the value recorded for this network before memory existed), so their earlier runs still resume.
+        let plain = try singleNeuron(.integrateAndFire())
+        var withMemory = plain
+        withMemory.layers[1].neuron?.memory = true
+        #expect(RunIdentity.fingerprint(plain) == "21739c5442329bb7")
+        #expect(RunIdentity.fingerprint(withMemory) != RunIdentity.fingerprint(plain))
     }
 
     @Test("Initial membrane of half the threshold rounds the first spikes")

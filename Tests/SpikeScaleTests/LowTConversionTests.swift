@@ -6,6 +6,7 @@ import SpikeCore
 import SpikeData
 import SpikeEngine
 import SpikeImport
+import SpikeMetrics
 import SpikeRun
 
 /// Rate conversion at low T (issue 12): the default initial membrane is 0.5θ for neurons whose
@@ -67,5 +68,33 @@ struct LowTConversionTests {
         #expect(eHalf < 0.8 * eZero)
         let r2 = try simulateLocally(half, ranks: 2, config: cfg, inputs: inputs)
         #expect(r2.outputs == rHalf.outputs)
+    }
+
+    @Test("ReLU layers get IF neurons with memory by default; not with bursts, not the IF neurons of the plain-ReLU ablation; plain IF on request")
+    func memoryByDefault() throws {
+        let (_, snn, report, _) = try convertedMNISTFixture(ConversionOptions(), calibration: 10)
+        #expect(report.reluNeurons == "memory")
+        let relu = snn.layers.filter { $0.neuron?.kind == .integrateAndFire }
+        #expect(relu.count == 3 && relu.allSatisfy { $0.neuron?.memory == true })
+        #expect(snn.layers.filter { $0.neuron?.memory == true }.count == 3, "only ReLU layers")
+        // Deng et al.'s memory measure counts each memory neuron's 32-bit net count beside its membrane.
+        let cost = MemoryCost.snn(snn, busiestStepSpikes: 0)
+        #expect(cost.membraneBits == CostModel.neuronStateBits(snn) + 32 * relu.reduce(0) { $0 + $1.shape.count })
+        var o = ConversionOptions()
+        o.burst = 2
+        let (_, burst, bReport, _) = try convertedMNISTFixture(o, calibration: 10)
+        #expect(bReport.reluNeurons == "if" && !burst.layers.contains { $0.neuron?.memory == true })
+        o = ConversionOptions(); o.reluMemory = false
+        let (_, plain, _, _) = try convertedMNISTFixture(o, calibration: 10)
+        #expect(!plain.layers.contains { $0.neuron?.memory == true })
+        // The ablation's IF neurons on leaky-ReLU and linear layers stay plain; the network's own ReLU layers keep memory.
+        let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
+        let src = SyntheticSource(shape: net.inputShape, seed: 4, count: 2)
+        o = ConversionOptions(); o.signedNeurons = false
+        let (b, _) = try Converter.convert(net, calibration: try (0..<2).map { try src.sample($0).input }, calibrationData: "synthetic",
+                                           source: "branchy", options: o)
+        for (a, l) in zip(net.layers, b.layers) where l.neuron?.kind == .integrateAndFire {
+            #expect(l.neuron?.memory == (a.neuron?.kind == .integrateAndFire), "\(l.name)")
+        }
     }
 }

@@ -16,7 +16,8 @@ import SpikeCore
 ///   `SpikeScaleGlobalAvgPool`: other readers refuse them by type;
 /// - the root graph's `metadata/spikescale_model` holds the native model document (layer order, names,
 ///   outputs, detection heads) whose tensors are taken back from the nodes' NIR fields.
-/// IBT neurons are written as `IF` (its positive side) with α in the metadata; reset by subtraction is
+/// IBT neurons are written as `IF` (its positive side) with α in the metadata, IF neurons with memory as
+/// `IF` with `memory` in the metadata; reset by subtraction is
 /// NIR's IF reset; so a reader without the metadata gets the nearest standard equivalent.
 public enum NIRExporter {
     public static let metadataKey = "spikescale_model"
