@@ -271,6 +271,7 @@ extension NIRTests {
         var o = ConversionOptions()
         o.spikingOutputs = true
         let (_, snn, _, _) = try convertedMNISTFixture(o, calibration: 20)
+        #expect(snn.layers.contains { $0.neuron?.memory == true }, "the ReLU layers' IF neurons with memory go through NIR too")
         try Self.expectIdentical(snn, try Self.roundTrip(snn, "mnist-cnn"))
         let path = NIRTests.tempFile("mnist-std.nir")
         defer { unlink(path) }
