@@ -380,7 +380,7 @@ def worker_sj_lowt(spec: dict) -> None:
     info["thresholdMedians"] = [float(torch.as_tensor(m.scale).float().median()) for m in scalers[1::2]]
     info["ifNodes"] = sorted({f"IFNode(v_threshold={m.v_threshold}, v_reset={m.v_reset})" for m in ifs})
     cps = sorted(spec["checkpoints"])
-    correct = {t: 0 for t in cps}
+    hits = {t: np.zeros(len(x_eval), dtype=bool) for t in cps}
     t0 = time.perf_counter()
     with torch.no_grad():
         for i in range(0, len(x_eval), bs):
@@ -390,13 +390,40 @@ def worker_sj_lowt(spec: dict) -> None:
             for t in range(1, cps[-1] + 1):
                 y = snn(xb)
                 acc = y.clone() if acc is None else acc + y
-                if t in correct:
-                    correct[t] += int((acc.argmax(1).numpy() == yb).sum())
+                if t in hits:
+                    hits[t][i:i + len(yb)] = acc.argmax(1).numpy() == yb
     info["simulateSeconds"] = time.perf_counter() - t0
-    info["top1"] = {str(t): correct[t] / len(x_eval) for t in cps}
+    info["top1"] = {str(t): int(hits[t].sum()) / len(x_eval) for t in cps}
+    # per image, right (1) or wrong (0), for the paired test against SpikeScale
+    info["correct"] = {str(t): "".join("1" if h else "0" for h in hits[t]) for t in cps}
     info["samples"] = len(x_eval)
     with open(spec["info"], "w") as f:
         json.dump(info, f, indent=1)
+
+
+def spikescale_correct(samples_path: str, T: int, cps: list[int]) -> dict:
+    """Per checkpoint T, right (1) or wrong (0) for each image of a SpikeScale samples file, in sample order:
+    `checkpointPredictions` hold the checkpoints before the run's T, `prediction` the run's T."""
+    rows = {}
+    for line in open(samples_path):
+        d = json.loads(line)
+        if "sample" in d and "label" in d:
+            rows[d["sample"]] = d
+    out = {}
+    for t in cps:
+        k = sorted(c for c in cps if c != T).index(t) if t != T else None
+        out[t] = "".join("1" if (rows[i]["prediction"] if k is None else rows[i]["checkpointPredictions"][k]) == rows[i]["label"]
+                         else "0" for i in sorted(rows))
+    return out
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar test of b against c discordant pairs (binomial, p = 1/2)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
 
 
 def parse_variants(items: list[str]) -> list[tuple[str, list[str], list[str]]]:
@@ -492,6 +519,7 @@ def run_lowt(a) -> None:
                 results[name]["ann"] = r["annTop1"]
                 results[name]["annVsOnnxruntimeMaxAbs"] = r["annVsOnnxruntimeMaxAbs"]
                 results[name]["runs"][who] = {"top1": {int(t): v for t, v in r["top1"].items()},
+                                              "correct": {int(t): v for t, v in r.get("correct", {}).items()},
                                               "simulateSeconds": r.get("simulateSeconds"),
                                               "ifNodes": r["ifNodes"], "ifPopulations": r["ifPopulations"],
                                               "thresholdMedians": r.get("thresholdMedians")}
@@ -500,7 +528,8 @@ def run_lowt(a) -> None:
                 top1[r["timesteps"]] = r["top1"]
                 rep = json.load(open(out.replace(".result.json", ".report.json")))
                 results[name]["runs"][who] = {
-                    "top1": top1, "firingRate": r.get("firingRate"), "simulateSeconds": r.get("wallSeconds"),
+                    "top1": top1, "correct": spikescale_correct(out + ".samples.jsonl", r["timesteps"], cps),
+                    "firingRate": r.get("firingRate"), "simulateSeconds": r.get("wallSeconds"),
                     "lambdaMedians": [l["lambdaMedian"] for l in rep["layers"] if not l["annActivation"].startswith("linear (output")],
                     "conversion": {k: rep.get(k) for k in ("norm", "statistic", "reset", "initialMembrane",
                                                             "thresholdScale", "maxPool", "residual", "burst")}}
@@ -525,6 +554,22 @@ def run_lowt(a) -> None:
             timing = f"{secs:.2f} | {r['samples'] / secs:.0f}" if secs else "– | –"
             L.append(f"| {name} ({r['samples']}) | {r['ann']:.2%} | {who} | "
                      + " | ".join(f"{run_['top1'][t]:.2%}" for t in cps) + f" | {timing} |")
+    sj = "spikingjelly"
+    if any(results[n]["runs"].get(sj, {}).get("correct") for n in targets):
+        L += ["", "Paired test against SpikingJelly on the same images (exact two-sided McNemar): per cell, the images "
+              "only SpikeScale gets right / only SpikingJelly gets right, and p.", "",
+              "| network | run | " + " | ".join(f"T={t}" for t in cps) + " |", "|---|---|" + "---|" * len(cps)]
+        for name in targets:
+            ref = results[name]["runs"].get(sj, {}).get("correct") or {}
+            for who, run_ in results[name]["runs"].items():
+                if who == sj or not ref or not run_.get("correct"):
+                    continue
+                cells = []
+                for t in cps:
+                    b = sum(1 for x, y in zip(run_["correct"][t], ref[t]) if x == "1" and y == "0")
+                    c = sum(1 for x, y in zip(run_["correct"][t], ref[t]) if x == "0" and y == "1")
+                    cells.append(f"{b} / {c}, p = {mcnemar_p(b, c):.2g}")
+                L.append(f"| {name} | {who} | " + " | ".join(cells) + " |")
     md_text = "\n".join(L) + "\n"
     open(os.path.join(a.out, "lowt.md"), "w").write(md_text)
     print(md_text)
