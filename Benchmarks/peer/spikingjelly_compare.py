@@ -542,7 +542,14 @@ def run_lowt(a) -> None:
         meta["spikingjelly"], meta["torch"] = md.version("spikingjelly"), md.version("torch")
     except Exception:  # noqa: BLE001 (versions are informative only)
         pass
-    json.dump({"meta": meta, "results": results}, open(os.path.join(a.out, "lowt.json"), "w"), indent=1)
+    # per-image right/wrong strings as hex (4 images a digit, the first image in the top bit; the last digit padded)
+    stored = json.loads(json.dumps(results))
+    for r in stored.values():
+        for run_ in r["runs"].values():
+            run_["correct"] = {t: format(int(b + "0" * (-len(b) % 4), 2), f"0{(len(b) + 3) // 4}x") if b else ""
+                               for t, b in run_.get("correct", {}).items()}
+    meta["correctEncoding"] = "per image in sample order, 1 = right; hex, 4 images a digit, first image in the top bit"
+    json.dump({"meta": meta, "results": stored}, open(os.path.join(a.out, "lowt.json"), "w"), indent=1)
     L = [f"# Low-T rate conversion: SpikeScale vs SpikingJelly channel-wise ({meta['date']})", "",
          f"Command: `{meta['command']}`", "",
          "| network | ANN | run | " + " | ".join(f"T={t}" for t in cps) + " | simulate (s) | images/s |",
