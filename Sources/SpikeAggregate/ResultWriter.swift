@@ -1,6 +1,7 @@
 import Foundation
 import SpikeCore
 import SpikeEngine
+import SpikeMetrics
 
 /// Writes a run's files on rank 0: one JSON line per finished sample, appended and flushed as it
 /// finishes (a killed job keeps them), and the result JSON at the end, written atomically.
@@ -78,7 +79,7 @@ public final class ResultWriter {
     }
 
     public func append(_ r: SampleRecord) throws {
-        // Records with detections (rare, small next to the network's work) go through JSONEncoder.
+        // Records with a non-finite number go through JSONEncoder, whose error is then the one reported.
         guard Self.writesByHand(r) else { return try writeLine(r, what: "sample \(r.sample)") }
         do {
             var buffer = Data()
@@ -95,17 +96,21 @@ public final class ResultWriter {
     /// Bytes of formatted outputs buffered before they are written.
     static let flushBytes = 1 << 20
 
-    /// True if `writeRecord` writes `r` exactly as `JSONEncoder` (sorted keys) would: no detections, and finite
-    /// numbers (the encoder refuses others; that error is then its own).
-    static func writesByHand(_ r: SampleRecord) -> Bool {
-        r.detections == nil && r.checkpointDetections == nil && r.annDetections == nil && r.seconds.isFinite
-            && r.outputs.allSatisfy { $0.allSatisfy(\.isFinite) }
+    /// True if `writeRecord` writes `r` exactly as `JSONEncoder` (sorted keys) would: every number finite (the
+    /// encoder refuses others; that error is then its own).
+    public static func writesByHand(_ r: SampleRecord) -> Bool {
+        func finite(_ d: [Detection]?) -> Bool {
+            (d ?? []).allSatisfy { [$0.score, $0.box.x, $0.box.y, $0.box.w, $0.box.h].allSatisfy(\.isFinite) }
+        }
+        return r.seconds.isFinite && r.outputs.allSatisfy { $0.allSatisfy(\.isFinite) }
+            && finite(r.detections) && finite(r.annDetections) && (r.checkpointDetections ?? []).allSatisfy(finite)
     }
 
     /// A sample record as one JSON object with sorted keys, the bytes `JSONEncoder` gives (tested), written without
     /// it: per record, the encoder's tree of values costs more than the rank's share of a small network's work (the
-    /// root writes every record), and for a detector's outputs (near a million values) tens of MB. The outputs
-    /// are handed to `flush` in pieces of `flushBytes`.
+    /// root writes every record), and for a detector's outputs (near a million values) tens of MB; yolo-fastest's
+    /// 127,500 outputs took the root 37 ms a record through the encoder. The outputs are handed to `flush` in pieces
+    /// of `flushBytes`.
     static func writeRecord(_ r: SampleRecord, into buffer: inout Data, flush: (Data) throws -> Void) throws {
         var first = true
         func key(_ k: String) {
@@ -123,11 +128,31 @@ public final class ResultWriter {
             for (j, row) in a.enumerated() { if j > 0 { buffer.append(UInt8(ascii: ",")) }; ints(row) }
             buffer.append(UInt8(ascii: "]"))
         }
+        func float(_ v: Float) { number(v.description, into: &buffer) }
+        func text(_ t: String) { buffer.append(contentsOf: t.utf8) }
+        // A detection's keys sorted as the encoder sorts them: box (h, w, x, y), classID, image, score.
+        func detections(_ a: [Detection]) {
+            buffer.append(UInt8(ascii: "["))
+            for (j, d) in a.enumerated() {
+                if j > 0 { buffer.append(UInt8(ascii: ",")) }
+                text(#"{"box":{"h":"#); float(d.box.h); text(#","w":"#); float(d.box.w); text(#","x":"#); float(d.box.x)
+                text(#","y":"#); float(d.box.y); text(#"},"classID":"#); int(d.classID); text(#","image":"#); int(d.image)
+                text(#","score":"#); float(d.score); buffer.append(UInt8(ascii: "}"))
+            }
+            buffer.append(UInt8(ascii: "]"))
+        }
         key("analogMacs"); int(r.analogMacs)
+        if let v = r.annDetections { key("annDetections"); detections(v) }
         if let v = r.annPrediction { key("annPrediction"); int(v) }
         key("busiestStepSpikes"); int(r.busiestStepSpikes)
         if let v = r.checkpointCounters { key("checkpointCounters"); intRows(v) }
+        if let v = r.checkpointDetections {
+            key("checkpointDetections"); buffer.append(UInt8(ascii: "["))
+            for (j, d) in v.enumerated() { if j > 0 { buffer.append(UInt8(ascii: ",")) }; detections(d) }
+            buffer.append(UInt8(ascii: "]"))
+        }
         if let v = r.checkpointPredictions { key("checkpointPredictions"); ints(v) }
+        if let v = r.detections { key("detections"); detections(v) }
         if let v = r.label { key("label"); int(v) }
         key("layers"); intRows(r.layers)
         key("outputs"); try writeOutputs(r.outputs, into: &buffer, flush: flush)

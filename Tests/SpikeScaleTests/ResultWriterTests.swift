@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 import SpikeEngine
 import SpikeAggregate
+import SpikeMetrics
 
 @Suite("The samples file")
 struct ResultWriterTests {
@@ -54,6 +55,40 @@ struct ResultWriterTests {
             let expected = try enc.encode(r)
             #expect(Data(line) == expected, "sample \(r.sample): \(String(decoding: line, as: UTF8.self)) against \(String(decoding: expected, as: UTF8.self))")
         }
+    }
+
+    @Test("Detector records (detections at T, at checkpoints and the ANN's, empty lists, scores and boxes of any size) are written as JSONEncoder writes them, and read back bit for bit")
+    func detectionRecordsAsTheEncoderWritesThem() throws {
+        let dir = TestPaths.tempDir("spikescale-writer")
+        let path = "\(dir)/r.json"
+        let w = try ResultWriter(jsonPath: path, identity: Self.identity(), resume: false, overwrite: true)
+        func det(_ k: Int) -> Detection {
+            Detection(image: k, classID: k * 7 % 80, box: Box(x: Float(k) * 0.1, y: -0.0, w: 1e-7 * Float(k + 1), h: 416), score: 1 / Float(k + 3))
+        }
+        var records = [SampleRecord]()
+        for k in 0..<5 {
+            var r = SampleRecord(sample: k, outputs: [[Float(k) / 3, 2, -0.5], (0..<2000).map { Float($0) / 9 }], spikes: 1, synapticOps: 2,
+                                 analogMacs: 3, busiestStepSpikes: 4, layers: [[1, 0, 2, 0, 5]], seconds: 0.125)
+            r.detections = k == 1 ? [] : (0..<k + 1).map(det)
+            if k > 1 { r.checkpointDetections = [[det(k)], [], (0..<3).map(det)] }
+            if k % 2 == 0 { r.annDetections = [det(9), det(k)] }
+            if k == 3 { r.checkpointPredictions = [0, 1]; r.annPrediction = 2; r.label = 1; r.prediction = 0 }
+            records.append(r)
+        }
+        for r in records { #expect(ResultWriter.writesByHand(r)); try w.append(r) }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let lines = try Data(contentsOf: URL(fileURLWithPath: path + ".samples.jsonl")).split(separator: UInt8(ascii: "\n"))
+        #expect(lines.count == records.count + 1)
+        for (r, line) in zip(records, lines.dropFirst()) {
+            #expect(Data(line) == (try enc.encode(r)), "sample \(r.sample): \(String(decoding: line.prefix(400), as: UTF8.self))")
+        }
+        let back = try ResultWriter.readSamplesFile(path + ".samples.jsonl").records
+        #expect(back.map { $0.detections?.map(\.score.bitPattern) } == records.map { $0.detections?.map(\.score.bitPattern) })
+        // A NaN score goes through the encoder, whose error names it.
+        var bad = records[0]
+        bad.detections = [Detection(image: 0, classID: 0, box: Box(x: 0, y: 0, w: 1, h: 1), score: .nan)]
+        #expect(!ResultWriter.writesByHand(bad))
     }
 
     @Test("Resuming a file whose last line a killed run left unfinished cuts that line and appends after the last whole record")
