@@ -55,6 +55,7 @@ public struct ConvertOptions: ParsableArguments {
         try check(FewSpikeCode.stepRange.contains(subSteps), "subSteps", "must be between 1 and \(FewSpikeCode.stepRange.upperBound), got \(subSteps)")
         try check(coding == .rate || (burst == 1 && outputNeurons == .accumulator), "coding",
                   "fs codes each activation in K sub-steps: it takes no --burst and keeps output accumulators")
+        try check(reluNeurons == nil || coding == .rate, "reluNeurons", "chooses rate-coded neurons; --coding fs codes ReLU layers with few-spike neurons")
         try check(reluNeurons != .memory || (burst == 1 && reset == .subtract), "reluNeurons",
                   "memory neurons take a spike back by adding θ: they need --reset subtract and no --burst")
         try check(burst == 1 || reset == .subtract, "burst", "needs reset by subtraction (--reset subtract), got --reset \(reset.rawValue)")
