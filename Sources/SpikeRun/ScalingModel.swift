@@ -171,6 +171,7 @@ public struct ScalingModel: Sendable {
             let owned = b.ownedCount(channels: l.shape.channels)
             if l.op.hasNeurons {
                 neurons += m.bytesPerNeuron * Double(owned)
+                if l.neuron?.memory == true { neurons += 4 * Double(owned) }   // IF with memory: a net count per neuron
                 if l.inputs == [0] { neurons += 4 * Double(owned) } else { sharedCurrent = max(sharedCurrent, owned) }
             }
             if case .maxPool(let w) = l.op, let src = l.inputs.first {

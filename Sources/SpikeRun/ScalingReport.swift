@@ -100,7 +100,7 @@ public enum ScalingReport {
                  "network (assumed): latency \(g(model.net.latencySeconds * 1e6)) us, bandwidth \(g(model.net.bandwidthBytesPerSecond / 1e9)) GB/s;"
                     + " collectives ceil(log2 P) latencies",
                  "memory: \(g(model.memory.weightCopies)) copy x 4 B of each layer's weights a rank computes (all of a layer in row bands, its share of one split by output channels; \(n.parameterCount) parameters),"
-                    + " \(g(model.memory.bytesPerNeuron)) B per owned neuron (+ 4 B for layers on the input; one shared current; max-pool sums), \(g(model.memory.bytesPerEvent)) B per buffered event,"
+                    + " \(g(model.memory.bytesPerNeuron)) B per owned neuron (+ 4 B for layers on the input and for IF neurons with memory; one shared current; max-pool sums), \(g(model.memory.bytesPerEvent)) B per buffered event,"
                     + " baseline \(mb(model.baselineBytes)) MB per rank fitted to the profile's peak RSS",
                  "one partition can have at most \(limit) ranks (the smallest spatial layer has \(limit) rows)"]
         let spiking = n.layers.indices.filter { n.layers[$0].op.hasNeurons && n.layers[$0].neuron?.kind != .accumulator }
