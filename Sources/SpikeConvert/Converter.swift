@@ -66,6 +66,9 @@ public struct ConversionOptions: Sendable {
     /// low T"). Layers with bursts or reset to zero keep plain IF neurons (memory takes a spike back by adding θ);
     /// the CLI refuses an explicit `--relu-neurons memory` with them.
     public var reluMemory = true
+    /// True: the signed IBT neurons of leaky-ReLU and linear layers get memory too (`--neurons memory`): a spike of
+    /// either sign is taken back when later input cancels it. Needs burst 1 and reset by subtraction.
+    public var signedMemory = false
     /// True: output layers get spiking signed neurons (linear IBT, α = 1) normalized like any other
     /// layer, so outputs can be decoded from spike counts (Spiking-YOLO's decoding ablation); their
     /// λ is kept as the layer's `outputScale`. False: non-spiking accumulators (membrane decoding).
@@ -280,8 +283,8 @@ public enum Converter {
                 if n.kind == .integrateAndFire || n.kind == .signedIBT { n.burst = o.burst }
                 // ReLU layers only: not the IF neurons that the plain-ReLU ablation (`signedNeurons == false`) gives to
                 // leaky-ReLU and linear layers.
-                n.memory = o.reluMemory && n.kind == .integrateAndFire && l.neuron?.kind == .integrateAndFire
-                    && n.burst == 1 && n.reset == .subtract
+                n.memory = n.burst == 1 && n.reset == .subtract && (o.reluMemory && n.kind == .integrateAndFire && l.neuron?.kind == .integrateAndFire
+                    || o.signedMemory && n.kind == .signedIBT)
             }
             snn.layers[i].neuron = n
             if o.spikingOutputs && snn.outputs.contains(i) && n.kind != .accumulator { snn.layers[i].outputScale = scales[i] }
@@ -322,7 +325,7 @@ public enum Converter {
     static func describe(_ n: NeuronModel) -> String {
         switch n.kind {
         case .integrateAndFire: return "IF" + (n.memory ? " with memory" : "") + " θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
-        case .signedIBT: return "IBT α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
+        case .signedIBT: return "IBT" + (n.memory ? " with memory" : "") + " α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
         case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
         case .accumulator: return "accumulator"
         case .fewSpike: return "FS K=\(n.subSteps)"

@@ -43,11 +43,13 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     /// event of value k (`k = min(⌊V/θ⌋, burst)`, `V −= kθ`), so activations up to burst·θ are not
     /// clipped. 1 (default) is the ordinary neuron.
     public var burst: Int = 1
-    /// IF neurons with memory (Wang et al. 2022, "Signed Neuron with Memory"): a neuron whose membrane falls
+    /// Neurons with memory (Wang et al. 2022, "Signed Neuron with Memory"): an IF neuron whose membrane falls
     /// below 0 while it has sent more positive than negative spikes this sample sends a negative spike and
     /// takes θ back (`V < 0 && n > 0: s = −1, V += θ, n −= 1`). Its net count n then follows the ReLU of its
     /// integrated input, rounded (V0 = θ/2) or floored (V0 = 0), instead of only ever growing: an early
-    /// positive spike that later input cancels is taken back. False (default): the plain IF neuron.
+    /// positive spike that later input cancels is taken back. A signed IBT neuron with memory likewise takes
+    /// a negative spike back at `V > 0 && n < 0` (`s = +1, V −= θ/α, n += 1`), and fires −1 only while n ≤ 0
+    /// and +1 only while n ≥ 0, so n follows leaky-ReLU(α) of its input. False (default): plain IF / IBT.
     public var memory = false
     /// Spikes one burst event may carry.
     public static let burstRange = 1...64
@@ -148,8 +150,8 @@ public struct NeuronModel: Hashable, Codable, Sendable {
             }
         }
         if memory {
-            guard kind == .integrateAndFire, reset == .subtract, burst == 1 else {
-                throw SpikeError("layer '\(layer)': memory (taking spikes back) needs IF neurons with reset by subtraction and no bursts, got \(kind.rawValue) neurons, reset \(reset.rawValue), burst \(burst)")
+            guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract, burst == 1 else {
+                throw SpikeError("layer '\(layer)': memory (taking spikes back) needs IF or IBT neurons with reset by subtraction and no bursts, got \(kind.rawValue) neurons, reset \(reset.rawValue), burst \(burst)")
             }
         }
         if kind == .fewSpike {

@@ -131,31 +131,39 @@ extension LayerState {
                     let toZero = resetToZero
                     let never = SIMDMask<SIMD8<Int32>>(repeating: false)
                     @inline(__always) func run(_ withMemory: Bool, _ NC: UnsafeMutablePointer<Int32>?) {
-                    // A negative spike adds θ/α (IBT) or θ (memory) back.
-                    let back = withMemory ? th : negTh
+                    // With memory, by the sign of the net count n: n ≥ 0 fires +1 at V ≥ θ (V −= θ) and n > 0 takes one back
+                    // at V < 0 (−1, V += θ); n ≤ 0 fires −1 at V ≤ −θ/α (V += θ/α) and n < 0 takes one back at V > 0 (+1,
+                    // V −= θ/α). An IF neuron's n is never negative and its θ/α infinite, so it has the first two only.
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
+                    let zero = SIMD8<Int32>.zero
                     for (sa, sb, go) in segments {
                     var i0 = sa
                     var c0 = CC == nil ? 0 : sa % C
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
-                        let cnt = withMemory ? UnsafeRawPointer(NC! + i0).loadUnaligned(as: SIMD8<Int32>.self) : .zero
-                        let fp = v .>= th
-                        let fn = withMemory ? (v .< SIMD8<Float>.zero) .& (cnt .> SIMD8<Int32>.zero) : signed ? v .<= -negTh : never
+                        let cnt = withMemory ? UnsafeRawPointer(NC! + i0).loadUnaligned(as: SIMD8<Int32>.self) : zero
+                        // fp / fn: +1 and −1 spikes that add to |n| (or plain IF / IBT spikes); tp / tn: the ones taking one back.
+                        let fp = withMemory ? (v .>= th) .& (cnt .>= zero) : v .>= th
+                        let fn = withMemory ? (v .<= -negTh) .& (cnt .<= zero) : signed ? v .<= -negTh : never
+                        let tp = withMemory && signed ? (v .> SIMD8<Float>.zero) .& (cnt .< zero) : never
+                        let tn = withMemory ? (v .< SIMD8<Float>.zero) .& (cnt .> zero) : never
+                        let up = fp .| tp, down = fn .| tn
                         var nv = v
-                        let pb = laneBits(fp), nb = laneBits(fn)
+                        let pb = laneBits(up), nb = laneBits(down)
                         let bits = pb | nb
                         if branchFree || bits != 0 {
-                            if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: fp .| fn)) }
+                            if CC != nil { count8(c0, SIMD8<Int32>.zero.replacing(with: 1, where: up .| down)) }
                             nv.replace(with: toZero ? SIMD8<Float>.zero : v - th, where: fp)
-                            nv.replace(with: toZero ? SIMD8<Float>.zero : v + back, where: fn)
+                            nv.replace(with: toZero ? SIMD8<Float>.zero : v + negTh, where: fn)
                             if withMemory {
+                                nv.replace(with: v - negTh, where: tp)
+                                nv.replace(with: v + th, where: tn)
                                 UnsafeMutableRawPointer(NC! + i0).storeBytes(
-                                    of: cnt &+ SIMD8<Int32>.zero.replacing(with: 1, where: fp).replacing(with: -1, where: fn), as: SIMD8<Int32>.self)
+                                    of: cnt &+ SIMD8<Int32>.zero.replacing(with: 1, where: up).replacing(with: -1, where: down), as: SIMD8<Int32>.self)
                             }
                             // The sign of each spike without a branch (it is data-dependent and mispredicts).
                             pos += pb.nonzeroBitCount; neg += nb.nonzeroBitCount
-                            emit8(go + i0, bits, SIMD8<Float>(repeating: -1).replacing(with: 1, where: fp))
+                            emit8(go + i0, bits, SIMD8<Float>(repeating: -1).replacing(with: 1, where: up))
                         }
                         store8(nv, V, i0)
                         i0 += 8
@@ -163,14 +171,23 @@ extension LayerState {
                     }
                     for i in i0..<sb {
                         let v = V[i] + I[i]
-                        if v >= th {
+                        let n = withMemory ? NC![i] : 0
+                        if v >= th && n >= 0 {
                             V[i] = toZero ? 0 : v - th
                             if withMemory { NC![i] += 1 }
                             emit(go + i, 1); pos += 1
                             if let CC { CC[i % C] += 1 }
-                        } else if withMemory ? v < 0 && NC![i] > 0 : signed && v <= -negTh {
-                            V[i] = toZero ? 0 : v + back
+                        } else if signed && v <= -negTh && n <= 0 {
+                            V[i] = toZero ? 0 : v + negTh
                             if withMemory { NC![i] -= 1 }
+                            emit(go + i, -1); neg += 1
+                            if let CC { CC[i % C] += 1 }
+                        } else if withMemory && signed && v > 0 && n < 0 {
+                            V[i] = v - negTh; NC![i] += 1
+                            emit(go + i, 1); pos += 1
+                            if let CC { CC[i % C] += 1 }
+                        } else if withMemory && v < 0 && n > 0 {
+                            V[i] = v + th; NC![i] -= 1
                             emit(go + i, -1); neg += 1
                             if let CC { CC[i % C] += 1 }
                         } else { V[i] = v }

@@ -25,6 +25,8 @@ public enum NeuronChoice: String, CaseIterable, ExpressibleByArgument, Sendable 
     case ibt
     /// IF neurons, negative activations dropped (the ablation).
     case relu
+    /// Signed IBT neurons with memory: a spike of either sign is taken back when later input cancels it.
+    case memory
 }
 
 /// Neurons for ReLU layers (and pooling of them).

@@ -33,7 +33,7 @@ public struct ConvertOptions: ParsableArguments {
     public var maxpool: MaxPoolMode = .gate
     @Option(help: "Residual adds: per-source (each branch keeps its scale) or max (one scale per stream, no branch amplified).")
     public var residual: ResidualScaling = .perSource
-    @Option(help: "Neurons for leaky-ReLU and linear layers: ibt (signed IBT) or relu (IF, negative activations dropped: the ablation).")
+    @Option(help: "Neurons for leaky-ReLU and linear layers: ibt (signed IBT), memory (signed IBT neurons with memory: a spike of either sign is taken back when later input cancels it; needs burst 1 and reset by subtraction) or relu (IF, negative activations dropped: the ablation).")
     public var neurons: NeuronChoice = .ibt
     @Option(help: "Neurons for ReLU layers: memory (IF neurons that send a negative spike when their membrane falls below 0 after they have fired, so a neuron's net count follows the ReLU of its integrated input; Wang et al. 2022) or if (plain IF: a spike once sent stays sent). (default: memory, or if with --burst above 1 or --reset zero, which memory neurons cannot have)")
     public var reluNeurons: RectifierNeuronChoice?
@@ -55,6 +55,8 @@ public struct ConvertOptions: ParsableArguments {
         try check(FewSpikeCode.stepRange.contains(subSteps), "subSteps", "must be between 1 and \(FewSpikeCode.stepRange.upperBound), got \(subSteps)")
         try check(coding == .rate || (burst == 1 && outputNeurons == .accumulator), "coding",
                   "fs codes each activation in K sub-steps: it takes no --burst and keeps output accumulators")
+        try check(neurons != .memory || (burst == 1 && reset == .subtract && coding == .rate), "neurons",
+                  "memory neurons are rate-coded and take a spike back by adding its threshold: they need --reset subtract, no --burst and --coding rate")
         try check(reluNeurons == nil || coding == .rate, "reluNeurons", "chooses rate-coded neurons; --coding fs codes ReLU layers with few-spike neurons")
         try check(reluNeurons != .memory || (burst == 1 && reset == .subtract), "reluNeurons",
                   "memory neurons take a spike back by adding θ: they need --reset subtract and no --burst")
@@ -67,7 +69,7 @@ public struct ConvertOptions: ParsableArguments {
         o.norm = norm; o.explicitStatistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
         o.signedInitialMembrane = signedInitialMembrane
         o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
-        o.signedNeurons = neurons == .ibt; o.reluMemory = reluNeurons != .if; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
+        o.signedNeurons = neurons != .relu; o.signedMemory = neurons == .memory; o.reluMemory = reluNeurons != .if; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
         o.coding = coding; o.subSteps = subSteps; o.fsSigned = fsSigned
         return o
     }

@@ -128,11 +128,55 @@ struct DynamicsTests {
         #expect(p.counters[0][2].negativeSpikes == 0 && p.counters[0][2].positiveSpikes >= pos - neg)
     }
 
-    @Test("Memory is for IF neurons with reset by subtraction and no bursts; a model file keeps it")
+    @Test("Signed IBT neurons with memory: +1 / −1 only while the net count allows, and a spike of either sign taken back; lanes and tail equal a scalar model, 1 and 2 ranks")
+    func signedMemoryNeuron() throws {
+        // The same ±1 trains as above into 20 leaky (α = 0.25) IBT neurons with memory: weights in eighths, θ/α = 4.
+        var b = NetworkBuilder(name: "signed-memory", input: Shape(1, 1, 2))
+        try b.add("src", .dense(outFeatures: 2), neuron: .ibt(alpha: 1), weights: [1, 0, 0, 1])
+        var model = NeuronModel.ibt(alpha: 0.25)
+        model.memory = true
+        let n = 20, T = 48
+        let w0 = (0..<n).map { Float(($0 * 5) % 17 - 9) / 4 }, w1 = (0..<n).map { Float(($0 * 3) % 13 - 5) / 4 }
+        try b.add("m", .dense(outFeatures: n), neuron: model, weights: w0 + w1)
+        let net = try b.build()
+        let x: [Float] = [0.7, -0.45]
+        var src: [Float] = [0, 0], v = [Float](repeating: 0, count: n), count = [Int](repeating: 0, count: n)
+        var pos: Int64 = 0, neg: Int64 = 0, back = [0, 0]
+        for _ in 0..<T {
+            var s: [Float] = [0, 0]
+            for k in 0..<2 {
+                let u = src[k] + x[k]
+                if u >= 1 { src[k] = u - 1; s[k] = 1 } else if u <= -1 { src[k] = u + 1; s[k] = -1 } else { src[k] = u }
+            }
+            for j in 0..<n {
+                var current: Float = 0
+                if s[0] != 0 { current += s[0] * w0[j] }
+                if s[1] != 0 { current += s[1] * w1[j] }
+                let u = v[j] + current
+                if u >= 1 && count[j] >= 0 { v[j] = u - 1; count[j] += 1; pos += 1 }
+                else if u <= -4 && count[j] <= 0 { v[j] = u + 4; count[j] -= 1; neg += 1 }
+                else if u > 0 && count[j] < 0 { v[j] = u - 4; count[j] += 1; pos += 1; back[1] += 1 }
+                else if u < 0 && count[j] > 0 { v[j] = u + 1; count[j] -= 1; neg += 1; back[0] += 1 }
+                else { v[j] = u }
+            }
+        }
+        #expect(back[0] > 0 && back[1] > 0 && count.contains { $0 < 0 } && count.contains { $0 > 0 }, "both signs fired and were taken back")
+        let cfg = SimulationConfig(timesteps: T, decoding: .spikes)
+        let r = try simulateLocally(net, ranks: 1, config: cfg, inputs: [x])
+        #expect(r.counters[0][2].positiveSpikes == pos && r.counters[0][2].negativeSpikes == neg)
+        for j in 0..<n { #expect((r.outputs[0][0][j] * Float(T)).rounded() == Float(count[j]), "neuron \(j)") }
+        let r2 = try simulateLocally(net, ranks: 2, config: cfg, inputs: [x])
+        #expect(r2.counters == r.counters && r2.outputs == r.outputs)
+    }
+
+    @Test("Memory is for IF and IBT neurons with reset by subtraction and no bursts; a model file keeps it")
     func memoryValidation() throws {
         var m = NeuronModel.lif(tau: 0.9)
         m.memory = true
         #expect(throws: SpikeError.self) { try m.validate(layer: "x") }
+        var burst = NeuronModel.ibt(alpha: 0.1)
+        burst.memory = true; burst.burst = 2
+        #expect(throws: SpikeError.self) { try burst.validate(layer: "x") }
         var z = NeuronModel.integrateAndFire(reset: .zero)
         z.memory = true
         #expect { try z.validate(layer: "conv3") } throws: { "\($0)".contains("conv3") && "\($0)".contains("memory") }

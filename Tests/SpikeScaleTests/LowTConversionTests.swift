@@ -97,4 +97,18 @@ struct LowTConversionTests {
             #expect(l.neuron?.memory == (a.neuron?.kind == .integrateAndFire), "\(l.name)")
         }
     }
+
+    @Test("--neurons memory: the signed IBT layers of the branchy zoo network get memory, and its runs are bit-identical on 1, 2 and 3 ranks and in batches")
+    func signedMemoryInvariance() throws {
+        let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
+        let src = SyntheticSource(shape: net.inputShape, seed: 4, count: 3)
+        let samples = try (0..<3).map { try src.sample($0).input }
+        var o = ConversionOptions()
+        o.signedMemory = true
+        let (b, _) = try Converter.convert(net, calibration: Array(samples.prefix(2)), calibrationData: "synthetic", source: "branchy", options: o)
+        let signed = b.layers.filter { $0.neuron?.kind == .signedIBT }
+        #expect(!signed.isEmpty && signed.allSatisfy { $0.neuron?.memory == true })
+        let base = try expectSameBits(b, inputs: samples, config: SimulationConfig(timesteps: 12), runs: [(2, 1), (3, 1), (2, 2), (1, 3)])
+        #expect(base.counters.flatMap { $0 }.contains { $0.negativeSpikes > 0 })
+    }
 }
