@@ -125,12 +125,12 @@ extension LayerState {
                 case .integrateAndFire, .signedIBT:
                     // IF is IBT without the negative threshold: the same loop, with the negative test switched off. IF with
                     // memory instead fires −1 at V < 0 while its net count this sample is positive, and takes θ back.
-                    // (`run` is inlined at its two calls, so each variant's loop has its tests folded away.)
+                    // (`run` is inlined at its three calls, so each variant's loop has its tests folded away.)
                     let signed = kind == .signedIBT
                     let negTh = signed ? th / alpha : Float.infinity
                     let toZero = resetToZero
                     let never = SIMDMask<SIMD8<Int32>>(repeating: false)
-                    @inline(__always) func run(_ withMemory: Bool, _ NC: UnsafeMutablePointer<Int32>?) {
+                    @inline(__always) func run(_ withMemory: Bool, _ signed: Bool, _ NC: UnsafeMutablePointer<Int32>?) {
                     // With memory, by the sign of the net count n: n ≥ 0 fires +1 at V ≥ θ (V −= θ) and n > 0 takes one back
                     // at V < 0 (−1, V += θ); n ≤ 0 fires −1 at V ≤ −θ/α (V += θ/α) and n < 0 takes one back at V > 0 (+1,
                     // V −= θ/α). An IF neuron's n is never negative and its θ/α infinite, so it has the first two only.
@@ -143,8 +143,8 @@ extension LayerState {
                         let v = sum8(V, I, i0)
                         let cnt = withMemory ? UnsafeRawPointer(NC! + i0).loadUnaligned(as: SIMD8<Int32>.self) : zero
                         // fp / fn: +1 and −1 spikes that add to |n| (or plain IF / IBT spikes); tp / tn: the ones taking one back.
-                        let fp = withMemory ? (v .>= th) .& (cnt .>= zero) : v .>= th
-                        let fn = withMemory ? (v .<= -negTh) .& (cnt .<= zero) : signed ? v .<= -negTh : never
+                        let fp = withMemory && signed ? (v .>= th) .& (cnt .>= zero) : v .>= th   // (an IF neuron's n is never negative)
+                        let fn = !signed ? never : withMemory ? (v .<= -negTh) .& (cnt .<= zero) : v .<= -negTh
                         let tp = withMemory && signed ? (v .> SIMD8<Float>.zero) .& (cnt .< zero) : never
                         let tn = withMemory ? (v .< SIMD8<Float>.zero) .& (cnt .> zero) : never
                         let up = fp .| tp, down = fn .| tn
@@ -172,7 +172,7 @@ extension LayerState {
                     for i in i0..<sb {
                         let v = V[i] + I[i]
                         let n = withMemory ? NC![i] : 0
-                        if v >= th && n >= 0 {
+                        if v >= th && (!signed || n >= 0) {
                             V[i] = toZero ? 0 : v - th
                             if withMemory { NC![i] += 1 }
                             emit(go + i, 1); pos += 1
@@ -194,7 +194,9 @@ extension LayerState {
                     }
                     }
                     }
-                    if memory { netCount.withUnsafeMutableBufferPointer { run(true, $0.baseAddress) } } else { run(false, nil) }
+                    if memory {
+                        netCount.withUnsafeMutableBufferPointer { nc in if signed { run(true, true, nc.baseAddress) } else { run(true, false, nc.baseAddress) } }
+                    } else { run(false, signed, nil) }
                 case .leakyIntegrateAndFire:
                     let tau = self.tau
                     for i in 0..<n {
