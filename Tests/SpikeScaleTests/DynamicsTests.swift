@@ -82,91 +82,38 @@ struct DynamicsTests {
 
     @Test("IF with memory takes a spike back when its membrane falls below 0 after firing: eight-lane groups and the scalar tail equal a scalar model, on 1 and 2 ranks")
     func memoryNeuron() throws {
-        // Two signed linear IBT sources fed 0.7 and -0.45 every step send fixed trains of ±1 spikes; 20 neurons with memory
-        // (two groups of eight and a tail of four) mix them through weights in eighths, so every sum is exact.
-        var b = NetworkBuilder(name: "memory", input: Shape(1, 1, 2))
-        try b.add("src", .dense(outFeatures: 2), neuron: .ibt(alpha: 1), weights: [1, 0, 0, 1])
         var model = NeuronModel.integrateAndFire()
         model.memory = true; model.initialMembrane = 0.5
-        let n = 20, T = 40
+        let n = 20
         let w0 = (0..<n).map { Float(($0 * 5) % 17 - 6) / 8 }, w1 = (0..<n).map { Float(($0 * 3) % 13 - 6) / 8 }
-        try b.add("m", .dense(outFeatures: n), neuron: model, weights: w0 + w1)
-        let net = try b.build()
-        let x: [Float] = [0.7, -0.45]
-        // The scalar model: the sources' IBT rule, then the memory rule on each neuron.
-        var src: [Float] = [0, 0], v = [Float](repeating: 0.5, count: n), count = [Int](repeating: 0, count: n)
-        var pos: Int64 = 0, neg: Int64 = 0, tookBack = 0
-        for _ in 0..<T {
-            var s: [Float] = [0, 0]
-            for k in 0..<2 {
-                let u = src[k] + x[k]
-                if u >= 1 { src[k] = u - 1; s[k] = 1 } else if u <= -1 { src[k] = u + 1; s[k] = -1 } else { src[k] = u }
-            }
-            for j in 0..<n {
-                var current: Float = 0
-                if s[0] != 0 { current += s[0] * w0[j] }
-                if s[1] != 0 { current += s[1] * w1[j] }
-                let u = v[j] + current
-                if u >= 1 { v[j] = u - 1; count[j] += 1; pos += 1 }
-                else if u < 0 && count[j] > 0 { v[j] = u + 1; count[j] -= 1; neg += 1; tookBack += 1 }
-                else { v[j] = u }
-            }
+        let (counts, back, pos) = try checkAgainstScalarModel(model, v0: 0.5, w0: w0, w1: w1, steps: 40) { v, count, u in
+            if u >= 1 { v = u - 1; count += 1; return (1, false) }
+            if u < 0 && count > 0 { v = u + 1; count -= 1; return (-1, true) }
+            v = u; return (0, false)
         }
-        #expect(tookBack > 0 && count.allSatisfy { $0 >= 0 })
-        let cfg = SimulationConfig(timesteps: T, decoding: .spikes)
-        let r = try simulateLocally(net, ranks: 1, config: cfg, inputs: [x])
-        #expect(r.counters[0][2].positiveSpikes == pos && r.counters[0][2].negativeSpikes == neg)
-        for j in 0..<n { #expect((r.outputs[0][0][j] * Float(T)).rounded() == Float(count[j]), "neuron \(j)") }
-        let r2 = try simulateLocally(net, ranks: 2, config: cfg, inputs: [x])
-        #expect(r2.counters == r.counters && r2.outputs == r.outputs)
+        #expect(back[0] > 0 && counts.allSatisfy { $0 >= 0 })
         // A plain IF neuron keeps every spike: never a negative one, and at least as many positive ones.
         model.memory = false
-        var plain = NetworkBuilder(name: "plain", input: Shape(1, 1, 2))
-        try plain.add("src", .dense(outFeatures: 2), neuron: .ibt(alpha: 1), weights: [1, 0, 0, 1])
-        try plain.add("m", .dense(outFeatures: n), neuron: model, weights: w0 + w1)
-        let p = try simulateLocally(try plain.build(), ranks: 1, config: cfg, inputs: [x])
-        #expect(p.counters[0][2].negativeSpikes == 0 && p.counters[0][2].positiveSpikes >= pos - neg)
+        let p = try simulateLocally(try twoSourceNetwork(model, w0, w1), ranks: 1, config: SimulationConfig(timesteps: 40, decoding: .spikes),
+                                    inputs: [twoSourceInput])
+        #expect(p.counters[0][2].negativeSpikes == 0 && p.counters[0][2].positiveSpikes >= pos - Int64(back[0]))
     }
 
     @Test("Signed IBT neurons with memory: +1 / −1 only while the net count allows, and a spike of either sign taken back; lanes and tail equal a scalar model, 1 and 2 ranks")
     func signedMemoryNeuron() throws {
-        // The same ±1 trains as above into 20 leaky (α = 0.25) IBT neurons with memory: weights in eighths, θ/α = 4.
-        var b = NetworkBuilder(name: "signed-memory", input: Shape(1, 1, 2))
-        try b.add("src", .dense(outFeatures: 2), neuron: .ibt(alpha: 1), weights: [1, 0, 0, 1])
+        // Leaky (α = 0.25) IBT neurons with memory: θ/α = 4; weights in quarters.
         var model = NeuronModel.ibt(alpha: 0.25)
         model.memory = true
-        let n = 20, T = 48
+        let n = 20
         let w0 = (0..<n).map { Float(($0 * 5) % 17 - 9) / 4 }, w1 = (0..<n).map { Float(($0 * 3) % 13 - 5) / 4 }
-        try b.add("m", .dense(outFeatures: n), neuron: model, weights: w0 + w1)
-        let net = try b.build()
-        let x: [Float] = [0.7, -0.45]
-        var src: [Float] = [0, 0], v = [Float](repeating: 0, count: n), count = [Int](repeating: 0, count: n)
-        var pos: Int64 = 0, neg: Int64 = 0, back = [0, 0]
-        for _ in 0..<T {
-            var s: [Float] = [0, 0]
-            for k in 0..<2 {
-                let u = src[k] + x[k]
-                if u >= 1 { src[k] = u - 1; s[k] = 1 } else if u <= -1 { src[k] = u + 1; s[k] = -1 } else { src[k] = u }
-            }
-            for j in 0..<n {
-                var current: Float = 0
-                if s[0] != 0 { current += s[0] * w0[j] }
-                if s[1] != 0 { current += s[1] * w1[j] }
-                let u = v[j] + current
-                if u >= 1 && count[j] >= 0 { v[j] = u - 1; count[j] += 1; pos += 1 }
-                else if u <= -4 && count[j] <= 0 { v[j] = u + 4; count[j] -= 1; neg += 1 }
-                else if u > 0 && count[j] < 0 { v[j] = u - 4; count[j] += 1; pos += 1; back[1] += 1 }
-                else if u < 0 && count[j] > 0 { v[j] = u + 1; count[j] -= 1; neg += 1; back[0] += 1 }
-                else { v[j] = u }
-            }
+        let (counts, back, _) = try checkAgainstScalarModel(model, v0: 0, w0: w0, w1: w1, steps: 48) { v, count, u in
+            if u >= 1 && count >= 0 { v = u - 1; count += 1; return (1, false) }
+            if u <= -4 && count <= 0 { v = u + 4; count -= 1; return (-1, false) }
+            if u > 0 && count < 0 { v = u - 4; count += 1; return (1, true) }
+            if u < 0 && count > 0 { v = u + 1; count -= 1; return (-1, true) }
+            v = u; return (0, false)
         }
-        #expect(back[0] > 0 && back[1] > 0 && count.contains { $0 < 0 } && count.contains { $0 > 0 }, "both signs fired and were taken back")
-        let cfg = SimulationConfig(timesteps: T, decoding: .spikes)
-        let r = try simulateLocally(net, ranks: 1, config: cfg, inputs: [x])
-        #expect(r.counters[0][2].positiveSpikes == pos && r.counters[0][2].negativeSpikes == neg)
-        for j in 0..<n { #expect((r.outputs[0][0][j] * Float(T)).rounded() == Float(count[j]), "neuron \(j)") }
-        let r2 = try simulateLocally(net, ranks: 2, config: cfg, inputs: [x])
-        #expect(r2.counters == r.counters && r2.outputs == r.outputs)
+        #expect(back[0] > 0 && back[1] > 0 && counts.contains { $0 < 0 } && counts.contains { $0 > 0 }, "both signs fired and were taken back")
     }
 
     @Test("Memory is for IF and IBT neurons with reset by subtraction and no bursts; a model file keeps it")
@@ -234,4 +181,52 @@ struct BurstCountTests {
             #expect(BurstCount.count(.infinity, edges: edges) == Float(cap))
         }
     }
+}
+
+/// The input of `twoSourceNetwork`: its two sources are fed 0.7 and −0.45 every step.
+let twoSourceInput: [Float] = [0.7, -0.45]
+
+/// Two signed linear IBT sources (θ = 1, α = 1, V0 = 0) that turn `twoSourceInput` into fixed trains of ±1 spikes, into
+/// as many neurons of `model` as `w0` has weights (two groups of eight and a tail for 20), through `w0` and `w1`.
+func twoSourceNetwork(_ model: NeuronModel, _ w0: [Float], _ w1: [Float]) throws -> Network {
+    var b = NetworkBuilder(name: "two-sources", input: Shape(1, 1, 2))
+    try b.add("src", .dense(outFeatures: 2), neuron: .ibt(alpha: 1), weights: [1, 0, 0, 1])
+    try b.add("m", .dense(outFeatures: w0.count), neuron: model, weights: w0 + w1)
+    return try b.build()
+}
+
+/// Runs `twoSourceNetwork(model, w0, w1)` for `steps` steps against a scalar model: the sources' IBT rule, then
+/// `rule(&V, &netCount, V + I)` on each neuron (starting at V = `v0`), which sets V and the count and returns the
+/// spike and whether it took one back. Weights in quarters or eighths keep every sum exact. Expects the engine's
+/// spike counters and decoded counts on 1 rank, and the same bits on 2. Returns the final counts, the spikes taken
+/// back (negative, positive) and the positive spikes.
+func checkAgainstScalarModel(_ model: NeuronModel, v0: Float, w0: [Float], w1: [Float], steps T: Int,
+                             rule: (inout Float, inout Int, Float) -> (spike: Int, tookBack: Bool)) throws
+    -> (counts: [Int], back: [Int], positive: Int64) {
+    let n = w0.count, x = twoSourceInput
+    var src: [Float] = [0, 0], v = [Float](repeating: v0, count: n), count = [Int](repeating: 0, count: n)
+    var pos: Int64 = 0, neg: Int64 = 0, back = [0, 0]
+    for _ in 0..<T {
+        var s: [Float] = [0, 0]
+        for k in 0..<2 {
+            let u = src[k] + x[k]
+            if u >= 1 { src[k] = u - 1; s[k] = 1 } else if u <= -1 { src[k] = u + 1; s[k] = -1 } else { src[k] = u }
+        }
+        for j in 0..<n {
+            var current: Float = 0
+            if s[0] != 0 { current += s[0] * w0[j] }
+            if s[1] != 0 { current += s[1] * w1[j] }
+            let (spike, tookBack) = rule(&v[j], &count[j], v[j] + current)
+            if spike > 0 { pos += 1 } else if spike < 0 { neg += 1 }
+            if tookBack { back[spike < 0 ? 0 : 1] += 1 }
+        }
+    }
+    let net = try twoSourceNetwork(model, w0, w1)
+    let cfg = SimulationConfig(timesteps: T, decoding: .spikes)
+    let r = try simulateLocally(net, ranks: 1, config: cfg, inputs: [x])
+    #expect(r.counters[0][2].positiveSpikes == pos && r.counters[0][2].negativeSpikes == neg)
+    for j in 0..<n { #expect((r.outputs[0][0][j] * Float(T)).rounded() == Float(count[j]), "neuron \(j)") }
+    let r2 = try simulateLocally(net, ranks: 2, config: cfg, inputs: [x])
+    #expect(r2.counters == r.counters && r2.outputs == r.outputs)
+    return (count, back, pos)
 }
