@@ -66,8 +66,8 @@ public struct ResultBuilder {
 
     func describe(_ m: NeuronModel) -> String {
         switch m.kind {
-        case .integrateAndFire: return "if(θ=\(m.threshold), reset=\(m.reset.rawValue)\(m.memory ? ", memory" : ""))"
-        case .signedIBT: return "ibt(θ=\(m.threshold), α=\(m.alpha)\(m.memory ? ", memory" : ""))"
+        case .integrateAndFire: return "if(θ=\(m.threshold), reset=\(m.reset.rawValue)\(m.memory ? ", memory" + (m.memoryMargin != 0 ? " \(m.memoryMargin)" : "") : ""))"
+        case .signedIBT: return "ibt(θ=\(m.threshold), α=\(m.alpha)\(m.memory ? ", memory" + (m.memoryMargin != 0 ? " \(m.memoryMargin)" : "") : ""))"
         case .leakyIntegrateAndFire: return "lif(θ=\(m.threshold), τ=\(m.tau))"
         case .accumulator: return "accumulator"
         case .fewSpike: return "fs(K=\(m.subSteps))"

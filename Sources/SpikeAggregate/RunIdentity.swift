@@ -43,7 +43,8 @@ public struct RunIdentity: Codable, Equatable, Sendable {
         for l in n.layers {
             // A neuron field added later is left out while it holds its default, so that networks made before it keep
             // their fingerprints (and their runs resume).
-            let neuron = String(describing: l.neuron).replacingOccurrences(of: ", memory: false", with: "")
+            let neuron = String(describing: l.neuron).replacingOccurrences(of: ", memoryMargin: 0.0", with: "")
+                .replacingOccurrences(of: ", memory: false", with: "")
             for b in "\(l.name)|\(l.op)|\(l.inputs)|\(l.shape)|\(neuron)".utf8 { mix(UInt64(b)) }
             for a in [l.weights, l.bias, l.outputScale] { mix(UInt64(a.count)); for v in a { mix(UInt64(v.bitPattern)) } }
             for (name, a) in l.perNeuron.present {   // absent for most layers: their fingerprints stay as they were

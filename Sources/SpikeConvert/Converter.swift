@@ -69,6 +69,8 @@ public struct ConversionOptions: Sendable {
     /// True: the signed IBT neurons of leaky-ReLU and linear layers get memory too (`--neurons memory`): a spike of
     /// either sign is taken back when later input cancels it. Needs burst 1 and reset by subtraction.
     public var signedMemory = false
+    /// `NeuronModel.memoryMargin` of every neuron with memory (0: take a spike back as soon as V crosses its firing point).
+    public var memoryMargin: Float = 0
     /// True: output layers get spiking signed neurons (linear IBT, α = 1) normalized like any other
     /// layer, so outputs can be decoded from spike counts (Spiking-YOLO's decoding ablation); their
     /// λ is kept as the layer's `outputScale`. False: non-spiking accumulators (membrane decoding).
@@ -285,6 +287,7 @@ public enum Converter {
                 // leaky-ReLU and linear layers.
                 n.memory = n.burst == 1 && n.reset == .subtract && (o.reluMemory && n.kind == .integrateAndFire && l.neuron?.kind == .integrateAndFire
                     || o.signedMemory && n.kind == .signedIBT)
+                if n.memory { n.memoryMargin = o.memoryMargin }
             }
             snn.layers[i].neuron = n
             if o.spikingOutputs && snn.outputs.contains(i) && n.kind != .accumulator { snn.layers[i].outputScale = scales[i] }
@@ -324,8 +327,8 @@ public enum Converter {
 
     static func describe(_ n: NeuronModel) -> String {
         switch n.kind {
-        case .integrateAndFire: return "IF" + (n.memory ? " with memory" : "") + " θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
-        case .signedIBT: return "IBT" + (n.memory ? " with memory" : "") + " α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
+        case .integrateAndFire: return "IF" + (n.memory ? " with memory" + (n.memoryMargin != 0 ? " (margin \(n.memoryMargin))" : "") : "") + " θ=\(n.threshold) reset=\(n.reset.rawValue)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
+        case .signedIBT: return "IBT" + (n.memory ? " with memory" + (n.memoryMargin != 0 ? " (margin \(n.memoryMargin))" : "") : "") + " α=\(n.alpha) θ=\(n.threshold)" + (n.initialMembrane != 0 ? " V0=\(n.initialMembrane)θ" : "") + (n.burst > 1 ? " burst \(n.burst)" : "")
         case .leakyIntegrateAndFire: return "LIF τ=\(n.tau) θ=\(n.threshold)"
         case .accumulator: return "accumulator"
         case .fewSpike: return "FS K=\(n.subSteps)"

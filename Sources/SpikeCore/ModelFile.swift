@@ -323,7 +323,7 @@ public enum ModelFile {
         let layerKeys: Set<String> = ["name", "op", "inputs", "shape", "kernel", "stride", "pads", "dilation", "groups",
                                       "outChannels", "countIncludePad", "start", "count", "factor", "function", "alpha", "min", "max",
                                       "neuron", "weights", "bias", "outputScale", "perNeuron"]
-        let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane", "burst", "memory", "fewSpike", "dynamics"]
+        let neuronKeys: Set<String> = ["kind", "threshold", "reset", "alpha", "tau", "initialMembrane", "burst", "memory", "memoryMargin", "fewSpike", "dynamics"]
         for (i, l) in (top["layers"] as? [[String: Any]] ?? []).enumerated() {
             if let k = l.keys.sorted().first(where: { !layerKeys.contains($0) }) {
                 throw SpikeError("\(path): layers[\(i)]: unknown field '\(k)'")

@@ -51,6 +51,12 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     /// a negative spike back at `V > 0 && n < 0` (`s = +1, V −= θ/α, n += 1`), and fires −1 only while n ≤ 0
     /// and +1 only while n ≥ 0, so n follows leaky-ReLU(α) of its input. False (default): plain IF / IBT.
     public var memory = false
+    /// Neurons with memory: how far past the point it fired from the membrane must go back, as a fraction of the
+    /// spike's step (θ, or θ/α for a negative spike), before a spike is taken back: 0 (default) takes it back as soon
+    /// as V crosses that point (the net count is the rounded or floored input); h > 0 keeps a spike until the input
+    /// has fallen h steps below it, so an input that hovers at a boundary sends fewer cancelling +1/−1 pairs, at the
+    /// price of a count up to h too far from zero.
+    public var memoryMargin: Float = 0
     /// Spikes one burst event may carry.
     public static let burstRange = 1...64
     /// Few-spike neurons only: T(t), h(t), d(t) for the K sub-steps.
@@ -58,7 +64,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
     /// Leaky and leaky-integrator neurons only: the discrete update.
     public var dynamics: LeakyDynamics?
 
-    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst, memory, fewSpike, dynamics }
+    enum CodingKeys: String, CodingKey { case kind, threshold, reset, alpha, tau, initialMembrane, burst, memory, memoryMargin, fewSpike, dynamics }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(NeuronKind.self, forKey: .kind)
@@ -69,6 +75,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         initialMembrane = try c.decode(Float.self, forKey: .initialMembrane)
         burst = try c.decodeIfPresent(Int.self, forKey: .burst) ?? 1
         memory = try c.decodeIfPresent(Bool.self, forKey: .memory) ?? false
+        memoryMargin = try c.decodeIfPresent(Float.self, forKey: .memoryMargin) ?? 0
         fewSpike = try c.decodeIfPresent(FewSpikeCode.self, forKey: .fewSpike)
         dynamics = try c.decodeIfPresent(LeakyDynamics.self, forKey: .dynamics)
     }
@@ -78,6 +85,7 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         try c.encode(alpha, forKey: .alpha); try c.encode(tau, forKey: .tau); try c.encode(initialMembrane, forKey: .initialMembrane)
         if burst != 1 { try c.encode(burst, forKey: .burst) }   // files without bursts stay as they were
         if memory { try c.encode(memory, forKey: .memory) }
+        if memoryMargin != 0 { try c.encode(memoryMargin, forKey: .memoryMargin) }
         try c.encodeIfPresent(fewSpike, forKey: .fewSpike)
         try c.encodeIfPresent(dynamics, forKey: .dynamics)
     }
@@ -153,6 +161,9 @@ public struct NeuronModel: Hashable, Codable, Sendable {
             guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract, burst == 1 else {
                 throw SpikeError("layer '\(layer)': memory (taking spikes back) needs IF or IBT neurons with reset by subtraction and no bursts, got \(kind.rawValue) neurons, reset \(reset.rawValue), burst \(burst)")
             }
+        }
+        guard memoryMargin.isFinite, memoryMargin >= 0, memoryMargin < 1, memoryMargin == 0 || memory else {
+            throw SpikeError("layer '\(layer)': memoryMargin must be in [0, 1) and is for neurons with memory, got \(memoryMargin)\(memory ? "" : " without memory")")
         }
         if kind == .fewSpike {
             guard let code = fewSpike else { throw SpikeError("layer '\(layer)': a few-spike neuron needs its fewSpike parameters (thresholds, resets, outputs)") }

@@ -136,6 +136,8 @@ extension LayerState {
                     // V −= θ/α). An IF neuron's n is never negative and its θ/α infinite, so it has the first two only.
                     // Eight neurons at a time; lane by lane the same IEEE operations as the scalar tail.
                     let zero = SIMD8<Int32>.zero
+                    // Take-back points: V < −h·θ for a positive spike, V > h·θ/α for a negative one (h = 0: V crosses 0).
+                    let backUp = -memoryMargin * th, backDown = signed ? memoryMargin * negTh : 0
                     for (sa, sb, go) in segments {
                     var i0 = sa
                     var c0 = CC == nil ? 0 : sa % C
@@ -145,8 +147,8 @@ extension LayerState {
                         // fp / fn: +1 and −1 spikes that add to |n| (or plain IF / IBT spikes); tp / tn: the ones taking one back.
                         let fp = withMemory && signed ? (v .>= th) .& (cnt .>= zero) : v .>= th   // (an IF neuron's n is never negative)
                         let fn = !signed ? never : withMemory ? (v .<= -negTh) .& (cnt .<= zero) : v .<= -negTh
-                        let tp = withMemory && signed ? (v .> SIMD8<Float>.zero) .& (cnt .< zero) : never
-                        let tn = withMemory ? (v .< SIMD8<Float>.zero) .& (cnt .> zero) : never
+                        let tp = withMemory && signed ? (v .> SIMD8<Float>(repeating: backDown)) .& (cnt .< zero) : never
+                        let tn = withMemory ? (v .< SIMD8<Float>(repeating: backUp)) .& (cnt .> zero) : never
                         let up = fp .| tp, down = fn .| tn
                         var nv = v
                         let pb = laneBits(up), nb = laneBits(down)
@@ -182,11 +184,11 @@ extension LayerState {
                             if withMemory { NC![i] -= 1 }
                             emit(go + i, -1); neg += 1
                             if let CC { CC[i % C] += 1 }
-                        } else if withMemory && signed && v > 0 && n < 0 {
+                        } else if withMemory && signed && v > backDown && n < 0 {
                             V[i] = v - negTh; NC![i] += 1
                             emit(go + i, 1); pos += 1
                             if let CC { CC[i % C] += 1 }
-                        } else if withMemory && v < 0 && n > 0 {
+                        } else if withMemory && v < backUp && n > 0 {
                             V[i] = v + th; NC![i] -= 1
                             emit(go + i, -1); neg += 1
                             if let CC { CC[i % C] += 1 }

@@ -106,7 +106,7 @@ final class LayerState {
     let viewIsOwn: Bool
     /// The neuron model's scalars `fire` reads every step (kept here so that the hot loop copies no struct).
     let neuronKind: NeuronKind?
-    let threshold: Float, alpha: Float, tau: Float, burst: Int, resetToZero: Bool, memory: Bool
+    let threshold: Float, alpha: Float, tau: Float, burst: Int, resetToZero: Bool, memory: Bool, memoryMargin: Float
     /// Burst neurons: for k = 2 ... burst, the smallest membrane v with ⌊v / θ⌋ ≥ k as Float division rounds it
     /// (`burstEdges`), and the same for −v over the negative threshold θ/α of IBT neurons (`negativeBurstEdges`):
     /// a burst's size is then counted with comparisons, with the bits of the division (`BurstCount`).
@@ -144,6 +144,7 @@ final class LayerState {
         neuronKind = layer.neuron?.kind
         threshold = layer.neuron?.threshold ?? 1; alpha = layer.neuron?.alpha ?? 1; tau = layer.neuron?.tau ?? 1
         burst = layer.neuron?.burst ?? 1; resetToZero = layer.neuron?.reset == .zero; memory = layer.neuron?.memory ?? false
+        memoryMargin = layer.neuron?.memoryMargin ?? 0
         burstEdges = burst > 1 ? BurstCount.edges(threshold, upTo: burst) : []
         negativeBurstEdges = burst > 1 && neuronKind == .signedIBT ? BurstCount.edges(threshold / alpha, upTo: burst) : []
         let n = ownedCount

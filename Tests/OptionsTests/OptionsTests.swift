@@ -99,7 +99,7 @@ struct OptionMergingTests {
                             ("thresholdScale: 0", "thresholdScale"), ("initialMembrane: 2", "initialMembrane"), ("binMs: 0", "binMs"),
                             ("samples: 0", "samples"), ("targetRate: 1.5", "targetRate"), ("inputSize: 40", "inputSize"),
                             ("energyPreset: nope", "energyPreset"), ("representation: movie", "representation"), ("norm: rows", "norm"),
-                            ("burst: 2\nreset: zero", "burst"), ("reluNeurons: memory\nburst: 2", "reluNeurons"), ("reluNeurons: if\ncoding: fs", "reluNeurons"), ("neurons: memory\nburst: 2", "neurons")] {
+                            ("burst: 2\nreset: zero", "burst"), ("reluNeurons: memory\nburst: 2", "reluNeurons"), ("reluNeurons: if\ncoding: fs", "reluNeurons"), ("neurons: memory\nburst: 2", "neurons"), ("memoryMargin: 1", "memoryMargin")] {
             let p = try writeConfig(yaml + "\n")
             let e = try ConfigExpansion(["simulate", "--config", p], commands: commands)
             do {
@@ -141,7 +141,7 @@ struct OptionMergingTests {
                 case "convention": value = "norse"
                 case "energyPreset": value = "horowitz-45nm-fp32"
                 case "inputSize": value = "64"
-                case "targetRate", "initialMembrane", "signedInitialMembrane": value = "0.5"
+                case "targetRate", "initialMembrane", "signedInitialMembrane", "memoryMargin": value = "0.5"
                 default: value = "2"
                 }
                 let p = try writeConfig(kind == .flag ? "\(key): true\n" : "\(key): \(value)\n")

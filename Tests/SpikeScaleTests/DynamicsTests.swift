@@ -114,6 +114,16 @@ struct DynamicsTests {
             v = u; return (0, false)
         }
         #expect(back[0] > 0 && back[1] > 0 && counts.contains { $0 < 0 } && counts.contains { $0 > 0 }, "both signs fired and were taken back")
+        // With a margin of 0.5 a spike is taken back only half a step past its firing point: fewer cancelling pairs.
+        model.memoryMargin = 0.5
+        let (_, fewer, _) = try checkAgainstScalarModel(model, v0: 0, w0: w0, w1: w1, steps: 48) { v, count, u in
+            if u >= 1 && count >= 0 { v = u - 1; count += 1; return (1, false) }
+            if u <= -4 && count <= 0 { v = u + 4; count -= 1; return (-1, false) }
+            if u > 2 && count < 0 { v = u - 4; count += 1; return (1, true) }
+            if u < -0.5 && count > 0 { v = u + 1; count -= 1; return (-1, true) }
+            v = u; return (0, false)
+        }
+        #expect(fewer[0] + fewer[1] < back[0] + back[1])
     }
 
     @Test("Memory is for IF and IBT neurons with reset by subtraction and no bursts; a model file keeps it")
@@ -128,8 +138,13 @@ struct DynamicsTests {
         z.memory = true
         #expect { try z.validate(layer: "conv3") } throws: { "\($0)".contains("conv3") && "\($0)".contains("memory") }
         var ok = NeuronModel.integrateAndFire()
+        ok.memoryMargin = 0.25
+        #expect(throws: SpikeError.self) { try ok.validate(layer: "x") }   // a margin without memory
         ok.memory = true
         try ok.validate(layer: "x")
+        ok.memoryMargin = 1
+        #expect(throws: SpikeError.self) { try ok.validate(layer: "x") }
+        ok.memoryMargin = 0.25
         let data = try JSONEncoder().encode(ok)
         #expect(try JSONDecoder().decode(NeuronModel.self, from: data) == ok)
         #expect(!String(decoding: try JSONEncoder().encode(NeuronModel.integrateAndFire()), as: UTF8.self).contains("memory"))
