@@ -230,19 +230,17 @@ struct ConversionGapOptionTests {
 
     @Test("Residual scaling 'max': no branch of an add is amplified; 'relu' neurons replace every IBT")
     func residualAndNeurons() throws {
-        let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
-        let src = SyntheticSource(shape: net.inputShape, seed: 4, count: 4)
-        let samples = try (0..<4).map { try src.sample($0).input }
+        let (net, samples) = try branchyWithInputs(4)
         var o = ConversionOptions()
         o.residual = .maxOfSources
-        let (snn, report) = try Converter.convert(net, calibration: samples, calibrationData: "synthetic", source: "branchy", options: o)
+        let (snn, report) = try convertBranchy(net, calibration: samples, options: o)
         #expect(report.residual == "max")
         let adds = snn.layers.filter { if case .add = $0.op { return true } else { return false } }
         #expect(!adds.isEmpty)
         for a in adds { #expect(a.weights.allSatisfy { $0 <= 1 + 1e-6 }, "\(a.name): branch weights \(a.weights.max() ?? 0)") }
         #expect(snn.layers.contains { $0.neuron?.kind == .signedIBT })
         o = ConversionOptions(); o.signedNeurons = false
-        let (relu, r2) = try Converter.convert(net, calibration: samples, calibrationData: "synthetic", source: "branchy", options: o)
+        let (relu, r2) = try convertBranchy(net, calibration: samples, options: o)
         #expect(!relu.layers.contains { $0.neuron?.kind == .signedIBT })
         #expect(r2.replacements.contains { $0.contains("negative activations are dropped") })
     }

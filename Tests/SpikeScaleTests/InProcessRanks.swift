@@ -80,6 +80,19 @@ func convertedMNISTFixture(_ options: ConversionOptions, calibration n: Int)
     return (model.network, snn, report, try IDXDataset(folder: TestPaths.sharedData + "/mnist"))
 }
 
+/// The zoo's branchy network (residual add, concat, slice, upsample, signed IBT and IF layers; seed 5, about 15%
+/// firing) and `count` synthetic inputs (seed 4), the tests' small network with every conversion rule in it.
+func branchyWithInputs(_ count: Int) throws -> (net: Network, inputs: [[Float]]) {
+    let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
+    let src = SyntheticSource(shape: net.inputShape, seed: 4, count: count)
+    return (net, try (0..<count).map { try src.sample($0).input })
+}
+
+/// `net` converted with `options`, calibrated on `calibration` (the branchy network's inputs).
+func convertBranchy(_ net: Network, calibration: [[Float]], options: ConversionOptions) throws -> (Network, ConversionReport) {
+    try Converter.convert(net, calibration: calibration, calibrationData: "synthetic", source: "branchy", options: options)
+}
+
 /// The tests' seeded generator: SpikeCore's SplitMix64 with the tests' helpers.
 typealias SplitMix = SplitMix64
 

@@ -26,10 +26,8 @@ struct LowTConversionTests {
         }
         #expect(pools == 1)
         // Leaky-ReLU and linear layers (signed IBT neurons) start at 0; their IF layers at 0.5θ.
-        let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
-        let src = SyntheticSource(shape: net.inputShape, seed: 4, count: 2)
-        let samples = try (0..<2).map { try src.sample($0).input }
-        let (b, _) = try Converter.convert(net, calibration: samples, calibrationData: "synthetic", source: "branchy", options: ConversionOptions())
+        let (net, samples) = try branchyWithInputs(2)
+        let (b, _) = try convertBranchy(net, calibration: samples, options: ConversionOptions())
         let signed = b.layers.filter { $0.neuron?.kind == .signedIBT }
         #expect(!signed.isEmpty)
         for l in signed { #expect(l.neuron?.initialMembrane == 0, "\(l.name)") }
@@ -88,11 +86,9 @@ struct LowTConversionTests {
         let (_, plain, _, _) = try convertedMNISTFixture(o, calibration: 10)
         #expect(!plain.layers.contains { $0.neuron?.memory == true })
         // The ablation's IF neurons on leaky-ReLU and linear layers stay plain; the network's own ReLU layers keep memory.
-        let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
-        let src = SyntheticSource(shape: net.inputShape, seed: 4, count: 2)
+        let (net, samples) = try branchyWithInputs(2)
         o = ConversionOptions(); o.signedNeurons = false
-        let (b, _) = try Converter.convert(net, calibration: try (0..<2).map { try src.sample($0).input }, calibrationData: "synthetic",
-                                           source: "branchy", options: o)
+        let (b, _) = try convertBranchy(net, calibration: samples, options: o)
         for (a, l) in zip(net.layers, b.layers) where l.neuron?.kind == .integrateAndFire {
             #expect(l.neuron?.memory == (a.neuron?.kind == .integrateAndFire), "\(l.name)")
         }
@@ -100,12 +96,10 @@ struct LowTConversionTests {
 
     @Test("--neurons memory: the signed IBT layers of the branchy zoo network get memory, and its runs are bit-identical on 1, 2 and 3 ranks and in batches")
     func signedMemoryInvariance() throws {
-        let net = try ModelSource.zoo("branchy", seed: 5, targetRate: 0.15)
-        let src = SyntheticSource(shape: net.inputShape, seed: 4, count: 3)
-        let samples = try (0..<3).map { try src.sample($0).input }
+        let (net, samples) = try branchyWithInputs(3)
         var o = ConversionOptions()
         o.signedMemory = true
-        let (b, _) = try Converter.convert(net, calibration: Array(samples.prefix(2)), calibrationData: "synthetic", source: "branchy", options: o)
+        let (b, _) = try convertBranchy(net, calibration: Array(samples.prefix(2)), options: o)
         let signed = b.layers.filter { $0.neuron?.kind == .signedIBT }
         #expect(!signed.isEmpty && signed.allSatisfy { $0.neuron?.memory == true })
         let base = try expectSameBits(b, inputs: samples, config: SimulationConfig(timesteps: 12), runs: [(2, 1), (3, 1), (2, 2), (1, 3)])

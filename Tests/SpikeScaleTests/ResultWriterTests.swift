@@ -47,13 +47,18 @@ struct ResultWriterTests {
                                         checkpointCounters: k > 4 ? [[Int64.max, Int64.min]] : nil))
         }
         for r in records { try w.append(r) }
+        try Self.expectLinesAsTheEncoderWrites(records, path: path)
+    }
+
+    /// The samples file of `path` holds its header and then `records`, each line the bytes `JSONEncoder` (sorted keys) gives.
+    static func expectLinesAsTheEncoderWrites(_ records: [SampleRecord], path: String) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let lines = try Data(contentsOf: URL(fileURLWithPath: path + ".samples.jsonl")).split(separator: UInt8(ascii: "\n"))
         #expect(lines.count == records.count + 1)
         for (r, line) in zip(records, lines.dropFirst()) {
             let expected = try enc.encode(r)
-            #expect(Data(line) == expected, "sample \(r.sample): \(String(decoding: line, as: UTF8.self)) against \(String(decoding: expected, as: UTF8.self))")
+            #expect(Data(line) == expected, "sample \(r.sample): \(String(decoding: line.prefix(400), as: UTF8.self)) against \(String(decoding: expected.prefix(400), as: UTF8.self))")
         }
     }
 
@@ -76,13 +81,7 @@ struct ResultWriterTests {
             records.append(r)
         }
         for r in records { #expect(ResultWriter.writesByHand(r)); try w.append(r) }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        let lines = try Data(contentsOf: URL(fileURLWithPath: path + ".samples.jsonl")).split(separator: UInt8(ascii: "\n"))
-        #expect(lines.count == records.count + 1)
-        for (r, line) in zip(records, lines.dropFirst()) {
-            #expect(Data(line) == (try enc.encode(r)), "sample \(r.sample): \(String(decoding: line.prefix(400), as: UTF8.self))")
-        }
+        try Self.expectLinesAsTheEncoderWrites(records, path: path)
         let back = try ResultWriter.readSamplesFile(path + ".samples.jsonl").records
         #expect(back.map { $0.detections?.map(\.score.bitPattern) } == records.map { $0.detections?.map(\.score.bitPattern) })
         // A NaN score goes through the encoder, whose error names it.
