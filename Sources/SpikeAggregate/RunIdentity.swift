@@ -41,10 +41,7 @@ public struct RunIdentity: Codable, Equatable, Sendable {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ v: UInt64) { h = (h ^ v) &* 0x0000_0100_0000_01B3 }
         for l in n.layers {
-            // A neuron field added later is left out while it holds its default, so that networks made before it keep
-            // their fingerprints (and their runs resume).
-            let neuron = String(describing: l.neuron).replacingOccurrences(of: ", memoryMargin: 0.0", with: "")
-                .replacingOccurrences(of: ", memory: false", with: "")
+            let neuron = l.neuron?.fingerprintText ?? String(describing: l.neuron)
             for b in "\(l.name)|\(l.op)|\(l.inputs)|\(l.shape)|\(neuron)".utf8 { mix(UInt64(b)) }
             for a in [l.weights, l.bias, l.outputScale] { mix(UInt64(a.count)); for v in a { mix(UInt64(v.bitPattern)) } }
             for (name, a) in l.perNeuron.present {   // absent for most layers: their fingerprints stay as they were

@@ -123,6 +123,15 @@ public struct NeuronModel: Hashable, Codable, Sendable {
         return n
     }
 
+    /// The text a run's network fingerprint hashes for a layer with this model (`RunIdentity.fingerprint`): the description
+    /// of the layer's optional neuron, as first hashed, with the fields added since left out while they hold their
+    /// defaults, so that networks made before them keep their fingerprints and their runs resume. A field added later
+    /// goes in this list.
+    public var fingerprintText: String {
+        String(describing: Optional(self)).replacingOccurrences(of: ", memoryMargin: 0.0", with: "")
+            .replacingOccurrences(of: ", memory: false", with: "")
+    }
+
     /// True if the neurons emit negative spikes as well as positive ones.
     public var isSigned: Bool { kind == .signedIBT || memory }
     /// K for few-spike neurons, 0 otherwise.

@@ -60,6 +60,9 @@ public struct ConvertOptions: ParsableArguments {
         try check(neurons != .memory || (burst == 1 && reset == .subtract && coding == .rate), "neurons",
                   "memory neurons are rate-coded and take a spike back by adding its threshold: they need --reset subtract, no --burst and --coding rate")
         try check(memoryMargin >= 0 && memoryMargin < 1, "memoryMargin", "must be in [0, 1), got \(memoryMargin)")
+        let anyMemory = coding == .rate && burst == 1 && reset == .subtract && (reluNeurons != .if || neurons == .memory)
+        try check(memoryMargin == 0 || anyMemory, "memoryMargin",
+                  "is for neurons with memory, and this conversion gives none (it needs rate coding, burst 1, reset by subtraction, and --relu-neurons memory or --neurons memory)")
         try check(reluNeurons == nil || coding == .rate, "reluNeurons", "chooses rate-coded neurons; --coding fs codes ReLU layers with few-spike neurons")
         try check(reluNeurons != .memory || (burst == 1 && reset == .subtract), "reluNeurons",
                   "memory neurons take a spike back by adding θ: they need --reset subtract and no --burst")

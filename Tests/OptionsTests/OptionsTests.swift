@@ -99,7 +99,7 @@ struct OptionMergingTests {
                             ("thresholdScale: 0", "thresholdScale"), ("initialMembrane: 2", "initialMembrane"), ("binMs: 0", "binMs"),
                             ("samples: 0", "samples"), ("targetRate: 1.5", "targetRate"), ("inputSize: 40", "inputSize"),
                             ("energyPreset: nope", "energyPreset"), ("representation: movie", "representation"), ("norm: rows", "norm"),
-                            ("burst: 2\nreset: zero", "burst"), ("reluNeurons: memory\nburst: 2", "reluNeurons"), ("reluNeurons: if\ncoding: fs", "reluNeurons"), ("neurons: memory\nburst: 2", "neurons"), ("memoryMargin: 1", "memoryMargin")] {
+                            ("burst: 2\nreset: zero", "burst"), ("reluNeurons: memory\nburst: 2", "reluNeurons"), ("reluNeurons: if\ncoding: fs", "reluNeurons"), ("neurons: memory\nburst: 2", "neurons"), ("memoryMargin: 1", "memoryMargin"), ("memoryMargin: 0.5\nreluNeurons: if", "memoryMargin")] {
             let p = try writeConfig(yaml + "\n")
             let e = try ConfigExpansion(["simulate", "--config", p], commands: commands)
             do {
