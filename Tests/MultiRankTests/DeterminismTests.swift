@@ -58,7 +58,7 @@ struct DeterminismTests {
                                ranks: [1, 2, 3], label: "mnist-fs") { ["--pipeline", ["1", "3", "8"][$0 - 1]] }
     }
 
-    @Test("(d) IF neurons with memory (the default for ReLU layers): the residual CNN fixture on 1, 2, 3 and 4 ranks, and 2 ranks in batches of 2", .tags(.slow))
+    @Test("(d) IF neurons with memory (the default for ReLU layers): the residual CNN fixture on 1, 2, 3 ranks, 2 ranks in batches of 2 and 4 ranks in 2 groups", .tags(.slow))
     func memoryNeurons() throws {
         let dir = TestPaths.tempDir("spikescale-mpi")
         let c = try MPIHarness.run(ranks: 1, ["convert", TestPaths.fixtures + "/mnist-resnet.onnx", "--calibration", Self.mnist,
@@ -68,7 +68,7 @@ struct DeterminismTests {
         let model = try String(contentsOfFile: "\(dir)/res.json", encoding: .utf8)
         #expect(model.components(separatedBy: "\"memory\" : true").count - 1 == 6, "six ReLU layers (two convs, two convs in blocks, two adds) get memory")
         let runs = try compareAcrossRanks(["simulate", "--model", "\(dir)/res.json", "--data", Self.mnist, "--samples", "4", "-T", "8"],
-                                          label: "memory") { $0 == 2 ? ["--batch", "2"] : [] }
+                                          label: "memory") { $0 == 2 ? ["--batch", "2"] : $0 == 4 ? ["--groups", "2"] : [] }
         let r = try ResultReader.run("\(runs)/memory-1.json")
         #expect(r.layers.contains { $0.negativeSpikes > 0 && $0.name.contains("conv_a") }, "memory neurons took spikes back")
     }
