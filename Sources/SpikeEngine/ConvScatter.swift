@@ -25,8 +25,21 @@ final class ConvScatterTables {
     /// owned range's start) and in the weights (icl·outC + oLo), and how many output channels it reaches
     /// (0: none owned here).
     let chanCurrent: UnsafeMutableBufferPointer<Int>, chanWeight: UnsafeMutableBufferPointer<Int>, chanCount: UnsafeMutableBufferPointer<Int>
+    /// What the dense pass (`runDense`) reads: the shapes, window, groups and block the tables were built for.
+    let inShape: Shape, outShape: Shape, window: Window, groups: Int, block: RankBlock
+    /// Dense pass, per output column ox: `outColStart[ox] ..< outColStart[ox + 1]` are its window's input columns
+    /// inside the input, kx ascending: `outColInput` = ix·inC (offset in an input row), `outColWeight` = kx·ipg·outC.
+    let outColStart: UnsafeMutableBufferPointer<Int>, outColInput: UnsafeMutableBufferPointer<Int>, outColWeight: UnsafeMutableBufferPointer<Int>
+    /// Dense pass, per offset o in an input row (o = ix·inC + ic): the owned output channels channel ic reaches times
+    /// the output columns column ix reaches, so that an event's synapses are this times its row's reached output rows.
+    let rowOffsetReach: UnsafeMutableBufferPointer<Int32>
+    /// Dense pass: the output columns `[interiorLo, interiorHi)` whose whole window lies inside the input's columns.
+    let interiorLo: Int, interiorHi: Int
+    /// False if a bias is −0, where a dense pass could give +0 for a neuron without input (ConvScatter+Dense).
+    let denseSafe: Bool
 
-    init(input inS: Shape, output outS: Shape, window w: Window, groups: Int, block b: RankBlock) {
+    /// `bias`: the layer's (empty if none), only to decide `denseSafe`.
+    init(input inS: Shape, output outS: Shape, window w: Window, groups: Int, block b: RankBlock, bias: [Float] = []) {
         let inC = inS.channels, outC = outS.channels
         let ipg = inC / groups, opg = outC / groups
         var rowStart = [0], rowCurrent = [Int](), rowWeight = [Int](), rowOutput = [Int]()
@@ -67,10 +80,32 @@ final class ConvScatterTables {
         self.rowOutput = copy(rowOutput)
         self.colStart = copy(colStart); self.colCurrent = copy(colCurrent); self.colWeight = copy(colWeight)
         self.chanCurrent = copy(chanCurrent); self.chanWeight = copy(chanWeight); self.chanCount = copy(chanCount)
+        var outColStart = [0], outColInput = [Int](), outColWeight = [Int]()
+        for ox in 0..<outS.width {
+            for kx in 0..<w.kernelW {
+                let ix = ox * w.strideW - w.padLeft + kx * w.dilationW
+                if ix < 0 || ix >= inS.width { continue }
+                outColInput.append(ix * inC); outColWeight.append(kx * ipg * outC)
+            }
+            outColStart.append(outColInput.count)
+        }
+        self.outColStart = copy(outColStart); self.outColInput = copy(outColInput); self.outColWeight = copy(outColWeight)
+        inShape = inS; outShape = outS; window = w; self.groups = groups; block = b
+        rowOffsetReach = .allocate(capacity: Swift.max(1, inS.rowStride))
+        for ix in 0..<inS.width {
+            for ic in 0..<inC { rowOffsetReach[ix * inC + ic] = Int32(chanCount[ic] * (colStart[ix + 1] - colStart[ix])) }
+        }
+        let inside = (0..<outS.width).filter { ox in
+            ox * w.strideW - w.padLeft >= 0 && ox * w.strideW - w.padLeft + (w.kernelW - 1) * w.dilationW < inS.width
+        }
+        (interiorLo, interiorHi) = (inside.first ?? 0, (inside.last ?? -1) + 1)
+        denseSafe = !bias.contains { $0 == 0 && $0.sign == .minus }
     }
 
     deinit {
-        for p in [rowStart, rowCurrent, rowWeight, rowOutput, colStart, colCurrent, colWeight, chanCurrent, chanWeight, chanCount] { p.deallocate() }
+        for p in [rowStart, rowCurrent, rowWeight, rowOutput, colStart, colCurrent, colWeight, chanCurrent, chanWeight, chanCount,
+                  outColStart, outColInput, outColWeight] { p.deallocate() }
+        rowOffsetReach.deallocate()
     }
 
     /// Adds the events `range` of `events` (input of shape `inS`) to `current`; returns the accumulate count.

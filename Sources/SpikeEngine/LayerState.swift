@@ -10,6 +10,8 @@ final class EmitScratch {
     var current: [Float] = []
     /// Lent to the max-pool gate being stepped; all zeros between steps.
     var gateNow: [Float] = []
+    /// The table kernel's dense pass (ConvScatter+Dense): the input rows' event values; all zeros between uses.
+    var denseMap: [Float] = []
     /// Events buffered before they are appended to the layer's list: a bound on the buffer, so that its size
     /// does not follow the largest layer (Tiny-YOLOv3's first layer has 2.8 M neurons: 22 MB of buffer).
     static let chunk = 1 << 15

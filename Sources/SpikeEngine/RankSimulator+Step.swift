@@ -114,6 +114,9 @@ extension RankSimulator {
         }
         return s.layer.weights.withUnsafeBufferPointer { wp in
             if let tables = s.scatterTables {
+                if tables.prefersDense(events: ev, range: span, above: config.denseAbove) {
+                    return tables.runDense(events: ev, range: span, weights: wp.baseAddress!, current: c, rows: band, map: &s.scratch.denseMap)
+                }
                 return tables.run(events: ev, range: span, input: src.layer.shape, weights: wp.baseAddress!, current: c, rows: band)
             }
             precondition(band == nil, "layer '\(s.layer.name)': a row band needs the gather or table kernel")

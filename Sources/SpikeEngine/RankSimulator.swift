@@ -134,7 +134,7 @@ public final class RankSimulator {
                 (s.packedWeights, s.packedChunks) = p
             } else if case .conv(let w, _, let groups) = s.layer.op, config.convKernel == .auto, !s.block.own.isEmpty {
                 s.scatterTables = ConvScatterTables(input: network.layers[s.layer.inputs[0]].shape, output: s.layer.shape,
-                                                    window: w, groups: groups, block: s.block)
+                                                    window: w, groups: groups, block: s.block, bias: s.layer.bias)
             }
             if case .maxPool(let w) = s.layer.op {
                 // Few-spike events carry values d(t): the count gate passes on exactly the window's max sum. So does

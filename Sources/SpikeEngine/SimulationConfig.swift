@@ -70,6 +70,10 @@ public struct SimulationConfig: Sendable, Codable {
     public var convKernel: ConvKernel = .auto
     public var maxPoolGate: MaxPoolGateMode = .leader
     public var overlap: ExchangeOverlap = .interior
+    /// The table-driven scatter (`ConvScatterTables`) switches to a dense pass over its input rows when the events
+    /// fill at least this fraction of them (`ConvScatterTables.runDense`): same sums in the same order, so the same
+    /// bits either way; only the time differs. 0: always dense; above 1: never.
+    public var denseAbove: Double = 0.03
     /// Timesteps t < T at which the outputs are also decoded (as a run with T = t would decode them):
     /// one simulation gives the accuracy-vs-T curve.
     public var checkpoints: [Int] = []
@@ -97,6 +101,7 @@ public struct SimulationConfig: Sendable, Codable {
         guard timesteps >= 1 else { throw SpikeError("timesteps must be at least 1, got \(timesteps)") }
         guard timesteps <= 1 << 20 else { throw SpikeError("timesteps must be at most \(1 << 20), got \(timesteps)") }
         guard rasterNeurons >= 0, rasterNeurons <= 4096 else { throw SpikeError("raster neurons per layer must be between 0 and 4096, got \(rasterNeurons)") }
+        guard denseAbove >= 0, denseAbove.isFinite else { throw SpikeError("the dense-pass threshold must be a finite fraction of at least 0, got \(denseAbove)") }
         guard burnIn >= 0, burnIn < timesteps else { throw SpikeError("burn-in must be between 0 and timesteps - 1 (\(timesteps - 1)), got \(burnIn)") }
         if let bad = checkpoints.first(where: { $0 <= burnIn }) {
             throw SpikeError("checkpoint \(bad) must be after the burn-in of \(burnIn) timesteps")

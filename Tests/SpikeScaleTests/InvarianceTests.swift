@@ -93,13 +93,13 @@ struct KernelEquivalenceTests {
         var g = WeightInit(seed: 21)
         var b = NetworkBuilder(name: "kernels", input: Shape(13, 13, 5))
         let ibt = NeuronModel.ibt(alpha: 0.1)
-        try b.add("c40", .conv(Window(kernel: 3, pad: 1), outChannels: 40, groups: 1), neuron: ibt, weights: g.he(count: 9 * 5 * 40, fanIn: 45), bias: g.small(40))
+        let c40 = try b.add("c40", .conv(Window(kernel: 3, pad: 1), outChannels: 40, groups: 1), neuron: ibt, weights: g.he(count: 9 * 5 * 40, fanIn: 45), bias: g.small(40))
         try b.add("g2", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 36, groups: 2), neuron: ibt, weights: g.he(count: 9 * 20 * 36, fanIn: 180), bias: g.small(36))
         try b.add("d2", .conv(Window(kernel: 3, pad: 2, dilation: 2), outChannels: 16, groups: 1), neuron: .integrateAndFire(), weights: g.he(count: 9 * 36 * 16, fanIn: 324), bias: g.small(16))
         // Depthwise (one and two output channels per group, stride 1 and 2, burst neurons), a grouped conv
         // with 3 and a pointwise conv with 8 output channels: the table-driven scatter.
         var burst = NeuronModel.ibt(alpha: 0.1); burst.burst = 3
-        try b.add("dw", .conv(Window(kernel: 3, pad: 1), outChannels: 16, groups: 16), neuron: burst, weights: g.he(count: 9 * 16, fanIn: 9), bias: g.small(16))
+        let dw = try b.add("dw", .conv(Window(kernel: 3, pad: 1), outChannels: 16, groups: 16), neuron: burst, weights: g.he(count: 9 * 16, fanIn: 9), bias: g.small(16))
         try b.add("dw2", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 32, groups: 16), neuron: ibt, weights: g.he(count: 9 * 32, fanIn: 9), bias: g.small(32))
         try b.add("c6", .conv(Window(kernel: 3, pad: 1), outChannels: 6, groups: 2), neuron: burst, weights: g.he(count: 9 * 16 * 6, fanIn: 144), bias: g.small(6))
         try b.add("p8", .conv(Window(kernel: 1), outChannels: 8, groups: 1), neuron: ibt, weights: g.he(count: 6 * 8, fanIn: 6), bias: g.small(8))
@@ -111,13 +111,21 @@ struct KernelEquivalenceTests {
         try b.add("dw64", .conv(Window(kernel: 3, pad: 1), outChannels: 64, groups: 64), neuron: burst, weights: g.he(count: 9 * 64, fanIn: 9), bias: g.small(64))
         try b.add("gap", .globalAvgPool, neuron: .ibt(alpha: 1))
         try b.add("v48", .conv(Window(kernel: 1), outChannels: 48, groups: 1), neuron: ibt, weights: g.he(count: 64 * 48, fanIn: 64), bias: g.small(48))
-        try b.add("out", .dense(outFeatures: 10), neuron: .accumulator, weights: g.he(count: 480, fanIn: 48), bias: g.small(10))
-        let raw = try b.build()
+        let out = try b.add("out", .dense(outFeatures: 10), neuron: .accumulator, weights: g.he(count: 480, fanIn: 48), bias: g.small(10))
+        // Accumulator outputs of table layers: their outputs are the summed currents themselves, so an add out of the
+        // canonical order shows in their bits (a spiking layer's rounding rarely changes a spike).
+        let accDW = try b.add("accDW", .conv(Window(kernel: 3, pad: 1), outChannels: 40, groups: 40), inputs: [c40], neuron: .accumulator,
+                              weights: g.he(count: 9 * 40, fanIn: 9), bias: g.small(40))
+        let accP6 = try b.add("accP6", .conv(Window(kernel: 1), outChannels: 14, groups: 1), inputs: [dw], neuron: .accumulator,
+                              weights: g.he(count: 16 * 14, fanIn: 16), bias: g.small(14))
+        let accS2 = try b.add("accS2", .conv(Window(kernel: 3, stride: 2, pad: 1), outChannels: 40, groups: 40), inputs: [c40],
+                              neuron: .accumulator, weights: g.he(count: 9 * 40, fanIn: 9), bias: g.small(40))
+        let raw = try b.build(outputs: [out, accDW, accP6, accS2])
         let src = SyntheticSource(shape: raw.inputShape, seed: 3, count: 2)
         return try RateCalibration.scaleToRate(raw, samples: try (0..<2).map { try src.sample($0).input }, targetRate: 0.2)
     }
 
-    @Test("Gather and table scatter (auto) agree with the reference scatter bit for bit on 1-4 ranks, every encoder")
+    @Test("Gather and table scatter (auto; the table's dense pass by default, always, never) agree with the reference scatter bit for bit on 1-4 ranks, every encoder")
     func sameBits() throws {
         let net = try Self.network()
         let src = SyntheticSource(shape: net.inputShape, seed: 8, count: 2)
@@ -133,10 +141,18 @@ struct KernelEquivalenceTests {
                 let i = net.layers.firstIndex { $0.name == name }!
                 #expect(ref.counters[0][i].spikes > 0, "\(enc): layer \(name) is silent, so it tests nothing")
             }
+            // The table layers by the default rule (dense passes where their input is dense enough), always dense
+            // (`denseAbove` 0), and never (above 1).
             for k in 1...4 {
-                let auto = try simulateLocally(net, ranks: k, config: SimulationConfig(timesteps: 12, seed: 4, encoder: enc), inputs: inputs)
-                #expect(auto.counters == ref.counters, "\(enc) on \(k) ranks: counters differ")
-                for s in inputs.indices { #expect(bits(auto.outputs[s]) == bits(ref.outputs[s]), "\(enc) on \(k) ranks: outputs differ") }
+                for dense in [SimulationConfig(timesteps: 12).denseAbove, 0, 2] {
+                    var config = SimulationConfig(timesteps: 12, seed: 4, encoder: enc)
+                    config.denseAbove = dense
+                    let auto = try simulateLocally(net, ranks: k, config: config, inputs: inputs)
+                    #expect(auto.counters == ref.counters, "\(enc) on \(k) ranks, dense above \(dense): counters differ")
+                    for s in inputs.indices {
+                        #expect(bits(auto.outputs[s]) == bits(ref.outputs[s]), "\(enc) on \(k) ranks, dense above \(dense): outputs differ")
+                    }
+                }
             }
         }
     }
