@@ -103,8 +103,10 @@ extension RankSimulator {
                 let ls = lane.states[i]
                 packBuffer.removeAll(keepingCapacity: true)
                 let span = ls.own.span(tr.range)
-                if ls.analog || ls.multiValued {
+                if ls.analog {
                     SpikePacket.encodeAnalog(ls.own, from: span.0, to: span.1, range: tr.range, into: &packBuffer)
+                } else if ls.multiValued {
+                    SpikePacket.encodeCounts(ls.own, from: span.0, to: span.1, range: tr.range, into: &packBuffer)
                 } else {
                     SpikePacket.encode(ls.own, from: span.0, to: span.1, range: tr.range, signed: ls.signed, into: &packBuffer)
                 }

@@ -2,11 +2,12 @@ import SpikeCore
 
 /// The wire format of the events one rank sends another for one layer and one timestep.
 ///
-/// Byte 0 is the encoding: 0 empty, 1 delta list, 2 bitmap, 3 analog list. A delta list is a LEB128 varint count,
+/// Byte 0 is the encoding: 0 empty, 1 delta list, 2 bitmap, 3 analog list, 4 count list. A delta list is a LEB128 varint count,
 /// then one varint per event: the gap to the previous index (first: to the range start), shifted left
 /// one bit with the sign in bit 0 for signed layers. A bitmap has one bit per neuron of the range
 /// (two for signed layers: spike, then sign). The encoder picks whichever is smaller, so a packet is
-/// never larger than `maxSize(rangeCount:signed:)`.
+/// never larger than `maxSize(rangeCount:signed:)`. An analog list carries each event's float32 value after its gap; a
+/// count list (burst events, whose values are whole spike counts) one signed byte instead.
 public enum SpikePacket {
     /// Upper bound of an encoded packet for a range of `n` neurons.
     public static func maxSize(rangeCount n: Int, signed: Bool) -> Int { 1 + bitmapBytes(n, signed) }
@@ -24,6 +25,25 @@ public enum SpikePacket {
             putVarint(UInt64(i - prev - 1), &out)
             let bits = events.value[k].bitPattern
             for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt32(s))) }
+            prev = i
+        }
+    }
+
+    /// Encodes burst events (values ±1 ... ±127, whole spike counts) exactly as a count list (encoding 4: count,
+    /// then gap varint + one signed byte per event): a quarter of the analog list's value bytes. Events with any
+    /// other value go as an analog list.
+    public static func encodeCounts(_ events: EventList, from: Int, to: Int, range: FlatRange, into out: inout [UInt8]) {
+        let whole = events.value.withUnsafeBufferPointer { V in
+            (from..<to).allSatisfy { let v = V[$0]; return v != 0 && v.magnitude <= 127 && v == v.rounded(.towardZero) }
+        }
+        guard whole else { return encodeAnalog(events, from: from, to: to, range: range, into: &out) }
+        out.append(4)
+        putVarint(UInt64(to - from), &out)
+        var prev = range.lower - 1
+        for k in from..<to {
+            let i = Int(events.index[k])
+            putVarint(UInt64(i - prev - 1), &out)
+            out.append(UInt8(bitPattern: Int8(events.value[k])))
             prev = i
         }
     }
@@ -139,6 +159,24 @@ public enum SpikePacket {
                 pos += 4
                 events.append(i, Float(bitPattern: bits))
                 prev = i
+            }
+            guard pos == bytes.count else { throw SpikeError("spike packet: \(bytes.count - pos) trailing bytes") }
+        case 4:
+            let n = try getVarint(bytes, &pos)
+            guard n <= UInt64(range.count) else { throw SpikeError("spike packet: \(n) events for a range of \(range.count)") }
+            var prev = range.lower - 1
+            try events.append(upTo: Int(n)) { I, V in
+                for k in 0..<Int(n) {
+                    let d = try getVarint(bytes, &pos)
+                    guard d < UInt64(range.count), pos < bytes.count else { throw SpikeError("spike packet: truncated count event") }
+                    let i = prev + 1 + Int(d)
+                    guard i < range.upper else { throw SpikeError("spike packet: index \(i) outside \(range)") }
+                    let c = Int8(bitPattern: bytes[pos]); pos += 1
+                    guard c != 0 else { throw SpikeError("spike packet: an event of 0 spikes at index \(i)") }
+                    I[k] = Int32(truncatingIfNeeded: i); V[k] = Float(c)
+                    prev = i
+                }
+                return Int(n)
             }
             guard pos == bytes.count else { throw SpikeError("spike packet: \(bytes.count - pos) trailing bytes") }
         default:

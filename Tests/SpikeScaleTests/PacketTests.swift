@@ -47,10 +47,42 @@ struct PacketTests {
         #expect(out.index == ev.index && out.value.map(\.bitPattern) == ev.value.map(\.bitPattern))
     }
 
+    @Test("Burst events go as count lists (one signed byte per value), exact; any other value as an analog list")
+    func counts() throws {
+        let range = FlatRange(0, 400)
+        var ev = EventList()
+        ev.append(5, 2); ev.append(9, -1); ev.append(10, 127); ev.append(300, -127); ev.append(399, 1)
+        var buf = [UInt8]()
+        SpikePacket.encodeCounts(ev, from: 0, to: 5, range: range, into: &buf)
+        #expect(buf.first == 4)
+        var analog = [UInt8]()
+        SpikePacket.encodeAnalog(ev, from: 0, to: 5, range: range, into: &analog)
+        #expect(buf.count + 3 * 5 == analog.count, "one value byte per event instead of four")
+        var out = EventList()
+        try SpikePacket.decode(buf, range: range, signed: false, into: &out)
+        #expect(out.index == ev.index && out.value.map(\.bitPattern) == ev.value.map(\.bitPattern))
+        // A value that is not a whole count of at most 127 spikes: the analog list, still exact.
+        for odd: Float in [0.5, 128, -200, 0] {
+            var e2 = EventList(); e2.append(3, 1); e2.append(4, odd)
+            var b2 = [UInt8]()
+            SpikePacket.encodeCounts(e2, from: 0, to: 2, range: range, into: &b2)
+            #expect(b2.first == 3, "value \(odd)")
+            var o2 = EventList()
+            try SpikePacket.decode(b2, range: range, signed: false, into: &o2)
+            #expect(o2.value.map(\.bitPattern) == e2.value.map(\.bitPattern))
+        }
+        // A span of the list (as a rank sends one neighbour's range).
+        var part = [UInt8]()
+        SpikePacket.encodeCounts(ev, from: 1, to: 4, range: FlatRange(9, 301), into: &part)
+        var o3 = EventList()
+        try SpikePacket.decode(part, range: FlatRange(9, 301), signed: false, into: &o3)
+        #expect(o3.index == [9, 10, 300] && o3.value == [-1, 127, -127])
+    }
+
     @Test("Malformed packets are rejected, never crash")
     func malformed() throws {
         let range = FlatRange(0, 100)
-        for bad: [UInt8] in [[], [9], [1], [1, 5, 0], [1, 1, 200], [2, 0], [0, 0], [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], [3, 1, 0, 1]] {
+        for bad: [UInt8] in [[], [9], [1], [1, 5, 0], [1, 1, 200], [2, 0], [0, 0], [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], [3, 1, 0, 1], [4, 1, 0], [4, 1, 0, 0], [4, 2, 0, 1], [4, 1, 100, 1], [4, 1, 0, 1, 0]] {
             var out = EventList()
             #expect(throws: SpikeError.self) { try SpikePacket.decode(bad, range: range, signed: false, into: &out) }
         }
