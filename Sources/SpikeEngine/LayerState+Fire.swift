@@ -84,7 +84,7 @@ extension LayerState {
                                 spikes += (laneBits(m) & pb).nonzeroBitCount
                             }
                             pos += spikes
-                            if nb != 0 {
+                            if branchFree || nb != 0 {
                                 var negSpikes = nb.nonzeroBitCount
                                 for e in negativeBurstEdges {
                                     let m = -v .>= SIMD8<Float>(repeating: e)
