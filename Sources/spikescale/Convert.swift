@@ -11,11 +11,12 @@ struct Convert: ParsableCommand, CommandLineOnly {
     static let configuration = CommandConfiguration(
         abstract: "Convert a trained ANN (ONNX, Darknet .cfg + .weights, or a native graph) into a spiking network.",
         discussion: """
-        Batch norm is folded at import. Calibration runs the ANN reference on --calibration-count samples of
-        --calibration (the train split by default, kept apart from the evaluation split) and sets each layer's
-        (or channel's) normalization factor from the chosen statistic of |activation|. ReLU becomes IF,
-        leaky-ReLU an IBT neuron with the layer's alpha, linear a signed alpha = 1 neuron, the output layer an
-        accumulator. Writes OUT.json + OUT.bin and the report OUT.report.json.
+        Batch norm is folded at import. Calibration runs the ANN reference on --calibration-count samples of \
+        --calibration (the train split by default, kept apart from the evaluation split) and sets each layer's \
+        (or channel's) normalization factor from the chosen statistic of |activation|. ReLU becomes an IF neuron \
+        with memory (plain IF with --relu-neurons if), leaky-ReLU an IBT neuron with the layer's alpha, linear a \
+        signed alpha = 1 neuron, the output layer an accumulator. Writes OUT.json + OUT.bin and the report \
+        OUT.report.json.
         """)
 
     @OptionGroup var config: ConfigOption

@@ -8,11 +8,11 @@ struct Costs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Deng et al.-style table (their Tables 4-6): accuracy beside memory and compute cost.",
         discussion: """
-        Each argument is LABEL=FILE: an ANN result (`spikescale evaluate --json`) or a simulation result
-        (`spikescale simulate --json`); FILE '-' leaves the row visibly empty (a model not yet available).
-        Memory follows eq. 8 (32-bit weights and activations or membrane potentials, 1-bit spikes of the
-        busiest timestep), compute eq. 9 (ANN: one multiply and one addition per MAC; SNN: additions per
-        synaptic operation, multiply-accumulates only where it takes analog input), per sample.
+        Each argument is LABEL=FILE: an ANN result (`spikescale evaluate --json`) or a simulation result \
+        (`spikescale simulate --json`); FILE '-' leaves the row visibly empty (a model not yet available). \
+        Memory follows eq. 8 (32-bit weights and activations or membrane potentials, 1-bit spikes of the busiest \
+        timestep), compute eq. 9 (ANN: one multiply and one addition per MAC; SNN: additions per synaptic \
+        operation, multiply-accumulates only where it takes analog input), per sample.
         """)
     @Argument(help: "Rows as LABEL=FILE.") var rows: [String]
     @Option(help: "Write the Markdown table here as well.") var markdown: String?

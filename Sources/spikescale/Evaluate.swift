@@ -11,10 +11,10 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a trained ANN in ANN mode: accuracy or mAP beside memory and compute cost.",
         discussion: """
-        The ANN side of Deng et al.'s comparison (their models 1, 4 and 5): the network runs as an ANN
-        (im2col + sgemm) on --data; memory is weights + activations (32 bit), compute one multiply and one
-        addition per MAC (eq. 8 and 9), energy per sample with every preset. Event data (N-MNIST) is fed
-        as an image: --representation binary (unrolled binary image) or intensity (normalised counts).
+        The ANN side of Deng et al.'s comparison (their models 1, 4 and 5): the network runs as an ANN (im2col + \
+        sgemm) on --data; memory is weights + activations (32 bit), compute one multiply and one addition per \
+        MAC (eq. 8 and 9), energy per sample with every preset. Event data (N-MNIST) is fed as an image: \
+        --representation binary (unrolled binary image) or intensity (normalised counts).
         """)
 
     @OptionGroup var config: ConfigOption

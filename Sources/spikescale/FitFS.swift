@@ -25,13 +25,12 @@ struct FitFS: ParsableCommand {
         commandName: "fit-fs",
         abstract: "Fit a few-spike (FS / AMOS) neuron's per-sub-step threshold, reset and output to an activation.",
         discussion: """
-        ReLU uses the closed form T = h = d = α·2^−t (α = hi); leaky-ReLU and linear on a range below zero
-        the sign-magnitude binary code (one signed neuron: the closed form on |x|, negative inputs passing on
-        −slope·d(t)) unless --signed fit. The others are fitted by gradient descent with a surrogate gradient
-        from seeded restarts; the same command gives the same file; their signed parts are coded by one
-        neuron with signed parameters. Writes the parameter file (JSON),
-        prints the mean squared error and spikes per input over the range, and plots the fitted function
-        against the activation as an SVG.
+        ReLU uses the closed form T = h = d = α·2^−t (α = hi); leaky-ReLU and linear on a range below zero the \
+        sign-magnitude binary code (one signed neuron: the closed form on |x|, negative inputs passing on \
+        −slope·d(t)) unless --signed fit. The others are fitted by gradient descent with a surrogate gradient \
+        from seeded restarts; the same command gives the same file; their signed parts are coded by one neuron \
+        with signed parameters. Writes the parameter file (JSON), prints the mean squared error and spikes per \
+        input over the range, and plots the fitted function against the activation as an SVG.
         """)
     @Option(help: "relu, leaky:A, silu, sigmoid, hardswish or linear.") var activation: String
     @Option(name: .customShort("K"), help: "Sub-steps K.") var steps = 10

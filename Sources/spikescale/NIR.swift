@@ -9,11 +9,11 @@ struct ImportNIR: ParsableCommand {
         commandName: "import-nir",
         abstract: "Import a NIR graph (.nir, HDF5) as a native spiking network.",
         discussion: """
-        NIR is continuous-time: --dt gives the seconds per timestep and --convention whose discretisation of
-        the neuron equations to use (snntorch, norse, sinabs, spikingjelly; README, NIR interchange).
-        LIF, CubaLIF, IF and Threshold become leaky neurons, LI, CubaLI and I leaky integrators; Affine,
-        Linear, Scale, Conv2d, SumPool2d and AvgPool2d their synapses; Flatten a routing layer. A node
-        that cannot be mapped is refused by name. Writes OUT.json + OUT.bin.
+        NIR is continuous-time: --dt gives the seconds per timestep and --convention whose discretisation of the \
+        neuron equations to use (snntorch, norse, sinabs, spikingjelly; README, NIR interchange). LIF, CubaLIF, \
+        IF and Threshold become leaky neurons, LI, CubaLI and I leaky integrators; Affine, Linear, Scale, \
+        Conv2d, SumPool2d and AvgPool2d their synapses; Flatten a routing layer. A node that cannot be mapped is \
+        refused by name. Writes OUT.json + OUT.bin.
         """)
 
     @Argument(help: "NIR file (.nir).") var file: String
@@ -43,11 +43,11 @@ struct ExportNIR: ParsableCommand {
         commandName: "export-nir",
         abstract: "Write a native spiking network (converted or trained) as a NIR graph (.nir, HDF5).",
         discussion: """
-        Standard NIR nodes where NIR has them (Input, Conv2d, Affine/Linear, AvgPool2d, Flatten, IF, LIF,
-        CubaLIF, LI, I, Output); SpikeScale's extra semantics (IBT α, reset by subtraction, burst, the spiking
-        max-pool gate, upsample, concat, slice) as documented metadata and SpikeScale* node types, so
-        `import-nir` reads the file back bit for bit and other readers get a standard equivalent or refuse
-        the node by its type (README, NIR interchange).
+        Standard NIR nodes where NIR has them (Input, Conv2d, Affine/Linear, AvgPool2d, Flatten, IF, LIF, \
+        CubaLIF, LI, I, Output); SpikeScale's extra semantics (IBT α, reset by subtraction, burst, the spiking \
+        max-pool gate, upsample, concat, slice) as documented metadata and SpikeScale* node types, so \
+        `import-nir` reads the file back bit for bit and other readers get a standard equivalent or refuse the \
+        node by its type (README, NIR interchange).
         """)
 
     @Argument(help: "Native model (.json with its .bin).") var model: String

@@ -11,13 +11,12 @@ struct Profile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a model's per-layer costs on this machine for the scaling model (plan --project).",
         discussion: """
-        Simulates one untimed warm-up sample, then --samples timed ones (default 1), and writes per layer the
-        update-and-scatter seconds per timestep (the busiest rank's), the firing rate and the synaptic
-        operations; then runs the same samples as `simulate --json` does (coordinator, fresh simulator, result
-        files written to a scratch folder and removed)
-        and records the per-image overhead (that run's seconds per sample minus its own engine time) and each
-        rank's peak RSS. Run it on one
-        rank (no mpirun) for the scaling model; under mpirun it records the partition's costs.
+        Simulates one untimed warm-up sample, then --samples timed ones (default 1), and writes per layer the \
+        update-and-scatter seconds per timestep (the busiest rank's), the firing rate and the synaptic \
+        operations; then runs the same samples as `simulate --json` does (coordinator, fresh simulator, result \
+        files written to a scratch folder and removed) and records the per-image overhead (that run's seconds \
+        per sample minus its own engine time) and each rank's peak RSS. Run it on one rank (no mpirun) for the \
+        scaling model; under mpirun it records the partition's costs.
         """)
     @OptionGroup var config: ConfigOption
     @OptionGroup var experiment: ExperimentOptions

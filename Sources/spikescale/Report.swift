@@ -8,12 +8,12 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make SVG plots and an HTML report from result files.",
         discussion: """
-        Each FILE is JSON and is recognised by its content: a run result (`simulate --json`), a sweep
-        (`sweep`, "kind": "sweep"), a conversion report (`convert`, OUT.report.json) or a training result
-        (`train --json`: loss and accuracy per epoch; several runs compared, accuracy vs depth). Writes one SVG per
-        plot and DIR/report.html, which embeds them all with the tables (no scripts, no external files).
-        With two or more run results it also compares them (per-layer firing-rate distributions side by
-        side, as in Spiking-YOLO Fig. 3; runs whose model names say layer or channel are labelled so).
+        Each FILE is JSON and is recognised by its content: a run result (`simulate --json`), a sweep (`sweep`, \
+        "kind": "sweep"), a conversion report (`convert`, OUT.report.json) or a training result (`train --json`: \
+        loss and accuracy per epoch; several runs compared, accuracy vs depth). Writes one SVG per plot and \
+        DIR/report.html, which embeds them all with the tables (no scripts, no external files). With two or more \
+        run results it also compares them (per-layer firing-rate distributions side by side, as in Spiking-YOLO \
+        Fig. 3; runs whose model names say layer or channel are labelled so).
         """)
 
     @Argument(help: "Result files (JSON): run results, sweeps, conversion reports and training results.") var files: [String] = []

@@ -13,10 +13,10 @@ struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Simulate a spiking network on the MPI ranks of this job.",
         discussion: """
-        The model is a native SpikeScale model (NAME.json + NAME.bin), zoo:NAME, or a trained ANN (.onnx,
-        Darknet .cfg) that every rank converts first with the conversion options (given --calibration).
-        Inputs come from --data or, with --input synthetic, from seeded synthetic images.
-        Writes the result JSON to --json and one line per finished sample to JSON.samples.jsonl.
+        The model is a native SpikeScale model (NAME.json + NAME.bin), zoo:NAME, or a trained ANN (.onnx, \
+        Darknet .cfg) that every rank converts first with the conversion options (given --calibration). Inputs \
+        come from --data or, with --input synthetic, from seeded synthetic images. Writes the result JSON to \
+        --json and one line per finished sample to JSON.samples.jsonl.
         """)
 
     /// Samples simulated when --samples is not given.

@@ -8,7 +8,7 @@ struct SpikeScale: ParsableCommand {
         commandName: "spikescale",
         abstract: "Convert trained ANNs to spiking networks and simulate them over MPI ranks.",
         discussion: """
-        Run under MPI with `mpirun -n K spikescale simulate ...`; without mpirun it is a world of one rank.
+        Run under MPI with `mpirun -n K spikescale simulate ...`; without mpirun it is a world of one rank. \
         Results do not depend on the number of ranks: spike counts and outputs are bit-identical.
         """,
         subcommands: [Simulate.self, Train.self, Convert.self, FitFS.self, Sweep.self, Evaluate.self, Costs.self, Report.self, Zoo.self, Inspect.self, Plan.self, Profile.self, Summarize.self, ImportNIR.self, ExportNIR.self])

@@ -11,9 +11,10 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a spiking network directly (STBP with threshold-dependent batch norm), data-parallel over the MPI ranks of this job.",
         discussion: """
-        Each rank takes a share of the chunks of every global batch; batch-norm statistics and gradients are
-        summed exactly, so 1, 2 or 4 ranks give bit-identical weights. Writes per-epoch lines to JSON.epochs.jsonl,
-        the result to --json, and with --model the native network (tdBN folded, LIF neurons) for simulate and costs.
+        Each rank takes a share of the chunks of every global batch; batch-norm statistics and gradients are \
+        summed exactly, so 1, 2 or 4 ranks give bit-identical weights. Writes per-epoch lines to \
+        JSON.epochs.jsonl, the result to --json, and with --model the native network (tdBN folded, LIF neurons) \
+        for simulate and costs.
         """)
 
     @OptionGroup var config: ConfigOption

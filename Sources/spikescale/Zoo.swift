@@ -42,9 +42,9 @@ struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show how a model is partitioned over K ranks, or project its scaling (--project).",
         discussion: """
-        With --project, projects time per image, throughput and per-rank memory for strong scaling (more ranks
-        per model partition) and weak scaling (more rank groups, each on its own images) from per-layer costs
-        measured on this machine (spikescale profile) and an assumed latency/bandwidth network. Only the
+        With --project, projects time per image, throughput and per-rank memory for strong scaling (more ranks \
+        per model partition) and weak scaling (more rank groups, each on its own images) from per-layer costs \
+        measured on this machine (spikescale profile) and an assumed latency/bandwidth network. Only the \
         measured 1- and 2-rank runs are measurements; everything past this machine is on paper.
         """)
     @Argument(help: "Model file (.json) or zoo:NAME.") var model: String
