@@ -59,15 +59,17 @@ public struct ConversionOptions: Sendable {
     /// False: the Spiking-YOLO ablation "plain ReLU neurons": leaky-ReLU and linear layers get IF
     /// neurons too, so negative activations are dropped (no signed IBT neurons).
     public var signedNeurons = true
-    /// True: the IF neurons of ReLU layers get memory (`NeuronModel.memory`): they take a spike back when their
+    /// Whether the IF neurons of ReLU layers get memory (`NeuronModel.memory`): they take a spike back when their
     /// membrane falls below 0, so their net count follows the ReLU of their integrated input instead of keeping
-    /// the spikes of an early excursion. The CLI's default (with burst 1 and reset by subtraction): at low T it
+    /// the spikes of an early excursion. nil (the default): with burst 1 and reset by subtraction; at low T it
     /// lifts the residual MNIST CNN from 61.7% to 89.3% at T = 8 (Benchmarks/RESULTS.md, "Rate conversion at
-    /// low T"). Layers with bursts or reset to zero keep plain IF neurons (memory takes a spike back by adding θ);
-    /// the CLI refuses an explicit `--relu-neurons memory` with them.
-    public var reluMemory = true
+    /// low T"). true: also with bursts (up to `burst` spikes taken back at once). Reset to zero keeps plain IF
+    /// neurons either way (memory takes a spike back by adding θ); the CLI refuses an explicit
+    /// `--relu-neurons memory` with it.
+    public var reluMemory: Bool? = nil
     /// True: the signed IBT neurons of leaky-ReLU and linear layers get memory too (`--neurons memory`): a spike of
-    /// either sign is taken back when later input cancels it. Needs burst 1 and reset by subtraction.
+    /// either sign is taken back when later input cancels it. Needs reset by subtraction; with bursts, up to `burst`
+    /// spikes are taken back at once.
     public var signedMemory = false
     /// `NeuronModel.memoryMargin` of every neuron with memory (0: take a spike back as soon as V crosses its firing point).
     public var memoryMargin: Float = 0
@@ -177,7 +179,7 @@ public enum Converter {
                                       calibrationSamples: calibration.count, calibrationData: calibrationData, layers: rows,
                                       replacements: replacements)
         report.signedInitialMembrane = o.signedInitialMembrane
-        report.reluNeurons = o.reluMemory && o.burst == 1 && o.reset == .subtract ? "memory" : "if"
+        report.reluNeurons = (o.reluMemory ?? (o.burst == 1)) && o.reset == .subtract ? "memory" : "if"
         return (snn, report)
     }
 
@@ -285,7 +287,7 @@ public enum Converter {
                 if n.kind == .integrateAndFire || n.kind == .signedIBT { n.burst = o.burst }
                 // ReLU layers only: not the IF neurons that the plain-ReLU ablation (`signedNeurons == false`) gives to
                 // leaky-ReLU and linear layers.
-                n.memory = n.burst == 1 && n.reset == .subtract && (o.reluMemory && n.kind == .integrateAndFire && l.neuron?.kind == .integrateAndFire
+                n.memory = n.reset == .subtract && ((o.reluMemory ?? (o.burst == 1)) && n.kind == .integrateAndFire && l.neuron?.kind == .integrateAndFire
                     || o.signedMemory && n.kind == .signedIBT)
                 if n.memory { n.memoryMargin = o.memoryMargin }
             }

@@ -167,8 +167,8 @@ public struct NeuronModel: Hashable, Codable, Sendable {
             }
         }
         if memory {
-            guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract, burst == 1 else {
-                throw SpikeError("layer '\(layer)': memory (taking spikes back) needs IF or IBT neurons with reset by subtraction and no bursts, got \(kind.rawValue) neurons, reset \(reset.rawValue), burst \(burst)")
+            guard kind == .integrateAndFire || kind == .signedIBT, reset == .subtract else {
+                throw SpikeError("layer '\(layer)': memory (taking spikes back) needs IF or IBT neurons with reset by subtraction, got \(kind.rawValue) neurons, reset \(reset.rawValue)")
             }
         }
         guard memoryMargin.isFinite, memoryMargin >= 0, memoryMargin < 1, memoryMargin == 0 || memory else {

@@ -52,6 +52,87 @@ extension LayerState {
         }
         membrane.withUnsafeMutableBufferPointer { V in
             current.withUnsafeBufferPointer { I in
+                if burst > 1 && memory {
+                    // Burst neurons with memory: by the sign of the net count n, n ≥ 0 fires k = min(⌊V/θ⌋, burst) at
+                    // V ≥ θ (V −= kθ) and n > 0 takes j = min(⌈(−hθ − V)/θ⌉, n, burst) back at V < −hθ (V += jθ);
+                    // n ≤ 0 fires k = min(⌊−V/(θ/α)⌋, burst) at V ≤ −θ/α and n < 0 takes j = min(⌈(V − hθ/α)/(θ/α)⌉,
+                    // −n, burst) back at V > hθ/α. One step takes back at once what the unit rule takes back over j
+                    // steps without input. Eight neurons at a time, lane by lane the scalar tail's IEEE operations.
+                    let signed = kind == .signedIBT
+                    let cap = Float(burst), negTh = signed ? th / alpha : Float.infinity
+                    let backUp = -memoryMargin * th, backDown = signed ? memoryMargin * negTh : 0
+                    let thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh), capV = SIMD8<Float>(repeating: cap)
+                    let upV = SIMD8<Float>(repeating: backUp), downV = SIMD8<Float>(repeating: backDown)
+                    let zero = SIMD8<Int32>.zero, never = SIMDMask<SIMD8<Int32>>(repeating: false)
+                    netCount.withUnsafeMutableBufferPointer { ncb in
+                    let NC = ncb.baseAddress!
+                    for (sa, sb, go) in segments {
+                    var i0 = sa
+                    var c0 = CC == nil ? 0 : sa % C
+                    while i0 + 8 <= sb {
+                        let v = sum8(V, I, i0)
+                        let cnt = UnsafeRawPointer(NC + i0).loadUnaligned(as: SIMD8<Int32>.self)
+                        let cntF = SIMD8<Float>(cnt)
+                        // fp / fn: spikes that add to |n|; tp / tn: spikes taking back negative / positive ones.
+                        let fp = signed ? (v .>= th) .& (cnt .>= zero) : v .>= th
+                        let fn = signed ? (v .<= -negTh) .& (cnt .<= zero) : never
+                        let tp = signed ? (v .> downV) .& (cnt .< zero) : never
+                        let tn = (v .< upV) .& (cnt .> zero)
+                        let up = fp .| tp, down = fn .| tn
+                        let bits = laneBits(up) | laneBits(down)
+                        var nv = v
+                        if branchFree || bits != 0 {
+                            let kp = pointwiseMin((v / thV).rounded(.down), capV)
+                            let kn = pointwiseMin((-v / negV).rounded(.down), capV)
+                            let jp = pointwiseMin(pointwiseMin(((v - downV) / negV).rounded(.up), -cntF), capV)
+                            let jn = pointwiseMin(pointwiseMin(((upV - v) / thV).rounded(.up), cntF), capV)
+                            var mag = SIMD8<Float>.zero
+                            mag.replace(with: kp, where: fp); mag.replace(with: kn, where: fn)
+                            mag.replace(with: jp, where: tp); mag.replace(with: jn, where: tn)
+                            nv.replace(with: v - kp * thV, where: fp)
+                            nv.replace(with: v + kn * negV, where: fn)
+                            nv.replace(with: v - jp * negV, where: tp)
+                            nv.replace(with: v + jn * thV, where: tn)
+                            let magI = SIMD8<Int32>(mag)
+                            let upI = zero.replacing(with: magI, where: up), downI = zero.replacing(with: magI, where: down)
+                            UnsafeMutableRawPointer(NC + i0).storeBytes(of: cnt &+ upI &- downI, as: SIMD8<Int32>.self)
+                            if CC != nil { count8(c0, magI) }
+                            pos += Int(upI.wrappedSum()); neg += Int(downI.wrappedSum())
+                            emit8(go + i0, bits, mag.replacing(with: -mag, where: down))
+                        }
+                        store8(nv, V, i0)
+                        i0 += 8
+                        c0 += 8; if c0 == C { c0 = 0 }
+                    }
+                    for i in i0..<sb {
+                        let v = V[i] + I[i]
+                        let n = NC[i]
+                        var k: Float = 0
+                        if v >= th && (!signed || n >= 0) {
+                            k = min((v / th).rounded(.down), cap)
+                            V[i] = v - k * th
+                        } else if signed && v <= -negTh && n <= 0 {
+                            k = -min((-v / negTh).rounded(.down), cap)
+                            V[i] = v + -k * negTh
+                        } else if signed && v > backDown && n < 0 {
+                            k = min(min(((v - backDown) / negTh).rounded(.up), Float(-n)), cap)
+                            V[i] = v - k * negTh
+                        } else if v < backUp && n > 0 {
+                            k = -min(min(((backUp - v) / th).rounded(.up), Float(n)), cap)
+                            V[i] = v + -k * th
+                        } else { V[i] = v }
+                        if k != 0 {
+                            let c = Int32(k)
+                            NC[i] = n + c
+                            emit(go + i, k)
+                            if c > 0 { pos += Int(c) } else { neg += Int(-c) }
+                            if let CC { CC[i % C] += Int32(c.magnitude) }
+                        }
+                    }
+                    }
+                    }
+                    return
+                }
                 if burst > 1 {
                     // Burst spikes: k = min(⌊V/θ⌋, burst) spikes as one event of value ±k (reset by subtraction).
                     let cap = Float(burst)

@@ -33,9 +33,9 @@ public struct ConvertOptions: ParsableArguments {
     public var maxpool: MaxPoolMode = .gate
     @Option(help: "Residual adds: per-source (each branch keeps its scale) or max (one scale per stream, no branch amplified).")
     public var residual: ResidualScaling = .perSource
-    @Option(help: "Neurons for leaky-ReLU and linear layers: ibt (signed IBT), memory (signed IBT neurons with memory: a spike of either sign is taken back when later input cancels it; needs burst 1 and reset by subtraction) or relu (IF, negative activations dropped: the ablation).")
+    @Option(help: "Neurons for leaky-ReLU and linear layers: ibt (signed IBT), memory (signed IBT neurons with memory: a spike of either sign is taken back when later input cancels it; needs reset by subtraction; with --burst, up to that many spikes are taken back at once) or relu (IF, negative activations dropped: the ablation).")
     public var neurons: NeuronChoice = .ibt
-    @Option(help: "Neurons for ReLU layers: memory (IF neurons that send a negative spike when their membrane falls below 0 after they have fired, so a neuron's net count follows the ReLU of its integrated input; Wang et al. 2022) or if (plain IF: a spike once sent stays sent). (default: memory, or if with --burst above 1 or --reset zero, which memory neurons cannot have)")
+    @Option(help: "Neurons for ReLU layers: memory (IF neurons that send a negative spike when their membrane falls below 0 after they have fired, so a neuron's net count follows the ReLU of its integrated input; Wang et al. 2022) or if (plain IF: a spike once sent stays sent). (default: memory, or if with --burst above 1, where memory is asked for explicitly, or --reset zero, which memory neurons cannot have)")
     public var reluNeurons: RectifierNeuronChoice?
     @Option(help: "Neurons with memory: how far past its firing point the membrane must go back, as a fraction of the spike's step (θ, or θ/α), before a spike is taken back. 0 takes it back at once (the net count is the rounded input); 0.5 sends fewer cancelling +1/−1 pairs (with --neurons memory on the trained Tiny-YOLOv3: 41% fewer spikes, mAP above plain IBT at every T).")
     public var memoryMargin: Float = 0
@@ -57,15 +57,15 @@ public struct ConvertOptions: ParsableArguments {
         try check(FewSpikeCode.stepRange.contains(subSteps), "subSteps", "must be between 1 and \(FewSpikeCode.stepRange.upperBound), got \(subSteps)")
         try check(coding == .rate || (burst == 1 && outputNeurons == .accumulator), "coding",
                   "fs codes each activation in K sub-steps: it takes no --burst and keeps output accumulators")
-        try check(neurons != .memory || (burst == 1 && reset == .subtract && coding == .rate), "neurons",
-                  "memory neurons are rate-coded and take a spike back by adding its threshold: they need --reset subtract, no --burst and --coding rate")
+        try check(neurons != .memory || (reset == .subtract && coding == .rate), "neurons",
+                  "memory neurons are rate-coded and take a spike back by adding its threshold: they need --reset subtract and --coding rate")
         try check(memoryMargin >= 0 && memoryMargin < 1, "memoryMargin", "must be in [0, 1), got \(memoryMargin)")
-        let anyMemory = coding == .rate && burst == 1 && reset == .subtract && (reluNeurons != .if || neurons == .memory)
+        let anyMemory = coding == .rate && reset == .subtract && (reluNeurons == .memory || (reluNeurons == nil && burst == 1) || neurons == .memory)
         try check(memoryMargin == 0 || anyMemory, "memoryMargin",
-                  "is for neurons with memory, and this conversion gives none (it needs rate coding, burst 1, reset by subtraction, and --relu-neurons memory or --neurons memory)")
+                  "is for neurons with memory, and this conversion gives none (it needs rate coding, reset by subtraction, and --relu-neurons memory (the default without --burst) or --neurons memory)")
         try check(reluNeurons == nil || coding == .rate, "reluNeurons", "chooses rate-coded neurons; --coding fs codes ReLU layers with few-spike neurons")
-        try check(reluNeurons != .memory || (burst == 1 && reset == .subtract), "reluNeurons",
-                  "memory neurons take a spike back by adding θ: they need --reset subtract and no --burst")
+        try check(reluNeurons != .memory || reset == .subtract, "reluNeurons",
+                  "memory neurons take a spike back by adding θ: they need --reset subtract")
         try check(burst == 1 || reset == .subtract, "burst", "needs reset by subtraction (--reset subtract), got --reset \(reset.rawValue)")
     }
 
@@ -75,7 +75,7 @@ public struct ConvertOptions: ParsableArguments {
         o.norm = norm; o.explicitStatistic = statistic; o.reset = reset; o.initialMembrane = initialMembrane
         o.signedInitialMembrane = signedInitialMembrane
         o.thresholdScale = thresholdScale; o.maxPool = maxpool; o.residual = residual
-        o.signedNeurons = neurons != .relu; o.signedMemory = neurons == .memory; o.memoryMargin = memoryMargin; o.reluMemory = reluNeurons != .if; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
+        o.signedNeurons = neurons != .relu; o.signedMemory = neurons == .memory; o.memoryMargin = memoryMargin; o.reluMemory = reluNeurons.map { $0 == .memory }; o.spikingOutputs = outputNeurons == .spiking; o.burst = burst
         o.coding = coding; o.subSteps = subSteps; o.fsSigned = fsSigned
         return o
     }

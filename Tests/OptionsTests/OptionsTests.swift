@@ -52,8 +52,8 @@ struct OptionMergingTests {
         #expect(c.conversion.norm == .channel && c.conversion.burst == 1 && c.data.binMs == 10 && c.data.samples == nil)
         #expect(try c.simulation.energy().name == "spiking-yolo-fp32")
         // ReLU layers get IF neurons with memory unless told otherwise; bursts keep plain IF neurons.
-        #expect(c.conversion.reluNeurons == nil && c.conversion.rules.reluMemory)
-        #expect(try !parse(SimulateLike.self, "simulate", ["--relu-neurons", "if"]).conversion.rules.reluMemory)
+        #expect(c.conversion.reluNeurons == nil && c.conversion.rules.reluMemory == nil)
+        #expect(try parse(SimulateLike.self, "simulate", ["--relu-neurons", "if"]).conversion.rules.reluMemory == false)
     }
 
     @Test("A config key sets its option; the command line overrides it; other keys keep their defaults")
@@ -93,13 +93,22 @@ struct OptionMergingTests {
         #expect(c.simulation.timesteps == 32)
     }
 
+    @Test("Memory neurons with bursts are asked for explicitly; without, bursts keep the ReLU layers' plain IF neurons")
+    func memoryWithBursts() throws {
+        let burst = try parse(SimulateLike.self, "simulate", ["--burst", "2"]).conversion
+        #expect(burst.rules.reluMemory == nil && !burst.rules.signedMemory)
+        let both = try parse(SimulateLike.self, "simulate", ["--burst", "2", "--relu-neurons", "memory", "--neurons", "memory", "--memory-margin", "0.5"]).conversion
+        #expect(both.rules.reluMemory == true && both.rules.signedMemory && both.rules.memoryMargin == 0.5 && both.rules.burst == 2)
+    }
+
     @Test("Each range is checked once, and the error names the flag, the key and the config")
     func rangeErrors() throws {
         for (yaml, key) in [("burst: 100", "burst"), ("timesteps: -2", "timesteps"), ("calibrationCount: 0", "calibrationCount"),
                             ("thresholdScale: 0", "thresholdScale"), ("initialMembrane: 2", "initialMembrane"), ("binMs: 0", "binMs"),
                             ("samples: 0", "samples"), ("targetRate: 1.5", "targetRate"), ("inputSize: 40", "inputSize"),
                             ("energyPreset: nope", "energyPreset"), ("representation: movie", "representation"), ("norm: rows", "norm"),
-                            ("burst: 2\nreset: zero", "burst"), ("reluNeurons: memory\nburst: 2", "reluNeurons"), ("reluNeurons: if\ncoding: fs", "reluNeurons"), ("neurons: memory\nburst: 2", "neurons"), ("memoryMargin: 1", "memoryMargin"), ("memoryMargin: 0.5\nreluNeurons: if", "memoryMargin")] {
+                            ("burst: 2\nreset: zero", "burst"), ("reluNeurons: memory\nreset: zero", "reluNeurons"), ("reluNeurons: if\ncoding: fs", "reluNeurons"), ("neurons: memory\nreset: zero", "neurons"), ("memoryMargin: 1", "memoryMargin"), ("memoryMargin: 0.5\nreluNeurons: if", "memoryMargin"),
+                            ("memoryMargin: 0.5\nburst: 2", "memoryMargin")] {
             let p = try writeConfig(yaml + "\n")
             let e = try ConfigExpansion(["simulate", "--config", p], commands: commands)
             do {

@@ -126,14 +126,57 @@ struct DynamicsTests {
         #expect(fewer[0] + fewer[1] < back[0] + back[1])
     }
 
-    @Test("Memory is for IF and IBT neurons with reset by subtraction and no bursts; a model file keeps it")
+    @Test("Burst neurons with memory: up to `burst` spikes fired, and taken back, at once; lanes and tail equal a scalar model, 1 and 2 ranks")
+    func burstMemoryNeuron() throws {
+        // IF, burst 3, V0 = θ/2: k = min(⌊u⌋, 3) at u ≥ 1; j = min(⌈−u⌉, n, 3) taken back at u < 0 while n > 0.
+        var model = NeuronModel.integrateAndFire()
+        model.memory = true; model.initialMembrane = 0.5; model.burst = 3
+        let n = 20
+        let w0 = (0..<n).map { Float(($0 * 5) % 17 - 6) * 3 / 8 }, w1 = (0..<n).map { Float(($0 * 3) % 13 - 6) * 3 / 8 }
+        var multi = 0
+        let (counts, back, _) = try checkAgainstScalarModel(model, v0: 0.5, w0: w0, w1: w1, steps: 40) { v, count, u in
+            if u >= 1 {
+                let k = min(u.rounded(.down), 3); v = u - k; count += Int(k); if k > 1 { multi += 1 }
+                return (Int(k), false)
+            }
+            if u < 0 && count > 0 {
+                let j = min(min((-u).rounded(.up), Float(count)), 3); v = u + j; count -= Int(j); if j > 1 { multi += 1 }
+                return (-Int(j), true)
+            }
+            v = u; return (0, false)
+        }
+        #expect(back[0] > 0 && multi > 0 && counts.allSatisfy { $0 >= 0 }, "bursts fired and taken back")
+        // Signed IBT (α = 0.25: θ/α = 4), burst 3, with and without a margin: both signs fire and are taken back.
+        var ibt = NeuronModel.ibt(alpha: 0.25)
+        ibt.memory = true; ibt.burst = 3
+        let s0 = (0..<n).map { Float(($0 * 5) % 17 - 9) * 3 / 4 }, s1 = (0..<n).map { Float(($0 * 3) % 13 - 5) * 3 / 4 }
+        for h: Float in [0, 0.5] {
+            ibt.memoryMargin = h
+            let up = -h, down = h * 4
+            let (c, b, _) = try checkAgainstScalarModel(ibt, v0: 0, w0: s0, w1: s1, steps: 48) { v, count, u in
+                if u >= 1 && count >= 0 { let k = min(u.rounded(.down), 3); v = u - k; count += Int(k); return (Int(k), false) }
+                if u <= -4 && count <= 0 { let k = min((-u / 4).rounded(.down), 3); v = u + k * 4; count -= Int(k); return (-Int(k), false) }
+                if u > down && count < 0 {
+                    let j = min(min(((u - down) / 4).rounded(.up), Float(-count)), 3); v = u - j * 4; count += Int(j); return (Int(j), true)
+                }
+                if u < up && count > 0 {
+                    let j = min(min(((up - u) / 1).rounded(.up), Float(count)), 3); v = u + j; count -= Int(j); return (-Int(j), true)
+                }
+                v = u; return (0, false)
+            }
+            #expect(b[0] > 0 && b[1] > 0 && c.contains { $0 < 0 } && c.contains { $0 > 0 }, "h = \(h): both signs fired and were taken back")
+        }
+    }
+
+    @Test("Memory is for IF and IBT neurons with reset by subtraction (bursts too); a model file keeps it")
     func memoryValidation() throws {
         var m = NeuronModel.lif(tau: 0.9)
         m.memory = true
         #expect(throws: SpikeError.self) { try m.validate(layer: "x") }
         var burst = NeuronModel.ibt(alpha: 0.1)
         burst.memory = true; burst.burst = 2
-        #expect(throws: SpikeError.self) { try burst.validate(layer: "x") }
+        try burst.validate(layer: "x")
+        #expect(try JSONDecoder().decode(NeuronModel.self, from: try JSONEncoder().encode(burst)) == burst)
         var z = NeuronModel.integrateAndFire(reset: .zero)
         z.memory = true
         #expect { try z.validate(layer: "conv3") } throws: { "\($0)".contains("conv3") && "\($0)".contains("memory") }
@@ -232,7 +275,7 @@ func checkAgainstScalarModel(_ model: NeuronModel, v0: Float, w0: [Float], w1: [
             if s[0] != 0 { current += s[0] * w0[j] }
             if s[1] != 0 { current += s[1] * w1[j] }
             let (spike, tookBack) = rule(&v[j], &count[j], v[j] + current)
-            if spike > 0 { pos += 1 } else if spike < 0 { neg += 1 }
+            if spike > 0 { pos += Int64(spike) } else if spike < 0 { neg += Int64(-spike) }
             if tookBack { back[spike < 0 ? 0 : 1] += 1 }
         }
     }

@@ -104,5 +104,12 @@ struct LowTConversionTests {
         #expect(!signed.isEmpty && signed.allSatisfy { $0.neuron?.memory == true })
         let base = try expectSameBits(b, inputs: samples, config: SimulationConfig(timesteps: 12), runs: [(2, 1), (3, 1), (2, 2), (1, 3)])
         #expect(base.counters.flatMap { $0 }.contains { $0.negativeSpikes > 0 })
+        // With bursts of up to 3 spikes, fired and taken back at once (and the ReLU layers' memory asked for explicitly).
+        o.burst = 3; o.reluMemory = true; o.memoryMargin = 0.25
+        let (bb, report) = try convertBranchy(net, calibration: Array(samples.prefix(2)), options: o)
+        #expect(bb.layers.filter { $0.neuron?.memory == true }.allSatisfy { $0.neuron?.burst == 3 && $0.neuron?.memoryMargin == 0.25 })
+        #expect(bb.layers.contains { $0.neuron?.kind == .integrateAndFire && $0.neuron?.memory == true } == (report.reluNeurons == "memory"))
+        let bursts = try expectSameBits(bb, inputs: samples, config: SimulationConfig(timesteps: 12), runs: [(2, 1), (3, 1), (2, 2), (1, 3)])
+        #expect(bursts.counters.flatMap { $0 }.contains { $0.negativeSpikes > 0 })
     }
 }
