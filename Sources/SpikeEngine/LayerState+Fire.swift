@@ -64,6 +64,7 @@ extension LayerState {
                     let thV = SIMD8<Float>(repeating: th), negV = SIMD8<Float>(repeating: negTh), capV = SIMD8<Float>(repeating: cap)
                     let upV = SIMD8<Float>(repeating: backUp), downV = SIMD8<Float>(repeating: backDown)
                     let zero = SIMD8<Int32>.zero, never = SIMDMask<SIMD8<Int32>>(repeating: false)
+                    let one = SIMD8<Float>(repeating: 1), oneI = SIMD8<Int32>(repeating: 1)
                     netCount.withUnsafeMutableBufferPointer { ncb in
                     let NC = ncb.baseAddress!
                     for (sa, sb, go) in segments {
@@ -72,7 +73,6 @@ extension LayerState {
                     while i0 + 8 <= sb {
                         let v = sum8(V, I, i0)
                         let cnt = UnsafeRawPointer(NC + i0).loadUnaligned(as: SIMD8<Int32>.self)
-                        let cntF = SIMD8<Float>(cnt)
                         // fp / fn: spikes that add to |n|; tp / tn: spikes taking back negative / positive ones.
                         let fp = signed ? (v .>= th) .& (cnt .>= zero) : v .>= th
                         let fn = signed ? (v .<= -negTh) .& (cnt .<= zero) : never
@@ -82,21 +82,62 @@ extension LayerState {
                         let bits = laneBits(up) | laneBits(down)
                         var nv = v
                         if branchFree || bits != 0 {
-                            let kp = pointwiseMin((v / thV).rounded(.down), capV)
-                            let kn = pointwiseMin((-v / negV).rounded(.down), capV)
-                            let jp = pointwiseMin(pointwiseMin(((v - downV) / negV).rounded(.up), -cntF), capV)
-                            let jn = pointwiseMin(pointwiseMin(((upV - v) / thV).rounded(.up), cntF), capV)
-                            var mag = SIMD8<Float>.zero
+                            // The counts by comparisons with whole numbers (exact), in Float and Int32 lanes side by side:
+                            // min(⌊q⌋, cap) = 1 + #{e in 2...cap: q ≥ e} for q ≥ 1, min(⌈q⌉, cap) = #{e in 0..<cap: q > e}.
+                            let q = v / thV, qt = (upV - v) / thV
+                            var kp = one, kpI = oneI, jn = SIMD8<Float>.zero, jnI = zero
+                            for e in 0..<burst {
+                                let f = SIMD8<Float>(repeating: Float(e))
+                                if e >= 2 {
+                                    let m = q .>= f
+                                    kp.replace(with: kp + one, where: m); kpI.replace(with: kpI &+ oneI, where: m)
+                                }
+                                let t = qt .> f
+                                jn.replace(with: jn + one, where: t); jnI.replace(with: jnI &+ oneI, where: t)
+                            }
+                            let lastP = q .>= capV
+                            kp.replace(with: kp + one, where: lastP); kpI.replace(with: kpI &+ oneI, where: lastP)
+                            // Taken back: at most n (n < cap where it binds, so n is one of 1 ..< cap).
+                            for k in 1..<burst {
+                                let kI = SIMD8<Int32>(repeating: Int32(k))
+                                let m = (cnt .== kI) .& (jnI .> kI)
+                                jn.replace(with: SIMD8<Float>(repeating: Float(k)), where: m); jnI.replace(with: kI, where: m)
+                            }
+                            var kn = one, knI = oneI, jp = SIMD8<Float>.zero, jpI = zero
+                            if signed {
+                                let qn = -v / negV, qp = (v - downV) / negV
+                                for e in 0..<burst {
+                                    let f = SIMD8<Float>(repeating: Float(e))
+                                    if e >= 2 {
+                                        let m = qn .>= f
+                                        kn.replace(with: kn + one, where: m); knI.replace(with: knI &+ oneI, where: m)
+                                    }
+                                    let t = qp .> f
+                                    jp.replace(with: jp + one, where: t); jpI.replace(with: jpI &+ oneI, where: t)
+                                }
+                                let lastN = qn .>= capV
+                                kn.replace(with: kn + one, where: lastN); knI.replace(with: knI &+ oneI, where: lastN)
+                                for k in 1..<burst {
+                                    let kI = SIMD8<Int32>(repeating: Int32(k))
+                                    let m = (cnt .== SIMD8<Int32>.zero &- kI) .& (jpI .> kI)
+                                    jp.replace(with: SIMD8<Float>(repeating: Float(k)), where: m); jpI.replace(with: kI, where: m)
+                                }
+                            }
+                            // (A take-back of 0, from a quotient that underflows to 0, is no spike, as in the scalar tail.)
+                            let up = fp .| (tp .& (jpI .> zero)), down = fn .| (tn .& (jnI .> zero))
+                            let bits = laneBits(up) | laneBits(down)
+                            var mag = SIMD8<Float>.zero, magI = zero
                             mag.replace(with: kp, where: fp); mag.replace(with: kn, where: fn)
                             mag.replace(with: jp, where: tp); mag.replace(with: jn, where: tn)
+                            magI.replace(with: kpI, where: fp); magI.replace(with: knI, where: fn)
+                            magI.replace(with: jpI, where: tp); magI.replace(with: jnI, where: tn)
                             nv.replace(with: v - kp * thV, where: fp)
                             nv.replace(with: v + kn * negV, where: fn)
                             nv.replace(with: v - jp * negV, where: tp)
                             nv.replace(with: v + jn * thV, where: tn)
-                            let magI = SIMD8<Int32>(mag)
                             let upI = zero.replacing(with: magI, where: up), downI = zero.replacing(with: magI, where: down)
                             UnsafeMutableRawPointer(NC + i0).storeBytes(of: cnt &+ upI &- downI, as: SIMD8<Int32>.self)
-                            if CC != nil { count8(c0, magI) }
+                            if CC != nil { count8(c0, upI &+ downI) }
                             pos += Int(upI.wrappedSum()); neg += Int(downI.wrappedSum())
                             emit8(go + i0, bits, mag.replacing(with: -mag, where: down))
                         }
