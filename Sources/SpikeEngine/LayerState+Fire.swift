@@ -103,6 +103,8 @@ extension LayerState {
                                 let m = (cnt .== kI) .& (jnI .> kI)
                                 jn.replace(with: SIMD8<Float>(repeating: Float(k)), where: m); jnI.replace(with: kI, where: m)
                             }
+                            // (The negative side repeats the positive one's loops: through nested functions returning the
+                            // counts, yolo-fastest's update measured 1.6x slower.)
                             var kn = one, knI = oneI, jp = SIMD8<Float>.zero, jpI = zero
                             if signed {
                                 let qn = -v / negV, qp = (v - downV) / negV
