@@ -4,7 +4,7 @@ import CSpikeSIMD
 #endif
 
 /// The neuron updates of one layer's owned neurons: a rate-coded step (`fire`: IF, signed IBT, burst, LIF,
-/// leaky and accumulator neurons, DESIGN.md section 3) and a few-spike sub-step (`fireFewSpike`).
+/// leaky and accumulator neurons, DESIGN.md section 3, with memory and bursts). Few-spike sub-steps: LayerState+FewSpike.
 extension LayerState {
     /// Updates the owned neurons with `current`, appends their spikes to `own` and returns the count
     /// of spikes this step. The rules are those of DESIGN.md section 3.
@@ -356,55 +356,6 @@ extension LayerState {
         counters.negativeSpikes += Int64(neg)
         counters.neuronUpdates += Int64(ownedCount)
         return pos + neg
-    }
-
-    /// Few-spike sub-step `k` (1...K) of the owned neurons, on the membrane of image parity `alt`:
-    /// `z = V > T(k)`, `V −= h(k)·z`, each spike an event of value d(k); a sign-magnitude code also
-    /// `z⁻ = V < −T(k)`, `V += h(k)·z⁻`, an event of value −s·d(k). Returns the spike count.
-    func fireFewSpike(subStep k: Int, alt: Bool) -> Int {
-        guard let code = layer.neuron?.fewSpike else { return 0 }
-        let th = code.thresholds[k - 1], h = code.resets[k - 1], d = code.outputs[k - 1]
-        let lo = block.own.lower
-        var n = 0
-        let out = isOutput
-        func fire(_ V: inout [Float]) {
-            V.withUnsafeMutableBufferPointer { v in
-                for i in 0..<v.count where v[i] > th {
-                    v[i] -= h
-                    own.append(lo + i, d); n += 1
-                    if out { spikeSum[i] += d }
-                }
-            }
-        }
-        var neg = 0
-        func fireSigned(_ V: inout [Float], _ s: Float) {
-            let dn = -s * d
-            V.withUnsafeMutableBufferPointer { v in
-                for i in 0..<v.count {
-                    if v[i] > th {
-                        v[i] -= h
-                        own.append(lo + i, d); n += 1
-                        if out { spikeSum[i] += d }
-                    } else if v[i] < -th {
-                        v[i] += h
-                        own.append(lo + i, dn); neg += 1
-                        if out { spikeSum[i] += dn }
-                    }
-                }
-            }
-        }
-        if let s = code.negativeScale {
-            if alt { fireSigned(&membraneAlt, s) } else { fireSigned(&membrane, s) }
-        } else if alt { fire(&membraneAlt) } else { fire(&membrane) }
-        counters.negativeSpikes += Int64(neg)
-        counters.positiveSpikes += Int64(n)
-        counters.neuronUpdates += Int64(membrane.count)
-        return n + neg
-    }
-
-    /// Few-spike networks: the membrane of image parity `alt` back to the bias, for the image after next.
-    func clearFewSpike(alt: Bool) {
-        if alt { fillBias(&membraneAlt) } else { fillBias(&membrane) }
     }
 }
 
