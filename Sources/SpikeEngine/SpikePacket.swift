@@ -102,23 +102,11 @@ public enum SpikePacket {
         case 0:
             guard bytes.count == 1 else { throw SpikeError("spike packet: trailing bytes after an empty packet") }
         case 1:
-            let n = try getVarint(bytes, &pos)
-            guard n <= UInt64(range.count) else { throw SpikeError("spike packet: \(n) events for a range of \(range.count)") }
-            var prev = range.lower - 1
-            try events.append(upTo: Int(n)) { I, V in
-                for k in 0..<Int(n) {
-                    var d = try getVarint(bytes, &pos)
-                    var v: Float = 1
-                    if signed { if d & 1 == 1 { v = -1 }; d >>= 1 }
-                    guard d < UInt64(range.count) else { throw SpikeError("spike packet: index gap \(d) outside the range") }
-                    let i = prev + 1 + Int(d)
-                    guard i < range.upper else { throw SpikeError("spike packet: index \(i) outside \(range)") }
-                    I[k] = Int32(truncatingIfNeeded: i); V[k] = v
-                    prev = i
-                }
-                return Int(n)
+            try decodeList(bytes, &pos, range: range, into: &events) { d, _ in
+                guard signed else { return 1 }
+                defer { d >>= 1 }
+                return d & 1 == 1 ? -1 : 1
             }
-            guard pos == bytes.count else { throw SpikeError("spike packet: \(bytes.count - pos) trailing bytes") }
         case 2:
             let nb = bitmapBytes(range.count, signed)
             guard bytes.count == 1 + nb else { throw SpikeError("spike packet: bitmap of \(bytes.count - 1) bytes, expected \(nb)") }
@@ -146,42 +134,46 @@ public enum SpikePacket {
                 }
             }
         case 3:
-            let n = try getVarint(bytes, &pos)
-            guard n <= UInt64(range.count) else { throw SpikeError("spike packet: \(n) events for a range of \(range.count)") }
-            var prev = range.lower - 1
-            for _ in 0..<Int(n) {
-                let d = try getVarint(bytes, &pos)
-                guard d < UInt64(range.count), pos + 4 <= bytes.count else { throw SpikeError("spike packet: truncated analog event") }
-                let i = prev + 1 + Int(d)
-                guard i < range.upper else { throw SpikeError("spike packet: index \(i) outside \(range)") }
+            try decodeList(bytes, &pos, range: range, into: &events) { _, p in
+                guard p + 4 <= bytes.count else { throw SpikeError("spike packet: truncated analog event") }
                 var bits: UInt32 = 0
-                for s in 0..<4 { bits |= UInt32(bytes[pos + s]) << UInt32(8 * s) }
-                pos += 4
-                events.append(i, Float(bitPattern: bits))
-                prev = i
+                for s in 0..<4 { bits |= UInt32(bytes[p + s]) << UInt32(8 * s) }
+                p += 4
+                return Float(bitPattern: bits)
             }
-            guard pos == bytes.count else { throw SpikeError("spike packet: \(bytes.count - pos) trailing bytes") }
         case 4:
-            let n = try getVarint(bytes, &pos)
-            guard n <= UInt64(range.count) else { throw SpikeError("spike packet: \(n) events for a range of \(range.count)") }
-            var prev = range.lower - 1
-            try events.append(upTo: Int(n)) { I, V in
-                for k in 0..<Int(n) {
-                    let d = try getVarint(bytes, &pos)
-                    guard d < UInt64(range.count), pos < bytes.count else { throw SpikeError("spike packet: truncated count event") }
-                    let i = prev + 1 + Int(d)
-                    guard i < range.upper else { throw SpikeError("spike packet: index \(i) outside \(range)") }
-                    let c = Int8(bitPattern: bytes[pos]); pos += 1
-                    guard c != 0 else { throw SpikeError("spike packet: an event of 0 spikes at index \(i)") }
-                    I[k] = Int32(truncatingIfNeeded: i); V[k] = Float(c)
-                    prev = i
-                }
-                return Int(n)
+            try decodeList(bytes, &pos, range: range, into: &events) { _, p in
+                guard p < bytes.count else { throw SpikeError("spike packet: truncated count event") }
+                let c = Int8(bitPattern: bytes[p]); p += 1
+                guard c != 0 else { throw SpikeError("spike packet: an event of 0 spikes") }
+                return Float(c)
             }
-            guard pos == bytes.count else { throw SpikeError("spike packet: \(bytes.count - pos) trailing bytes") }
         default:
             throw SpikeError("spike packet: unknown encoding \(tag)")
         }
+    }
+
+    /// Encodings 1, 3 and 4 after the tag: a count, then per event a gap varint (to the previous index, the first to
+    /// the range start) and what `value` reads: it gets the gap (and may take a sign bit off it) and the read position
+    /// (and reads a value after the gap). The events are appended at once, and nothing is appended if a byte is wrong.
+    static func decodeList(_ bytes: [UInt8], _ pos: inout Int, range: FlatRange, into events: inout EventList,
+                           _ value: (inout UInt64, inout Int) throws -> Float) throws {
+        let n = try getVarint(bytes, &pos)
+        guard n <= UInt64(range.count) else { throw SpikeError("spike packet: \(n) events for a range of \(range.count)") }
+        var prev = range.lower - 1
+        try events.append(upTo: Int(n)) { I, V in
+            for k in 0..<Int(n) {
+                var d = try getVarint(bytes, &pos)
+                let v = try value(&d, &pos)
+                guard d < UInt64(range.count) else { throw SpikeError("spike packet: index gap \(d) outside the range") }
+                let i = prev + 1 + Int(d)
+                guard i < range.upper else { throw SpikeError("spike packet: index \(i) outside \(range)") }
+                I[k] = Int32(truncatingIfNeeded: i); V[k] = v
+                prev = i
+            }
+            return Int(n)
+        }
+        guard pos == bytes.count else { throw SpikeError("spike packet: \(bytes.count - pos) trailing bytes") }
     }
 
     @inline(__always) static func varintSize(_ v: UInt64) -> Int {

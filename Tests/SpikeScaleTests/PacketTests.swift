@@ -100,7 +100,7 @@ struct PacketTests {
         }
     }
 
-    @Test("Decoding appends to a view's events; a packet rejected part-way leaves them as they were")
+    @Test("Decoding appends to a view's events; a packet rejected part-way (any list encoding) leaves them as they were")
     func decodeAppends() throws {
         let range = FlatRange(100, 200)
         var view = EventList()
@@ -119,6 +119,11 @@ struct PacketTests {
         var out = view
         #expect(throws: SpikeError.self) { try SpikePacket.decode([1, 3, 0, 0, 120], range: range, signed: false, into: &out) }
         #expect(out.index == view.index && out.value == view.value)
+        // The same for analog and count lists whose second event is cut short.
+        for bad: [UInt8] in [[3, 2, 0, 0, 0, 128, 63, 1, 0, 0], [4, 2, 0, 2, 1]] {
+            #expect(throws: SpikeError.self) { try SpikePacket.decode(bad, range: range, signed: false, into: &out) }
+            #expect(out.index == view.index && out.value == view.value, "\(bad)")
+        }
     }
 
     @Test("Merging runs of events: sorted, values kept with their indices, whatever the scratch held")
