@@ -106,6 +106,21 @@ final class LayerState {
     var mergeScratch = EventList()
     /// True when the view is exactly the owned events (no halo, nothing received).
     let viewIsOwn: Bool
+    /// True when the view is assembled around the owned events, in `own` itself, instead of copying them into
+    /// `view`: `own` then holds `lowerRoom` entries before the owned events (the events received from lower ranks,
+    /// placed right before them, and fillers of index `Int32.min` before those), then the owned events, then, once
+    /// the exchange is complete, the events received from higher ranks. The list stays sorted, so every reader
+    /// that takes a span by index (kernels, routing, gates, packing) reads the same events as from a copied view;
+    /// readers of the owned events alone start at `lowerRoom`. Rate-coded layers whose pieces do not interleave.
+    let inPlaceView: Bool
+    /// Entries of `own` before its owned events: the neurons of the ranges received from lower ranks (each sends at
+    /// most one event per neuron), 0 unless `inPlaceView`.
+    let lowerRoom: Int
+    /// Entries `[0, haloFloor)` of `own` are fillers; `[haloFloor, lowerRoom)` the lower ranks' events of the last
+    /// assembled view (stale until the next assembly replaces them).
+    var haloFloor = 0
+    /// Where the events received from lower ranks are decoded before they are placed in front of the owned ones.
+    var lowerScratch = EventList()
     /// The neuron model's scalars `fire` reads every step (kept here so that the hot loop copies no struct).
     let neuronKind: NeuronKind?
     let threshold: Float, alpha: Float, tau: Float, burst: Int, resetToZero: Bool, memory: Bool, memoryMargin: Float
@@ -131,7 +146,7 @@ final class LayerState {
     /// With `SimulationConfig.layerValues`: Σ of the owned neurons' emitted event values since burn-in.
     var valueSum: [Float] = []
 
-    init(index: Int, network: Network, plan: LayerPlan, rank: Int, analog: Bool) {
+    init(index: Int, network: Network, plan: LayerPlan, rank: Int, analog: Bool, assemblesInPlace: Bool = true) {
         self.index = index
         layer = network.layers[index]
         block = plan.blocks[rank]
@@ -157,6 +172,9 @@ final class LayerState {
             segments = [(0, n, block.own.lower)]
         }
         mergesView = block.channelSplit && !receives.isEmpty
+        inPlaceView = assemblesInPlace && !viewIsOwn && !mergesView && !block.own.isEmpty
+            && block.view.lower <= block.own.lower && block.own.upper <= block.view.upper
+        lowerRoom = inPlaceView ? receives.filter { $0.source < rank }.reduce(0) { $0 + $1.range.count } : 0
         if layer.op.hasNeurons {
             membrane = [Float](repeating: 0, count: n)
             if layer.neuron?.kind == .leakyIntegrateAndFire || layer.neuron?.kind == .leaky { lastSpike = [UInt8](repeating: 0, count: n) }
@@ -254,8 +272,46 @@ final class LayerState {
         return !l.inputs.isEmpty && l.inputs.allSatisfy { takesSpikesBack($0, network) }
     }
 
-    /// The events consumers on this rank read: the view, or the owned events when they coincide.
-    var visible: EventList { viewIsOwn ? own : view }
+    /// The events consumers on this rank read: the view, or the owned events when they coincide or the view is
+    /// assembled around them (`inPlaceView`).
+    var visible: EventList { viewIsOwn || inPlaceView ? own : view }
+
+    /// Empties the owned events before the layer's update: with `inPlaceView`, down to the `lowerRoom` entries in
+    /// front of them (filled with fillers if they are not there).
+    func clearOwn() {
+        guard lowerRoom > 0 else { own.removeAll(); return }
+        if own.count >= lowerRoom {
+            let extra = own.count - lowerRoom
+            own.index.removeLast(extra); own.value.removeLast(extra)
+        } else {
+            own.removeAll()
+            own.index.append(contentsOf: repeatElement(Int32.min, count: lowerRoom))
+            own.value.append(contentsOf: repeatElement(0, count: lowerRoom))
+            haloFloor = lowerRoom
+        }
+    }
+
+    /// With `inPlaceView`, after the owned events: puts the events received from lower ranks (`lowerScratch`, in
+    /// index order) right before the owned events, and fillers over what is left of the last step's.
+    func placeLowerHalo() throws {
+        let n = lowerScratch.count
+        // Each lower rank's packet decodes to at most one event per neuron of its range, so this holds for valid input.
+        guard n <= lowerRoom, own.count >= lowerRoom else {
+            throw SpikeError("layer '\(layer.name)': \(n) events received from lower ranks for \(lowerRoom) neurons")
+        }
+        let start = lowerRoom - n
+        own.index.withUnsafeMutableBufferPointer { I in
+        own.value.withUnsafeMutableBufferPointer { V in
+            if haloFloor < start {
+                for p in haloFloor..<start { I[p] = Int32.min; V[p] = 0 }
+            }
+            lowerScratch.index.withUnsafeBufferPointer { SI in
+            lowerScratch.value.withUnsafeBufferPointer { SV in
+                for k in 0..<n { I[start + k] = SI[k]; V[start + k] = SV[k] }
+            }}
+        }}
+        haloFloor = start
+    }
 
     /// Sets each owned neuron's value in `a` to its channel's bias (owned neurons are a flat range in HWC order):
     /// the channels up to the first pixel boundary, one pixel, then the filled pixels copied onto the next ones,

@@ -27,7 +27,8 @@ extension RankSimulator {
     /// 5. Right after a layer has produced its owned events for every sample of the batch, they are sent to
     ///    the ranks whose view needs them (halo rows, or everything for global fan-in), all samples in one
     ///    message per destination, and each sample's view is assembled from the pieces in rank order, which is
-    ///    ascending index order (for a layer split by output channels, the pieces are merged into it).
+    ///    ascending index order: around the rank's own events, in their list (LayerState.inPlaceView), or, for a
+    ///    layer split by output channels (whose pieces interleave) and for few-spike layers, in a list of its own.
     ///    Consumers read only the view. Overlap (`SimulationConfig.overlap`): when the next layer is a convolution
     ///    that reads only this one, the messages are posted, then that layer's interior rows (whose input window
     ///    lies in this rank's own rows) are computed from the owned events for every sample, then the exchange is
@@ -144,6 +145,25 @@ extension RankSimulator {
         }
         for (k, lane) in lanes.enumerated() {
             let ls = lane.states[i]
+            if ls.inPlaceView {
+                // Assembled around the owned events (LayerState.inPlaceView): the lower ranks' pieces go in front of
+                // them, the higher ranks' after them; the owned events are not copied.
+                ls.lowerScratch.removeAll()
+                for (r, rcv) in s.receives.enumerated() {
+                    do {
+                        let packet = framed ? Array(pieces[r][k]) : result.received[r]
+                        if rcv.source < transport.rank {
+                            try SpikePacket.decode(packet, range: rcv.range, signed: ls.signed, into: &ls.lowerScratch)
+                        } else {
+                            try SpikePacket.decode(packet, range: rcv.range, signed: ls.signed, into: &ls.own)
+                        }
+                    } catch let e as SpikeError {
+                        throw SpikeError("layer '\(s.layer.name)': from rank \(rcv.source)\(framed ? ", batch sample \(k)" : ""): \(e.message)")
+                    }
+                }
+                try ls.placeLowerHalo()
+                continue
+            }
             ls.view.removeAll()
             var r = 0
             var starts = [Int]()

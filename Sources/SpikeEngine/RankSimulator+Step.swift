@@ -70,7 +70,7 @@ extension RankSimulator {
         }
         let n = s.own.count
         if !s.analog {
-            for k in 0..<n { if s.own.value[k] > 0 { s.counters.positiveSpikes += 1 } else { s.counters.negativeSpikes += 1 } }
+            for k in s.lowerRoom..<n { if s.own.value[k] > 0 { s.counters.positiveSpikes += 1 } else { s.counters.negativeSpikes += 1 } }
         }
         return 0   // relayed events are not new spikes
     }

@@ -109,7 +109,9 @@ public final class RankSimulator {
         }
         var states = [LayerState]()
         for i in network.layers.indices {
-            let s = LayerState(index: i, network: copy network, plan: partition.layers[i], rank: transport.rank, analog: analog[i])
+            // Few-spike layers keep copied views: their delay lines hold views of earlier steps.
+            let s = LayerState(index: i, network: copy network, plan: partition.layers[i], rank: transport.rank, analog: analog[i],
+                               assemblesInPlace: fewSpike == nil)
             s.inputRanges = s.layer.inputs.map {
                 s.block.own.isEmpty ? .empty : Partition.inputRange(network: network, consumer: i, input: $0, block: s.block)
             }
@@ -310,7 +312,7 @@ public final class RankSimulator {
     /// Runs layer `s` of this simulator's sample for timestep `t` and keeps its counts (rules 3, 4, 6 below).
     func advance(_ s: LayerState, t: Int, _ p: inout SampleProgress) {
         let t0 = monotonicSeconds()
-        s.own.removeAll()
+        s.clearOwn()
         let fired = step(s, sample: p.sample, t: t, input: p.input)
         p.stepSpikes += fired
         if fired > 0 {
@@ -321,9 +323,11 @@ public final class RankSimulator {
                 if p.recording { countChannels(s, recording: t, into: &p.raster, counting: false) }
             }
         }
-        if !s.valueSum.isEmpty, s.own.count > 0 {
+        // The owned events are `own`'s from `lowerRoom` on (all of them unless the view is assembled in place).
+        let first = s.lowerRoom
+        if !s.valueSum.isEmpty, s.own.count > first {
             let b = s.block, c = s.layer.shape.channels, n = s.valueSum.count
-            for k in 0..<s.own.count {
+            for k in first..<s.own.count {
                 let g = Int(s.own.index[k])
                 guard b.own.contains(g) else { continue }
                 let j = b.local(g, channels: c)
@@ -336,7 +340,7 @@ public final class RankSimulator {
             if s.layer.neuron?.kind == .accumulator {
                 row = s.membrane
             } else {
-                for k in 0..<s.own.count {
+                for k in first..<s.own.count {
                     let j = Int(s.own.index[k]) - lo
                     if j >= 0 && j < row.count { row[j] += s.own.value[k] }
                 }
@@ -344,7 +348,7 @@ public final class RankSimulator {
             s.trace.append(row)
         }
         if s.isOutput && s.layer.neuron == nil {
-            for k in 0..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
+            for k in first..<s.own.count { s.spikeSum[Int(s.own.index[k]) - s.block.own.lower] += s.own.value[k] }
         }
         let dt = monotonicSeconds() - t0
         timing.update += dt
@@ -415,7 +419,7 @@ public final class RankSimulator {
             // Events come in index order: the position (and so the channel) advances without a division
             // for nearby events; a jump recomputes it.
             var posBase = -c
-            for k in 0..<idx.count {
+            for k in s.lowerRoom..<idx.count {
                 let i = Int(idx[k])
                 guard own.contains(i) else { continue }
                 if i < posBase || i >= posBase + c {
